@@ -1,0 +1,1 @@
+"""Juju provider for vmhost."""
