@@ -42,7 +42,7 @@ class ConflictError(VmHostError):
     """A duplicate, or an operation that conflicts with the current state (HTTP 409)."""
 
 
-class GenerationConflict(ConflictError):
+class GenerationConflictError(ConflictError):
     """A compare-and-swap on a host's generation lost a race."""
 
 
