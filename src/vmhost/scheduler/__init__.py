@@ -1,0 +1,19 @@
+"""Pure scheduling: capacity maths, policy filters, exact fit, weighers. No I/O."""
+
+from .capacity import capacity, minimum_ratio
+from .fit import NicChoice, Placement, Rejection, fit
+from .pipeline import Candidate, Schedule, describe, no_capacity_error, schedule
+
+__all__ = [
+    "Candidate",
+    "NicChoice",
+    "Placement",
+    "Rejection",
+    "Schedule",
+    "capacity",
+    "describe",
+    "fit",
+    "minimum_ratio",
+    "no_capacity_error",
+    "schedule",
+]
