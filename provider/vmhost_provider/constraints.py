@@ -32,7 +32,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Mapping
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias
 
 __all__ = [
     "ALIASES",
@@ -435,7 +435,7 @@ class Constraints:
         Types are checked; values are not validated the way :func:`parse` validates them
         (like Juju's JSON decoding). Raises :class:`ConstraintsError`.
         """
-        fields: dict[str, object] = {}
+        fields: dict[str, Any] = {}
         for raw_key, value in data.items():
             key = resolve_alias(raw_key)
             if key not in KEYS:
@@ -445,7 +445,7 @@ class Constraints:
                     f"constraint {go_quote(raw_key)} duplicates constraint {go_quote(key)}"
                 )
             fields[_attr(key)] = _checked(key, value)
-        return cls(**fields)  # type: ignore[arg-type]
+        return cls(**fields)
 
     def __str__(self) -> str:
         """Juju's canonical ``String()``."""
@@ -569,6 +569,17 @@ class Constraints:
         changes = {_attr(resolve_alias(key)): None for key in keys if self.get(key) is not None}
         return dataclasses.replace(self, **changes)
 
+    def with_fallback(self, fallback: Constraints) -> Constraints:
+        """Juju's ``withFallbacks``: a copy whose unset keys are taken from ``fallback``."""
+        fields: dict[str, Any] = {
+            name: fallback_value if value is None else value
+            for name, value, fallback_value in (
+                (field.name, getattr(self, field.name), getattr(fallback, field.name))
+                for field in dataclasses.fields(self)
+            )
+        }
+        return Constraints(**fields)
+
     def add_space(self, space: str, *, exclude: bool = False) -> Constraints:
         """Juju's ``AddSpace``: a copy with ``space`` (``^space`` if excluded) appended."""
         item = f"^{space}" if exclude else space
@@ -606,7 +617,7 @@ def _checked(key: str, value: object) -> object:
 
 def parse_with_aliases(*args: str) -> tuple[Constraints, dict[str, str]]:
     """Juju's ``ParseWithAliases``: :func:`parse`, plus the aliases used -> canonical key."""
-    values: dict[str, object] = {}
+    values: dict[str, Any] = {}
     aliases: dict[str, str] = {}
     for arg in args:
         # Protect escaped spaces, then split on the space character only.
@@ -630,7 +641,7 @@ def parse_with_aliases(*args: str) -> tuple[Constraints, dict[str, str]]:
                 values[name] = _parse_value(name, text)
             except _BadValueError as err:
                 raise ConstraintsError(f"bad {go_quote(name)} constraint: {err}") from None
-    return Constraints(**{_attr(key): value for key, value in values.items()}), aliases  # type: ignore[arg-type]
+    return Constraints(**{_attr(key): value for key, value in values.items()}), aliases
 
 
 def parse(*args: str) -> Constraints:
