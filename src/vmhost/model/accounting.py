@@ -325,3 +325,22 @@ class HostView:
             if p.name == name:
                 return p
         return None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PrefilterHints:
+    """Exact "largest request that could fit" numbers kept on the host row for SQL prefiltering.
+
+    Computed by the scheduler's capacity maths whenever a host's usage or settings change; the
+    store filters candidates on them in SQL (``free_vcpus >= :cores`` ...), then the scheduler's
+    ``fit`` decides exactly. Each is a necessary condition, so prefiltering never drops a host
+    that fits.
+    """
+
+    free_vcpus: int = 0
+    free_memory_mib: int = 0
+    free_pinnable_cores: int = 0  # most free pinnable cores on one NUMA node
+    max_node_free_vcpus: int = 0
+    max_node_free_memory_mib: int = 0
+    max_free_hugepages_mib: int = 0  # most free hugepage memory on one node, any size
+    max_pool_free_bytes: int = 0

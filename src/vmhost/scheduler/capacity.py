@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction
 
-from vmhost.model.accounting import HostView, NodeView
+from vmhost.model.accounting import HostView, NodeView, PrefilterHints
 
 
 def exact_ratio(ratio: float) -> Fraction:
@@ -126,3 +126,33 @@ def sriov_free_vfs(view: HostView, nic: str) -> int:
             used = view.usage.sriov.get(nic)
             return s.total_vfs - (used.total if used else 0)
     return 0
+
+
+def prefilter_hints(view: HostView) -> PrefilterHints:
+    """The numbers the store filters candidates on in SQL (see PrefilterHints)."""
+    pinned = view.usage.pinned
+    allowed = set(pinnable_cores(view))
+    nodes = view.numa or (NodeView(0, tuple(range(view.cores)), view.memory_mib),)
+    return PrefilterHints(
+        free_vcpus=free_vcpus(view),
+        free_memory_mib=free_memory_mib(view),
+        free_pinnable_cores=max(
+            (sum(1 for c in n.cores if c in allowed and c not in pinned) for n in nodes), default=0
+        ),
+        max_node_free_vcpus=max(
+            (node_core_capacity(view, n) - view.usage.node_vcpus.get(n.index, 0) for n in nodes),
+            default=0,
+        ),
+        max_node_free_memory_mib=max(
+            (
+                node_memory_capacity_mib(view, n) - view.usage.node_memory_mib.get(n.index, 0)
+                for n in nodes
+            ),
+            default=0,
+        ),
+        max_free_hugepages_mib=max(
+            (free_hugepages_mib(view, n, h.page_size_kib) for n in nodes for h in n.hugepages),
+            default=0,
+        ),
+        max_pool_free_bytes=max((pool_free_bytes(view, p.name) for p in view.pools), default=0),
+    )

@@ -1,0 +1,96 @@
+"""Engines and transactions: SQLite (WAL, foreign keys, immediate write transactions) or
+PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from vmhost import model
+
+
+def sqlite_url(data_dir: str) -> str:
+    """The default database: ``<data_dir>/vmhost.db``."""
+    return f"sqlite:///{os.path.join(data_dir, 'vmhost.db')}"
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine configured for vmhost's transactions."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 60, "check_same_thread": False},
+            poolclass=sa.pool.QueuePool if ":memory:" not in url else sa.pool.StaticPool,
+            pool_size=8,
+            max_overflow=32,
+            **kwargs,
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let SQLAlchemy, not pysqlite, decide where transactions begin.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            mode = conn.info.get("begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return sa.create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=True, **kwargs)
+
+
+class Database:
+    """Hands out transactions. Writers on SQLite take the write lock up front (BEGIN IMMEDIATE),
+    so a read-then-write never fails with a stale snapshot; PostgreSQL uses row locks and the
+    generation compare-and-swap."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self.is_sqlite = url.startswith("sqlite")
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read-only transaction."""
+        with self.engine.connect() as conn:
+            conn.info["begin"] = "DEFERRED"
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A write transaction, committed on exit, rolled back on error."""
+        with self.engine.connect() as conn:
+            conn.info["begin"] = "IMMEDIATE"
+            try:
+                with conn.begin():
+                    yield conn
+            except sa.exc.IntegrityError as exc:
+                raise model.ConflictError(_integrity_message(exc)) from exc
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def _integrity_message(exc: sa.exc.IntegrityError) -> str:
+    text = str(exc.orig).lower()
+    if "unique" in text or "duplicate" in text:
+        return "an object with this name already exists"
+    if "foreign key" in text:
+        return "the object is still referenced"
+    return "the change conflicts with existing data"

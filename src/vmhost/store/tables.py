@@ -1,0 +1,136 @@
+"""SQLAlchemy Core tables. Alembic migrations in ``migrations/`` create and evolve them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+zones = sa.Table(
+    "zones",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(63), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+)
+
+resource_pools = sa.Table(
+    "resource_pools",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(63), nullable=False, unique=True),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+)
+
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(63), nullable=False, unique=True),
+    sa.Column("type", sa.String(16), nullable=False),
+    sa.Column("address", sa.Text, nullable=False),
+    sa.Column("project", sa.String(63), nullable=False, server_default=""),
+    sa.Column("zone_id", sa.Integer, sa.ForeignKey("zones.id"), nullable=False),
+    sa.Column("pool_id", sa.Integer, sa.ForeignKey("resource_pools.id"), nullable=False),
+    sa.Column("tags", sa.JSON, nullable=False),
+    sa.Column("cpu_over_commit_ratio", sa.Float, nullable=False),
+    sa.Column("memory_over_commit_ratio", sa.Float, nullable=False),
+    sa.Column("reserved_cores", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reserved_memory_mib", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("default_storage_pool", sa.String(255)),
+    sa.Column("default_macvlan_mode", sa.String(32)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("last_error", sa.Text, nullable=False, server_default=""),
+    sa.Column("version", sa.Text, nullable=False, server_default=""),
+    sa.Column("architectures", sa.JSON, nullable=False),
+    sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cores", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("memory_mib", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("cpu_speed_mhz", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("can_run_vms", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("can_run_containers", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("vm_unsupported_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("inventory", sa.JSON, nullable=False),  # numa, pools, networks, sriov
+    sa.Column("usage", sa.JSON, nullable=False),  # model.accounting.HostUsage
+    # PrefilterHints (exact, recomputed at every usage/settings change)
+    sa.Column("free_vcpus", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("free_memory_mib", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("free_pinnable_cores", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_node_free_vcpus", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("max_node_free_memory_mib", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("max_free_hugepages_mib", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("max_pool_free_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("vm_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("refreshed_at", sa.Float, nullable=False, server_default="0"),
+)
+sa.Index("ix_hosts_status_free_memory", hosts.c.status, hosts.c.free_memory_mib)
+
+host_credentials = sa.Table(
+    "host_credentials",
+    metadata,
+    sa.Column(
+        "host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("client_cert_pem", sa.Text, nullable=False, server_default=""),
+    sa.Column("client_key_sealed", sa.Text, nullable=False, server_default=""),
+    sa.Column("server_cert_pem", sa.Text, nullable=False, server_default=""),
+    sa.Column("password_sealed", sa.Text, nullable=False, server_default=""),
+    sa.Column("options", sa.JSON, nullable=False),
+)
+
+vms = sa.Table(
+    "vms",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("cores", sa.Integer, nullable=False),
+    sa.Column("memory_mib", sa.Integer, nullable=False),
+    sa.Column("instance_type", sa.String(32), nullable=False),
+    sa.Column("power_state", sa.String(16), nullable=False, server_default="unknown"),
+    sa.Column("project", sa.String(63), nullable=False, server_default=""),
+    sa.Column("hostname", sa.String(255), nullable=False, server_default=""),
+    sa.Column("uuid", sa.String(64), nullable=False, server_default=""),
+    sa.Column("spec", sa.JSON, nullable=False),  # disks, nics, pinned cores, numa, hugepages
+    sa.Column("allocation", sa.JSON, nullable=False),  # model.accounting.Allocation
+    sa.Column("error", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+    sa.UniqueConstraint("host_id", "name", name="uq_vms_host_id_name"),
+)
+sa.Index("ix_vms_state", vms.c.state)
+
+spaces = sa.Table(
+    "network_spaces",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("space", sa.String(63), nullable=False),
+    sa.Column("network", sa.String(255), nullable=False),
+    sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE")),
+    sa.UniqueConstraint("space", "network", "host_id", name="uq_network_spaces_space"),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(63), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("hash", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("expires_at", sa.Float),
+)

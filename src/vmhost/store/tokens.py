@@ -1,0 +1,57 @@
+"""API tokens, stored as SHA-256 hashes (the token itself is shown once, at creation)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import sqlalchemy as sa
+
+from vmhost import model
+
+from . import tables as t
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def insert_token(
+    conn: sa.Connection, name: str, role: str, token: str, expires_at: float | None
+) -> int:
+    """Store a new token's hash."""
+    if conn.execute(sa.select(t.tokens.c.id).where(t.tokens.c.name == name)).first():
+        raise model.ConflictError(f"a token named {name!r} already exists")
+    return int(
+        conn.execute(
+            sa.insert(t.tokens).values(
+                name=name,
+                role=role,
+                prefix=token[:8],
+                hash=token_hash(token),
+                created_at=time.time(),
+                expires_at=expires_at,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    )
+
+
+def find_token(conn: sa.Connection, token: str) -> dict[str, Any] | None:
+    """The token's record if the token is known."""
+    row = conn.execute(sa.select(t.tokens).where(t.tokens.c.hash == token_hash(token))).first()
+    return dict(row._mapping) if row else None
+
+
+def list_tokens(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every token without its hash."""
+    rows = conn.execute(sa.select(t.tokens).order_by(t.tokens.c.id))
+    return [{k: v for k, v in r._mapping.items() if k != "hash"} for r in rows]
+
+
+def delete_token(conn: sa.Connection, key: int | str) -> None:
+    """Revoke a token by id or name."""
+    col = t.tokens.c.id if isinstance(key, int) else t.tokens.c.name
+    if conn.execute(sa.delete(t.tokens).where(col == key)).rowcount != 1:
+        raise model.NotFoundError("token", key)

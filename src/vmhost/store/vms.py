@@ -1,0 +1,158 @@
+"""Repository functions for VM records (claims included)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from vmhost import model
+from vmhost.model.accounting import Allocation
+
+from . import tables as t
+
+
+def spec_to_json(vm: model.Vm) -> dict[str, Any]:
+    """The parts of a VM kept in the ``spec`` column."""
+    return {
+        "pinned_cores": list(vm.pinned_cores),
+        "hugepages_backed": vm.hugepages_backed,
+        "hugepage_size_kib": vm.hugepage_size_kib,
+        "numa_node": vm.numa_node,
+        "numa_memory_mib": [list(x) for x in vm.numa_memory_mib],
+        "disks": [[d.name, d.size_bytes, d.pool, d.volume] for d in vm.disks],
+        "interfaces": [
+            [i.name, i.network, i.kind.value, i.mac_address, i.space] for i in vm.interfaces
+        ],
+    }
+
+
+def vm_from_row(row: Any) -> model.Vm:
+    """A Vm from a ``vms`` row."""
+    spec = row.spec
+    return model.Vm(
+        id=row.id,
+        host_id=row.host_id,
+        name=row.name,
+        origin=model.VmOrigin(row.origin),
+        state=model.VmState(row.state),
+        cores=row.cores,
+        memory_mib=row.memory_mib,
+        pinned_cores=tuple(spec.get("pinned_cores", ())),
+        hugepages_backed=spec.get("hugepages_backed", False),
+        hugepage_size_kib=spec.get("hugepage_size_kib"),
+        numa_node=spec.get("numa_node"),
+        numa_memory_mib=tuple((a, b) for a, b in spec.get("numa_memory_mib", ())),
+        disks=tuple(model.VmDisk(d[0], d[1], d[2], d[3]) for d in spec.get("disks", ())),
+        interfaces=tuple(
+            model.VmInterface(i[0], i[1], model.NetworkKind(i[2]), i[3], i[4])
+            for i in spec.get("interfaces", ())
+        ),
+        instance_type=model.InstanceType(row.instance_type),
+        power_state=row.power_state,
+        project=row.project,
+        hostname=row.hostname,
+        uuid=row.uuid,
+        error=row.error,
+        created_at=row.created_at,
+    )
+
+
+def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
+    """A VM record (a claim when its state is ``claimed``)."""
+    now = time.time()
+    return int(
+        conn.execute(
+            sa.insert(t.vms).values(
+                host_id=vm.host_id,
+                name=vm.name,
+                origin=vm.origin.value,
+                state=vm.state.value,
+                cores=vm.cores,
+                memory_mib=vm.memory_mib,
+                instance_type=vm.instance_type.value,
+                power_state=vm.power_state,
+                project=vm.project,
+                hostname=vm.hostname,
+                uuid=vm.uuid,
+                spec=spec_to_json(vm),
+                allocation=allocation.to_json(),
+                error=vm.error,
+                created_at=now,
+                updated_at=now,
+            )
+        ).inserted_primary_key[0]  # type: ignore[index]
+    )
+
+
+def update_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation | None = None) -> None:
+    """Write a VM record back."""
+    values: dict[str, Any] = {
+        "state": vm.state.value,
+        "cores": vm.cores,
+        "memory_mib": vm.memory_mib,
+        "power_state": vm.power_state,
+        "uuid": vm.uuid,
+        "hostname": vm.hostname,
+        "spec": spec_to_json(vm),
+        "error": vm.error,
+        "origin": vm.origin.value,
+        "updated_at": time.time(),
+    }
+    if allocation is not None:
+        values["allocation"] = allocation.to_json()
+    conn.execute(sa.update(t.vms).where(t.vms.c.id == vm.id).values(**values))
+
+
+def set_vm_state(conn: sa.Connection, vm_id: int, state: model.VmState, error: str = "") -> None:
+    """Change a VM's state only."""
+    conn.execute(
+        sa.update(t.vms)
+        .where(t.vms.c.id == vm_id)
+        .values(state=state.value, error=error, updated_at=time.time())
+    )
+
+
+def set_power_state(conn: sa.Connection, vm_id: int, power_state: str) -> None:
+    """Record a power state."""
+    conn.execute(sa.update(t.vms).where(t.vms.c.id == vm_id).values(power_state=power_state))
+
+
+def delete_vm(conn: sa.Connection, vm_id: int) -> None:
+    """Drop a VM record."""
+    conn.execute(sa.delete(t.vms).where(t.vms.c.id == vm_id))
+
+
+def get_vm(conn: sa.Connection, vm_id: int) -> tuple[model.Vm, Allocation]:
+    """A VM and its allocation, or NotFoundError."""
+    row = conn.execute(sa.select(t.vms).where(t.vms.c.id == vm_id)).first()
+    if row is None:
+        raise model.NotFoundError("VM", vm_id)
+    return vm_from_row(row), Allocation.from_json(row.allocation)
+
+
+def list_vms(
+    conn: sa.Connection,
+    host_id: int | None = None,
+    states: Sequence[model.VmState] | None = None,
+    origin: model.VmOrigin | None = None,
+    filters: Mapping[str, Any] | None = None,
+) -> list[tuple[model.Vm, Allocation]]:
+    """VM records, optionally of one host, in some states, of one origin."""
+    query = sa.select(t.vms).order_by(t.vms.c.id)
+    if host_id is not None:
+        query = query.where(t.vms.c.host_id == host_id)
+    if states:
+        query = query.where(t.vms.c.state.in_([s.value for s in states]))
+    if origin is not None:
+        query = query.where(t.vms.c.origin == origin.value)
+    for key, value in (filters or {}).items():
+        query = query.where(getattr(t.vms.c, key) == value)
+    return [(vm_from_row(r), Allocation.from_json(r.allocation)) for r in conn.execute(query)]
+
+
+def count_vms(conn: sa.Connection) -> int:
+    """How many VM records exist."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(t.vms)).scalar_one())
