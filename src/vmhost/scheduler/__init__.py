@@ -1,6 +1,7 @@
 """Pure scheduling: capacity maths, policy filters, exact fit, weighers. No I/O."""
 
-from .capacity import capacity, minimum_ratio
+from . import capacity
+from .capacity import minimum_ratio
 from .fit import NicChoice, Placement, Rejection, fit
 from .pipeline import Candidate, Schedule, describe, no_capacity_error, schedule
 

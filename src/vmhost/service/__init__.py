@@ -1,0 +1,38 @@
+"""Use cases: the only layer where store, scheduler and drivers meet. It owns transactions."""
+
+from __future__ import annotations
+
+from vmhost.settings import Settings
+
+from .context import Context
+from .hosts import HostDetail, HostsService
+from .vms import ComposeResult, VmsService
+
+
+class Services:
+    """The composition root for one process."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.hosts = HostsService(ctx)
+        self.vms = VmsService(ctx)
+
+    @classmethod
+    def create(cls, settings: Settings, **kwargs: object) -> Services:
+        """Open the database (migrating it) and build the services."""
+        return cls(Context.create(settings, **kwargs))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.ctx.db.dispose()
+
+
+__all__ = [
+    "ComposeResult",
+    "Context",
+    "HostDetail",
+    "HostsService",
+    "Services",
+    "Settings",
+    "VmsService",
+]

@@ -1,0 +1,66 @@
+"""The service's shared context: database, settings, sealing key and driver factory."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+from typing import Any
+
+from vmhost import model, pki, store
+from vmhost.drivers import base, registry
+from vmhost.settings import Settings
+
+log = logging.getLogger("vmhost.service")
+
+
+@dataclasses.dataclass
+class Context:
+    """Everything a use case needs; built once per process."""
+
+    settings: Settings
+    db: store.Database
+    secret: bytes
+    driver_factory: Callable[[base.HostConnection], base.HostDriver] = registry.driver_for
+
+    @classmethod
+    def create(cls, settings: Settings, migrate: bool = True, **kwargs: Any) -> Context:
+        """Open (and migrate) the database and load the sealing key."""
+        os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
+        db = store.Database(settings.resolved_database_url())
+        if migrate:
+            store.upgrade(db)
+        with db.write() as conn:
+            store.hosts.ensure_defaults(conn)
+        secret = pki.sealing.load_or_create_secret(os.path.join(settings.data_dir, "secret.key"))
+        return cls(settings=settings, db=db, secret=secret, **kwargs)
+
+    def connection(self, host_id: int) -> base.HostConnection:
+        """How to reach a host, secrets unsealed (never logged)."""
+        with self.db.read() as conn:
+            row = store.hosts.host_row(conn, host_id)
+            creds = store.hosts.credentials(conn, host_id)
+        return base.HostConnection(
+            type=model.HostType(row["type"]),
+            address=row["address"],
+            name=row["name"],
+            project=row["project"],
+            client_cert_pem=creds.get("client_cert_pem", ""),
+            client_key_pem=self.unseal(creds.get("client_key_sealed", "")),
+            server_cert_pem=creds.get("server_cert_pem", ""),
+            password=self.unseal(creds.get("password_sealed", "")),
+            options=dict(creds.get("options") or {}),
+        )
+
+    def driver(self, host_id: int) -> base.HostDriver:
+        """A driver connected to the host."""
+        return self.driver_factory(self.connection(host_id))
+
+    def seal(self, text: str) -> str:
+        """Encrypt a secret for storage ('' stays '')."""
+        return pki.sealing.seal(text, self.secret) if text else ""
+
+    def unseal(self, token: str) -> str:
+        """Decrypt a stored secret."""
+        return pki.sealing.unseal(token, self.secret) if token else ""

@@ -1,0 +1,36 @@
+"""Service settings, read once at process entry points (environment ``VMHOST_*``)."""
+
+from __future__ import annotations
+
+import os
+
+import pydantic
+import pydantic_settings
+
+from vmhost import model
+
+
+class Settings(pydantic_settings.BaseSettings):
+    """Where vmhost keeps its data, which database it uses and how it schedules."""
+
+    model_config = pydantic_settings.SettingsConfigDict(env_prefix="VMHOST_")
+
+    data_dir: str = pydantic.Field(default="/var/lib/vmhost", description="SQLite, keys, secrets")
+    database_url: str = pydantic.Field(default="", description="empty = SQLite in data_dir")
+    listen_host: str = "127.0.0.1"
+    listen_port: int = pydantic.Field(default=5240, ge=1, le=65535)
+    policy: model.PlacementPolicy = model.PlacementPolicy.PACK
+    manager_name: str = "vmhost"
+    compose_attempts: int = pydantic.Field(default=5, ge=1, le=50)
+    candidate_batch: int = pydantic.Field(default=16, ge=1, le=1000)
+    reconcile_grace_s: float = pydantic.Field(
+        default=0.0, ge=0, description="claims older than this are reconciled at start"
+    )
+    lxd_image: str = "ubuntu/24.04"
+    log_level: str = "INFO"
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to SQLite in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{os.path.join(self.data_dir, 'vmhost.db')}"
