@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import pathlib
 
-import charm
 import pytest
 import workload
 from ops import testing
+
+import charm
 
 
 class FakeWorkload:
