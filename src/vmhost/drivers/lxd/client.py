@@ -1,0 +1,460 @@
+"""HTTPS to LXD through pylxd: client certificate, pinned server certificate, mapped errors.
+
+* The client certificate and key come from ``HostConnection``; they are written to a private
+  temporary directory (0700, files 0600) for ``requests``/OpenSSL, and removed on ``close()``.
+* The server certificate is pinned: ``fetch_server_certificate`` reads it once (trust on first
+  use, the service stores PEM + fingerprint), later connections accept only that certificate
+  (pylxd's ``LXDSSLAdapter`` checks the fingerprint; no CA, no host name).
+* The session ignores the environment (``trust_env = False``): ``REQUESTS_CA_BUNDLE`` /
+  ``CURL_CA_BUNDLE`` would otherwise replace the pinned certificate with the system CAs, and
+  proxy variables would send a LAN address through a proxy (MAAS LP #2007297).
+* Errors: unreachable → ``DriverConnectionError`` naming the address; not trusted →
+  ``DriverAuthError`` with our fingerprint and the exact ``lxc config trust add`` command;
+  everything else LXD refuses → ``DriverError`` carrying LXD's own message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import os
+import shutil
+import socket
+import ssl
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any, NoReturn
+
+import pylxd
+import pylxd.client
+import requests
+from pylxd import exceptions as lxd_exceptions
+
+from vmhost import pki
+from vmhost.drivers import base
+
+DEFAULT_PORT = 8443
+DEFAULT_TIMEOUT_S = 30.0
+CONNECT_TIMEOUT_S = 5.0
+TRUST_FILE = "vmhost.crt"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where LXD listens: ``https://host:port``."""
+
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The base URL, IPv6 in brackets."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"https://{host}:{self.port}"
+
+    @property
+    def display(self) -> str:
+        """``host:port`` as operators write it."""
+        return self.url.removeprefix("https://")
+
+
+def parse_endpoint(address: str) -> Endpoint:
+    """``10.0.0.2``, ``lxd1:8443``, ``https://[fd00::2]:8443``, ``::1`` → host and port.
+
+    As MAAS: the scheme is optional (only https), the port defaults to 8443.
+    """
+    text = address.strip().rstrip("/")
+    if text.startswith("http://"):
+        raise base.DriverConnectionError(
+            f"LXD address {address!r}: LXD's API is HTTPS only (https://host:8443)"
+        )
+    text = text.removeprefix("https://")
+    if not text:
+        raise base.DriverConnectionError("the LXD address is empty")
+    host, port = text, DEFAULT_PORT
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest.startswith(":"):
+            port = _port(address, rest[1:])
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = _port(address, port_text)
+    if not host:
+        raise base.DriverConnectionError(f"LXD address {address!r} has no host")
+    return Endpoint(host, port)
+
+
+def _port(address: str, text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise base.DriverConnectionError(f"LXD address {address!r}: {text!r} is not a port")
+    return int(text)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ServerCertificate:
+    """The LXD server's TLS certificate as first seen."""
+
+    pem: str
+    fingerprint: str
+
+
+def fetch_server_certificate(
+    address: str, *, timeout: float = CONNECT_TIMEOUT_S
+) -> ServerCertificate:
+    """Read the certificate LXD presents (no verification: this is the trust-on-first-use step).
+
+    The service shows the fingerprint to the operator and stores the PEM; every later
+    connection accepts that certificate only.
+    """
+    ep = parse_endpoint(address)
+    try:
+        pem = ssl.get_server_certificate((ep.host, ep.port), timeout=timeout)
+    except (OSError, ssl.SSLError) as exc:
+        raise _unreachable(ep, exc) from None
+    return ServerCertificate(pem, pki.fingerprint(pem))
+
+
+def _unreachable(ep: Endpoint, exc: BaseException) -> base.DriverConnectionError:
+    """Connection failures named by what the operator can check."""
+    text = str(exc)
+    seen = [exc, *_causes(exc)]
+    if any(isinstance(e, TimeoutError | socket.timeout) for e in seen) or "timed out" in text:
+        why = "timed out (host down, firewalled, or a wrong address)"
+    elif any(isinstance(e, ConnectionRefusedError) for e in seen) or "refused" in text.lower():
+        why = (
+            "connection refused (LXD not listening there: check the port and "
+            "`lxc config get core.https_address` on the host)"
+        )
+    elif any(isinstance(e, ssl.SSLError) for e in seen) or "SSL" in text:
+        why = f"no TLS there (is it LXD's HTTPS port?): {_short(text)}"
+    elif any(isinstance(e, socket.gaierror) for e in seen) or "Name or service" in text:
+        why = f"the name does not resolve: {_short(text)}"
+    elif any(getattr(e, "errno", None) in (errno.EHOSTUNREACH, errno.ENETUNREACH) for e in seen):
+        why = "no route to host"
+    else:
+        why = _short(text)
+    return base.DriverConnectionError(f"cannot reach LXD at {ep.display}: {why}")
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        for arg in getattr(current, "args", ()):
+            if isinstance(arg, BaseException):
+                yield arg
+                yield from _causes(arg)
+        current = current.__cause__ or current.__context__
+        if current is not None:
+            yield current
+
+
+def _short(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def untrusted_error(
+    ep: Endpoint, certificate_pem: str, *, certificate_url: str = "", project: str = ""
+) -> base.DriverAuthError:
+    """The message an operator needs: which certificate, and the command that trusts it."""
+    fp = pki.fingerprint(certificate_pem)
+    source = certificate_url or TRUST_FILE
+    command = pki.trust_command(source)
+    where = "" if certificate_url else f" (save vmhost's certificate for this host as {source})"
+    restricted = (
+        f" To limit it to project {project!r}, add --restricted --projects {project} "
+        f"and create the project first."
+        if project and project != "default"
+        else ""
+    )
+    err = base.DriverAuthError(
+        f"LXD at {ep.display} does not trust vmhost's certificate "
+        f"(fingerprint {fp}). On the LXD host run{where}: {command} -- then refresh the host."
+        f"{restricted}",
+        host_message="untrusted",
+    )
+    err.fingerprint = fp  # type: ignore[attr-defined]
+    err.command = command  # type: ignore[attr-defined]
+    return err
+
+
+def _lxd_message(exc: lxd_exceptions.LXDAPIException) -> str:
+    try:
+        return str(exc) or f"HTTP {exc.response.status_code}"
+    except Exception:  # a broken body must not hide the error
+        return f"HTTP {getattr(exc.response, 'status_code', '?')}"
+
+
+class LxdClient:
+    """One trusted HTTPS connection to an LXD server (pylxd underneath).
+
+    ``request()`` and ``wait()`` are the whole surface the driver uses; every error leaves as a
+    ``base.DriverError`` subclass. ``project`` is passed per call, so one client serves all.
+    """
+
+    def __init__(
+        self,
+        connection: base.HostConnection,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_S,
+        require_trusted: bool = True,
+    ) -> None:
+        self.endpoint = parse_endpoint(connection.address)
+        self.address = self.endpoint.display
+        self.timeout = timeout
+        self.connection = connection
+        if not connection.client_cert_pem or not connection.client_key_pem:
+            raise base.DriverAuthError(
+                f"LXD at {self.address}: no client certificate and key for this host"
+            )
+        pem = connection.server_cert_pem
+        if not pem:
+            pem = fetch_server_certificate(connection.address).pem
+        self.server_certificate = ServerCertificate(pem, pki.fingerprint(pem))
+        self._dir = tempfile.mkdtemp(prefix="vmhost-lxd-")
+        try:
+            cert = self._write("client.crt", connection.client_cert_pem)
+            key = self._write("client.key", connection.client_key_pem)
+            server = self._write("server.crt", pem)
+            session = pylxd.client.get_session_for_url(
+                self.endpoint.url, verify=server, cert=(cert, key)
+            )
+            session.trust_env = False
+            self.session = session
+            self.host_info = self._hello()
+            if require_trusted and not self.trusted:
+                raise untrusted_error(
+                    self.endpoint,
+                    connection.client_cert_pem,
+                    certificate_url=str(connection.options.get("certificate_url") or ""),
+                    project=connection.project,
+                )
+            with self._mapped():
+                self.pylxd = pylxd.Client(
+                    endpoint=self.endpoint.url, session=session, timeout=timeout
+                )
+        except BaseException:
+            self.close()
+            raise
+
+    # -- life cycle ---------------------------------------------------------------------------
+
+    def _write(self, name: str, text: str) -> str:
+        path = os.path.join(self._dir, name)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        return path
+
+    def close(self) -> None:
+        """Drop the connection and the temporary key files."""
+        session = getattr(self, "session", None)
+        if session is not None:
+            session.close()
+        if hasattr(self, "_dir"):
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> LxdClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def trusted(self) -> bool:
+        """Whether LXD trusts our certificate (``auth: trusted`` in ``/1.0``)."""
+        return self.host_info.get("auth") == "trusted"
+
+    def has_extension(self, name: str) -> bool:
+        """Whether the server has an API extension."""
+        return name in (self.host_info.get("api_extensions") or ())
+
+    def _hello(self) -> dict[str, Any]:
+        """``GET /1.0`` with every connection failure named."""
+        url = f"{self.endpoint.url}/1.0"
+        try:
+            response = self.session.get(url, timeout=(CONNECT_TIMEOUT_S, self.timeout))
+        except requests.exceptions.SSLError as exc:
+            if "fingerprint" in str(exc).lower():
+                raise base.DriverAuthError(
+                    f"LXD at {self.address} presented a different TLS certificate than the "
+                    f"one pinned for it (fingerprint {self.server_certificate.fingerprint}): "
+                    "if the host was reinstalled, fetch its certificate again; otherwise "
+                    "something else answers at this address",
+                    host_message=_short(str(exc)),
+                ) from None
+            raise _unreachable(self.endpoint, exc) from None
+        except requests.exceptions.RequestException as exc:
+            raise _unreachable(self.endpoint, exc) from None
+        try:
+            body = response.json()
+            metadata: dict[str, Any] = body["metadata"]
+            if not isinstance(metadata, dict) or "api_version" not in metadata:
+                raise ValueError("not LXD")
+        except (ValueError, KeyError, TypeError):
+            raise base.DriverConnectionError(
+                f"{self.address} answered HTTPS but is not LXD "
+                f"(HTTP {response.status_code} to GET /1.0)"
+            ) from None
+        return metadata
+
+    # -- requests -----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _mapped(self, what: str = "") -> Iterator[None]:
+        """Turn pylxd/requests exceptions into the driver error tree."""
+        try:
+            yield
+        except base.DriverError:
+            raise
+        except lxd_exceptions.LXDAPIException as exc:
+            raise self.api_error(exc, what) from None
+        except lxd_exceptions.ClientConnectionFailed as exc:
+            raise _unreachable(self.endpoint, exc) from None
+        except requests.exceptions.RequestException as exc:
+            raise _unreachable(self.endpoint, exc) from None
+
+    def api_error(self, exc: lxd_exceptions.LXDAPIException, what: str = "") -> base.DriverError:
+        """LXD's refusal as a DriverError subclass, LXD's own words in the message."""
+        message = _lxd_message(exc)
+        status = getattr(exc.response, "status_code", 0)
+        return self.error_for(message, status, what)
+
+    def error_for(self, message: str, status: int = 0, what: str = "") -> base.DriverError:
+        """The DriverError subclass for an LXD error text and HTTP status."""
+        prefix = f"LXD at {self.address}: " + (f"{what}: " if what else "")
+        text = prefix + message
+        if status == 403 or "not authorized" in message.lower() or "restricted" in message.lower():
+            return base.DriverAuthError(text, host_message=message)
+        if status == 404 or message.lower().endswith("not found"):
+            return base.DriverNotFoundError(text, host_message=message)
+        if "is not supported on this server" in message:
+            return base.DriverUnsupportedError(text, host_message=message)
+        return base.DriverError(text, host_message=message)
+
+    def _node(self, path: str) -> Any:
+        node = self.pylxd.api
+        for part in path.strip("/").split("/"):
+            if part and part != "1.0":
+                node = node[part]
+        return node
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        project: str | None = None,
+        params: Mapping[str, str] | None = None,
+        json: object = None,
+        what: str = "",
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """One API call; returns the whole LXD answer (``type``, ``metadata``, ``operation``)."""
+        query = dict(params or {})
+        if project:
+            query["project"] = project
+        kwargs: dict[str, Any] = {"params": query, "timeout": timeout or self.timeout}
+        if json is not None:
+            kwargs["json"] = json
+        with self._mapped(what):
+            response = getattr(self._node(path), method.lower())(**kwargs)
+            body: dict[str, Any] = response.json()
+        return body
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        """The ``metadata`` of a GET."""
+        return self.request("GET", path, **kwargs).get("metadata")
+
+    def wait(self, answer: Mapping[str, Any], *, timeout: float, what: str = "") -> dict[str, Any]:
+        """Wait (bounded) for the operation an async answer started; its final metadata.
+
+        A failed operation raises with LXD's ``err``; one still running after ``timeout``
+        raises a DriverError saying so (the operation may still finish on the host).
+        """
+        if answer.get("type") != "async":
+            return dict(answer.get("metadata") or {})
+        op = answer.get("metadata") or {}
+        op_id = str(op.get("id") or str(answer.get("operation", "")).rsplit("/", 1)[-1])
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(deadline - time.monotonic(), 0.0)
+            try:
+                body = self.request(
+                    "GET",
+                    f"/1.0/operations/{op_id}/wait",
+                    params={"timeout": str(max(int(left), 1))},
+                    timeout=left + CONNECT_TIMEOUT_S + 5,
+                    what=what,
+                )
+            except base.DriverNotFoundError:
+                return {}  # already gone: LXD forgets finished operations after a while
+            meta = body.get("metadata") or {}
+            status = meta.get("status")
+            if status == "Success":
+                return dict(meta)
+            if status in ("Failure", "Cancelled"):
+                raise self.error_for(
+                    str(meta.get("err") or status), int(meta.get("status_code") or 0), what
+                )
+            if time.monotonic() >= deadline:
+                raise base.DriverError(
+                    f"LXD at {self.address}: {what or 'operation'} did not finish within "
+                    f"{timeout:g} s (operation {op_id} is {status})"
+                )
+
+    def call(
+        self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A request followed by its operation's completion (bounded)."""
+        answer = self.request(method, path, **kwargs)
+        return self.wait(answer, timeout=timeout or self.timeout, what=kwargs.get("what", ""))
+
+
+# -- trust bootstrap --------------------------------------------------------------------------
+
+
+def _trust(connection: base.HostConnection, secret: str, *, token: bool) -> str:
+    with LxdClient(connection, require_trusted=False) as client:
+        fp = pki.fingerprint(connection.client_cert_pem)
+        if client.trusted:
+            return fp
+        try:
+            client.pylxd.authenticate(secret, use_token_auth=token)
+        except lxd_exceptions.LXDAPIException as exc:
+            message = _lxd_message(exc)
+            if "already in trust store" not in message:
+                kind = "trust token" if token else "trust password"
+                _raise_auth(client, f"the {kind} was not accepted: {message}", message)
+        except (lxd_exceptions.ClientConnectionFailed, requests.RequestException) as exc:
+            raise _unreachable(client.endpoint, exc) from None
+        client.host_info = client._hello()
+        if not client.trusted:
+            _raise_auth(client, "still not trusted after presenting the secret", "untrusted")
+        return fp
+
+
+def _raise_auth(client: LxdClient, message: str, host_message: str) -> NoReturn:
+    raise base.DriverAuthError(f"LXD at {client.address}: {message}", host_message=host_message)
+
+
+def trust_with_token(connection: base.HostConnection, token: str) -> str:
+    """Present a trust token (``lxc config trust add --name vmhost``) once; the fingerprint.
+
+    Recommended over passwords. The token is used once and stored nowhere.
+    """
+    return _trust(connection, token.strip(), token=True)
+
+
+def trust_with_password(connection: base.HostConnection, password: str) -> str:
+    """Present ``core.trust_password`` once; the fingerprint now trusted.
+
+    Not recommended: LXD 6.1 removed trust passwords, and a password lets anyone who learns it
+    add certificates. Prefer the certificate (``lxc config trust add``) or a trust token.
+    The password is used once and stored nowhere.
+    """
+    return _trust(connection, password, token=False)
