@@ -7,8 +7,9 @@ objects see the same VMs. With ``options["state_file"]`` the VMs are also kept i
 so that a second process (e.g. after a crash) sees what the first one created.
 
 Failure injection: ``FakeHypervisor.inject(op, message, count)`` makes the next ``count``
-calls of ``op`` (``discover``, ``compose``, ``decompose``, ``power``) raise; ``compose_delay_s``
-slows compose down (to crash a process in the middle of one).
+calls of ``op`` (``discover``, ``compose``, ``decompose``, ``power``) raise; the options
+``compose_delay_s`` (before the VM exists) and ``compose_delay_after_s`` (after it exists, before
+compose returns) slow compose down, to crash a process in the middle of one.
 """
 
 from __future__ import annotations
@@ -181,6 +182,7 @@ class FakeHypervisor:
         self.lock = threading.Lock()
         self.failures: dict[str, list[str]] = {}
         self.compose_delay_s = 0.0
+        self.compose_delay_after_s = 0.0  # after the VM exists, before compose returns
         self.calls: list[str] = []
 
     def inject(self, op: str, message: str, count: int = 1) -> None:
@@ -239,6 +241,10 @@ def hypervisor_for(connection: base.HostConnection) -> FakeHypervisor:
                 inventory = inventory_from_dict(PROFILES[profile])
             state_file = connection.options.get("state_file")
             hv = FakeHypervisor(inventory, str(state_file) if state_file else None)
+            hv.compose_delay_s = float(connection.options.get("compose_delay_s", 0) or 0)  # type: ignore[arg-type]
+            hv.compose_delay_after_s = float(
+                connection.options.get("compose_delay_after_s", 0) or 0  # type: ignore[arg-type]
+            )
             _HYPERVISORS[connection.address] = hv
         return hv
 
@@ -314,6 +320,8 @@ class FakeDriver:
                 uuid=vm_uuid,
             )
             self.hv.save()
+            if self.hv.compose_delay_after_s:
+                time.sleep(self.hv.compose_delay_after_s)
             return model.ComposedVm(
                 name=spec.name,
                 cores=spec.cores,

@@ -169,6 +169,7 @@ class HostsService:
                 merged["tags"] = tuple(merged["tags"])
             settings = model.HostSettings(type=model.HostType(row["type"]), **merged)
             self._check_names(conn, settings.zone, settings.pool)
+            _check_reserved(view, settings)
             pool = settings.default_storage_pool
             if (
                 pool is not None
@@ -378,6 +379,20 @@ class HostsService:
         with self.ctx.db.write() as conn:
             store.hosts.delete_host(conn, host_id)
         return errors
+
+
+def _check_reserved(view: HostView, settings: model.HostSettings) -> None:
+    if view.cores and settings.reserved_cores > view.cores:
+        raise model.InvalidInputError.for_field(
+            "reserved_cores",
+            f"{settings.reserved_cores} reserved cores is more than the host's {view.cores}",
+        )
+    if view.memory_mib and settings.reserved_memory_mib > view.memory_mib:
+        raise model.InvalidInputError.for_field(
+            "reserved_memory_mib",
+            f"{settings.reserved_memory_mib} MiB reserved is more than the host's "
+            f"{view.memory_mib} MiB",
+        )
 
 
 class _Row:

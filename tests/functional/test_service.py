@@ -1,0 +1,260 @@
+"""The service layer on SQLite with fake hosts: accounts, refresh, failures, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from core_support import GIB, add_fake_host, assert_accounts_exact, inventory
+
+from vmhost import model
+from vmhost.drivers import base, fake
+from vmhost.service import Services
+
+
+def _host_state(services: Services, host_id: int) -> dict[str, object]:
+    d = services.hosts.get(host_id)
+    return {"row": {k: v for k, v in d.row.items() if k != "refreshed_at"}, "usage": d.view.usage}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"cpu_over_commit_ratio": -0.1}, "cpu_over_commit_ratio"),
+        ({"cpu_over_commit_ratio": 10.1}, "cpu_over_commit_ratio"),
+        ({"memory_over_commit_ratio": math.nan}, "memory_over_commit_ratio"),
+        ({"memory_over_commit_ratio": "2"}, "memory_over_commit_ratio"),
+        ({"memory_over_commit_ratio": True}, "memory_over_commit_ratio"),
+        ({"reserved_cores": 11}, "reserved_cores"),
+        ({"reserved_memory_mib": 11 * GIB}, "reserved_memory_mib"),
+        ({"zone": "nowhere"}, "zone"),
+        ({"pool": "nopool"}, "pool"),
+        ({"default_storage_pool": "nope"}, "default_storage_pool"),
+        ({"type": "lxd"}, "type"),
+        ({"tags": ("a,b",)}, "tag"),
+        ({"bogus": 1}, "bogus"),
+    ],
+)
+def test_bad_updates_are_refused_and_change_nothing(
+    services: Services, changes: dict[str, object], field: str
+) -> None:
+    host_id = add_fake_host(services, "h1")
+    before = _host_state(services, host_id)
+    with pytest.raises(model.InvalidInputError) as err:
+        services.hosts.update(host_id, changes)
+    assert field in err.value.fields, err.value.fields
+    assert _host_state(services, host_id) == before
+
+
+def test_ratios_update_capacity_exactly(services: Services) -> None:
+    host_id = add_fake_host(services, "h1", inventory(cores=8, memory_mib=128 * GIB))
+    services.hosts.update(host_id, {"cpu_over_commit_ratio": 0.5, "memory_over_commit_ratio": 5.5})
+    view = services.hosts.get(host_id).view
+    from vmhost.scheduler import capacity
+
+    assert capacity.shared_core_capacity(view) == 4
+    assert capacity.memory_capacity_mib(view) == 704 * GIB
+    services.vms.compose(model.ComposeRequest(cores=4, memory_mib=700 * GIB))
+    with pytest.raises(model.NoCapacityError, match="lack 1 free cores"):
+        services.vms.compose(model.ComposeRequest(cores=1, memory_mib=1 * GIB))
+
+
+def test_duplicate_names_and_addresses(services: Services) -> None:
+    add_fake_host(services, "h1")
+    with pytest.raises(model.ConflictError, match="already exists"):
+        services.hosts.add(
+            model.HostSettings(name="h1", type=model.HostType.FAKE, address="fake://x")
+        )
+    with pytest.raises(model.ConflictError, match="already has type fake"):
+        services.hosts.add(
+            model.HostSettings(name="h2", type=model.HostType.FAKE, address="fake://h1")
+        )
+    assert len(services.hosts.list()) == 1
+
+
+def test_unknown_zone_or_pool_on_add(services: Services) -> None:
+    with pytest.raises(model.InvalidInputError) as err:
+        services.hosts.add(
+            model.HostSettings(name="h1", type=model.HostType.FAKE, address="fake://h1", zone="z9")
+        )
+    assert err.value.fields == {"zone": ["no zone named 'z9'"]}
+    assert services.hosts.list() == []
+
+
+def test_no_capacity_names_every_filter(services: Services) -> None:
+    a = add_fake_host(services, "a", inventory(cores=4, memory_mib=8 * GIB))
+    add_fake_host(services, "b", inventory(cores=4, memory_mib=8 * GIB))
+    add_fake_host(services, "c", inventory(cores=64, memory_mib=64 * GIB))
+    with services.ctx.db.write() as conn:
+        from vmhost import store
+
+        store.hosts.create_named(conn, "zone", "z2", "")
+    services.hosts.update(a, {"zone": "z2"})
+    with pytest.raises(model.NoCapacityError) as err:
+        services.vms.compose(model.ComposeRequest(cores=2, memory_mib=16 * GIB, zone="z2"))
+    msg = str(err.value)
+    assert "3 hosts considered" in msg
+    assert "2 not in zone 'z2'" in msg
+    assert "1 lack 16384 MiB of memory" in msg
+    assert services.vms.list() == []
+
+
+def test_compose_bigger_than_any_host(services: Services) -> None:
+    add_fake_host(services, "a")
+    with pytest.raises(model.NoCapacityError, match="1 host considered: 1 lack 1000 free cores"):
+        services.vms.compose(model.ComposeRequest(cores=1000))
+    assert_accounts_exact(services)
+
+
+def test_unknown_storage_pool_and_space_are_input_errors(services: Services) -> None:
+    add_fake_host(services, "a")
+    with pytest.raises(model.InvalidInputError, match="storage pool 'ssd'"):
+        services.vms.compose(model.ComposeRequest(disks=(model.DiskRequest(10**9, pool="ssd"),)))
+    with pytest.raises(model.InvalidInputError, match="space 'db'"):
+        services.vms.compose(
+            model.ComposeRequest(interfaces=(model.InterfaceRequest(space="db"),))
+        )
+
+
+def test_driver_failure_releases_the_claim_and_tries_the_next_host(services: Services) -> None:
+    a = add_fake_host(services, "a")
+    b = add_fake_host(services, "b")
+    conn_a = services.ctx.connection(a)
+    fake.hypervisor_for(conn_a).inject("compose", "disk quota exceeded on a")
+    result = services.vms.compose(model.ComposeRequest(cores=2, memory_mib=GIB))
+    assert result.host_id == b
+    assert result.attempts == ["a: disk quota exceeded on a"]
+    assert services.hosts.get(a).view.usage.vms.total == 0
+    assert services.hosts.get(b).view.usage.vcpus.allocated == 2
+    assert_accounts_exact(services)
+
+
+def test_every_host_failing_reports_each_error(services: Services) -> None:
+    a = add_fake_host(services, "a")
+    fake.hypervisor_for(services.ctx.connection(a)).inject("compose", "boom", count=5)
+    with pytest.raises(model.NoCapacityError, match="failed to compose: a: boom"):
+        services.vms.compose(model.ComposeRequest())
+    assert services.vms.list() == []
+    assert services.hosts.get(a).view.usage.vms.total == 0
+
+
+def test_refresh_adopts_vms_found_behind_our_back_as_other(services: Services) -> None:
+    a = add_fake_host(services, "a", inventory(cores=8, memory_mib=16 * GIB))
+    composed = services.vms.compose(model.ComposeRequest(cores=2, memory_mib=2 * GIB))
+    fake.add_vm_behind_our_back(
+        services.ctx.connection(a),
+        model.DiscoveredVm(
+            "manual",
+            cores=3,
+            memory_mib=3 * GIB,
+            disks=(model.DiscoveredDisk("root", 5 * 10**9, "default"),),
+        ),
+    )
+    usage = services.hosts.refresh(a).view.usage
+    assert (usage.vcpus.allocated, usage.vcpus.other) == (2, 3)
+    assert (usage.memory_mib.allocated, usage.memory_mib.other) == (2 * GIB, 3 * GIB)
+    assert usage.pools["default"].other == 5 * 10**9
+    adopted = services.vms.list(origin=model.VmOrigin.ADOPTED)
+    assert [v.name for v in adopted] == ["manual"]
+    # the adopted VM's use counts: 3 shared cores left
+    with pytest.raises(model.NoCapacityError):
+        services.vms.compose(model.ComposeRequest(cores=4))
+    services.vms.compose(model.ComposeRequest(cores=3, memory_mib=GIB))
+    # a composed VM that vanishes is reported missing and its resources freed
+    fake.hypervisor_for(services.ctx.connection(a)).vms.pop(composed.vm.name)
+    services.hosts.refresh(a)
+    vm = services.vms.get(composed.vm.id)
+    assert vm.state is model.VmState.MISSING
+    assert "behind vmhost's back" in vm.error
+    assert_accounts_exact(services)
+
+
+def test_unreachable_host_keeps_its_record_with_the_reason(services: Services) -> None:
+    detail = services.hosts.add(
+        model.HostSettings(name="gone", type=model.HostType.FAKE, address="fake://no-such-profile")
+    )
+    assert detail.row["status"] == "unreachable"
+    assert "no fake host profile" in detail.row["last_error"]
+    with pytest.raises(model.HostProblemError):
+        services.hosts.refresh(detail.view.id)
+
+
+def test_delete_host_with_vms_needs_a_decision(services: Services) -> None:
+    a = add_fake_host(services, "a")
+    services.vms.compose(model.ComposeRequest())
+    with pytest.raises(model.InvalidInputError, match="decompose=true"):
+        services.hosts.delete(a)
+    assert len(services.vms.list()) == 1
+    hv = fake.hypervisor_for(services.ctx.connection(a))
+    assert services.hosts.delete(a, decompose=True) == []
+    assert hv.vms == {}
+    assert services.hosts.list() == []
+
+
+def test_delete_without_decompose_leaves_vms_on_the_host(services: Services) -> None:
+    a = add_fake_host(services, "a")
+    services.vms.compose(model.ComposeRequest())
+    hv = fake.hypervisor_for(services.ctx.connection(a))
+    services.hosts.delete(a, decompose=False)
+    assert len(hv.vms) == 1
+    assert services.vms.list() == []
+
+
+def test_numa_pinning_and_hugepages_on_the_numa_profile(services: Services) -> None:
+    detail = services.hosts.add(
+        model.HostSettings(name="n", type=model.HostType.FAKE, address="fake://numa")
+    )
+    host_id = detail.view.id
+    pinned = services.vms.compose(
+        model.ComposeRequest(cores=6, memory_mib=2 * GIB, pin_cores=True, hugepages_backed=True)
+    )
+    assert len(pinned.vm.pinned_cores) == 6
+    node = {c // 8 for c in pinned.vm.pinned_cores}
+    assert len(node) == 1  # NUMA-local
+    second = services.vms.compose(model.ComposeRequest(cores=6, pin_cores=True))
+    assert {c // 8 for c in second.vm.pinned_cores} != node  # the other node
+    with pytest.raises(model.NoCapacityError, match="lack 6 free cores on one NUMA node"):
+        services.vms.compose(model.ComposeRequest(cores=6, pin_cores=True))
+    sriov = services.vms.compose(
+        model.ComposeRequest(
+            interfaces=(model.InterfaceRequest(network="enp5s0f0", kind=model.NetworkKind.SRIOV),)
+        )
+    )
+    assert sriov.vm.interfaces[0].kind is model.NetworkKind.SRIOV
+    usage = services.hosts.get(host_id).view.usage
+    assert usage.sriov["enp5s0f0"].allocated == 1
+    assert usage.node_hugepages_mib == {(min(node), 2048): 2 * GIB}
+    assert_accounts_exact(services)
+
+
+def test_explicit_pinned_cores_taken_are_refused(services: Services) -> None:
+    services.hosts.add(
+        model.HostSettings(name="n", type=model.HostType.FAKE, address="fake://numa")
+    )
+    services.vms.compose(model.ComposeRequest(cores=2, pinned_cores=(2, 3)))
+    with pytest.raises(model.NoCapacityError, match="cannot pin cores 3"):
+        services.vms.compose(model.ComposeRequest(cores=2, pinned_cores=(3, 4)))
+
+
+def test_decompose_failure_keeps_the_record(services: Services) -> None:
+    a = add_fake_host(services, "a")
+    vm = services.vms.compose(model.ComposeRequest()).vm
+    fake.hypervisor_for(services.ctx.connection(a)).inject("decompose", "device busy")
+    with pytest.raises(model.HostProblemError, match="device busy"):
+        services.vms.decompose(vm.id)
+    assert services.vms.get(vm.id).state is model.VmState.READY
+    services.vms.decompose(vm.id)
+    assert services.vms.list() == []
+    assert_accounts_exact(services)
+
+
+def test_power(services: Services) -> None:
+    add_fake_host(services, "a")
+    vm = services.vms.compose(model.ComposeRequest()).vm
+    assert services.vms.power(vm.id, on=False).power_state == "stopped"
+    assert services.vms.power(vm.id, on=True).power_state == "running"
+
+
+def test_driver_contract_errors_are_typed() -> None:
+    assert base.DriverConnectionError("x").retryable
+    assert not base.DriverAuthError("x").retryable
