@@ -73,11 +73,16 @@ class ServiceConfig:
         return self.charm_dir / "venv" / "bin" / "python"
 
     def environment(self) -> dict[str, str]:
-        """The service's environment; the database URL only when there is one."""
+        """The service's environment (`vmhost.settings.Settings` reads `VMHOST_*`).
+
+        The database URL is there only when there is one (SQLite in the data directory
+        otherwise). The default over-commit ratios are passed for the setting the service
+        will read; `Settings` ignores them until it has those fields.
+        """
         environment = {
             "PYTHONPATH": str(self.charm_dir / "src"),
-            "VMHOST_LOG_LEVEL": self.log_level,
-            "VMHOST_SCHEDULING_POLICY": self.scheduling_policy,
+            "VMHOST_LOG_LEVEL": self.log_level.upper(),
+            "VMHOST_POLICY": self.scheduling_policy,
             "VMHOST_DEFAULT_CPU_OVER_COMMIT_RATIO": str(self.default_cpu_over_commit_ratio),
             "VMHOST_DEFAULT_MEMORY_OVER_COMMIT_RATIO": str(self.default_memory_over_commit_ratio),
         }

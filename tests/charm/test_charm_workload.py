@@ -35,12 +35,12 @@ def test_render_unit_runs_the_service_from_the_charm_venv(tmp_path):
 
     charm_dir = tmp_path / "charm"
     exec_start = (
-        f"ExecStart={charm_dir}/venv/bin/python -m vmhost serve"
+        f"ExecStart={charm_dir}/venv/bin/python -m vmhost.server"
         " --host 0.0.0.0 --port 5240 --data-dir /var/lib/vmhost"
     )
     assert exec_start in unit.splitlines()
     assert f'Environment="PYTHONPATH={charm_dir}/src"' in unit.splitlines()
-    assert 'Environment="VMHOST_SCHEDULING_POLICY=spread"' in unit.splitlines()
+    assert 'Environment="VMHOST_POLICY=spread"' in unit.splitlines()
     assert 'Environment="VMHOST_DEFAULT_CPU_OVER_COMMIT_RATIO=1.5"' in unit.splitlines()
     assert "StateDirectory=vmhost" in unit.splitlines()
     assert "VMHOST_DATABASE_URL" not in unit

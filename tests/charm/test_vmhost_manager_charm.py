@@ -155,7 +155,7 @@ def test_install_renders_the_unit_and_runs_systemctl(ctx, machine, runner):
 
     unit = machine.read_text()
     python = pathlib.Path(ctx.charm_root, "venv", "bin", "python")
-    assert f"ExecStart={python} -m vmhost serve --host 0.0.0.0 --port 5240" in unit
+    assert f"ExecStart={python} -m vmhost.server --host 0.0.0.0 --port 5240" in unit
     assert "--data-dir /var/lib/vmhost" in unit
     assert "VMHOST_DATABASE_URL" not in unit
     assert runner.commands("apt-get")[-1][-1] == "libvirt0"
