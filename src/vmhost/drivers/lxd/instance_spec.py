@@ -184,14 +184,15 @@ def _check_supported(spec: base.ComposeSpec, vm: bool, capability: HostCapabilit
         )
 
 
-def _device_name(wanted: str, fallback: str, taken: Mapping[str, object]) -> str:
-    name = wanted if wanted and _DEVICE_RE.match(wanted) else fallback
-    if name in taken:
-        base_name, i = name, 1
-        while f"{base_name}{i}" in taken:
-            i += 1
-        name = f"{base_name}{i}"
-    return name
+def _device_name(wanted: str, prefix: str, index: int, taken: Mapping[str, object]) -> str:
+    """The requested name when valid and free, else ``<prefix><index>``, else the first free."""
+    for name in (wanted, f"{prefix}{index}"):
+        if name and _DEVICE_RE.match(name) and name not in taken:
+            return name
+    k = 0
+    while f"{prefix}{k}" in taken:
+        k += 1
+    return f"{prefix}{k}"
 
 
 def _disks(
@@ -207,7 +208,7 @@ def _disks(
     names = ["root"]
     volumes: list[VolumePlan] = []
     for index, disk in enumerate(spec.disks[1:], start=1):
-        device = _device_name(disk.name, f"disk{index}", devices)
+        device = _device_name(disk.name, "disk", index, devices)
         volume = disk.volume or volume_name(spec.name, device)
         payload: dict[str, Any] = {
             "name": volume,
@@ -228,7 +229,7 @@ def _disks(
 def _nics(spec: base.ComposeSpec, devices: dict[str, dict[str, str]]) -> tuple[str, ...]:
     names: list[str] = []
     for index, nic in enumerate(spec.interfaces):
-        device = _device_name(nic.name, f"eth{index}", devices)
+        device = _device_name(nic.name, "eth", index, devices)
         entry: dict[str, str] = {"type": "nic", "name": device}
         if nic.kind is model.NetworkKind.NETWORK:
             entry["network"] = nic.network
