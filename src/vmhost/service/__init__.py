@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from vmhost.settings import Settings
 
+from . import views
+from .catalog import (
+    AuthenticationError,
+    HostExtrasService,
+    Identity,
+    NamedService,
+    Role,
+    SpacesService,
+    TokensService,
+)
 from .context import Context
 from .hosts import HostDetail, HostsService
 from .vms import ComposeResult, VmsService
@@ -16,6 +26,11 @@ class Services:
         self.ctx = ctx
         self.hosts = HostsService(ctx)
         self.vms = VmsService(ctx)
+        self.zones = NamedService(ctx, "zone")
+        self.pools = NamedService(ctx, "pool")
+        self.spaces = SpacesService(ctx)
+        self.tokens = TokensService(ctx)
+        self.extras = HostExtrasService(ctx)
 
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> Services:
@@ -28,11 +43,19 @@ class Services:
 
 
 __all__ = [
+    "AuthenticationError",
     "ComposeResult",
     "Context",
     "HostDetail",
+    "HostExtrasService",
     "HostsService",
+    "Identity",
+    "NamedService",
+    "Role",
     "Services",
     "Settings",
+    "SpacesService",
+    "TokensService",
     "VmsService",
+    "views",
 ]
