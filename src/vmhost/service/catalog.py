@@ -22,7 +22,8 @@ from .context import Context
 log = logging.getLogger("vmhost.service.catalog")
 
 MAX_DESCRIPTION = 1000
-TOKEN_PREFIX = "vmh_"
+MAX_TOKEN_LIFETIME_S = 100 * 365 * 86400
+TOKEN_PREFIX = "vmh_"  # noqa: S105 (a prefix, not a secret)
 
 
 # --- zones and resource pools ----------------------------------------------------------------

@@ -52,7 +52,7 @@ def maas_totals(view: HostView) -> dict[str, dict[str, int]]:
 
 
 def storage_pools(view: HostView) -> list[dict[str, Any]]:
-    """Every pool in MAAS's shape (``used`` = disks of every VM, ``available`` = total − used)
+    """Every pool in MAAS's shape (``used`` = disks of every VM, ``available`` = total - used)
     plus our split: allocated, other, external (host-reported use that is not a VM disk we
     know) and free (what compose can still use)."""
     result = []
