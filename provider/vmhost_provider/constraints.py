@@ -561,12 +561,19 @@ class Constraints:
     # -- derived values --------------------------------------------------------------------
 
     def has_any(self, *keys: str) -> list[str]:
-        """Juju's ``HasAny``: those of ``keys`` (as given; aliases allowed) that are set."""
-        return [key for key in keys if self.get(key) is not None]
+        """Juju's ``HasAny``: those of ``keys`` (as given; aliases allowed) that are set.
+
+        Names that are not constraints are never set (no error, as in Juju).
+        """
+        set_keys = set(self.set_keys())
+        return [key for key in keys if resolve_alias(key) in set_keys]
 
     def without(self, *keys: str) -> Constraints:
-        """Juju's ``Without``: a copy with ``keys`` (aliases allowed) unset."""
-        changes = {_attr(resolve_alias(key)): None for key in keys if self.get(key) is not None}
+        """Juju's ``Without``: a copy with ``keys`` (aliases allowed) unset.
+
+        Names that are not constraints are ignored, as in Juju.
+        """
+        changes = {_attr(key): None for key in map(resolve_alias, keys) if key in KEYS}
         return dataclasses.replace(self, **changes)
 
     def with_fallback(self, fallback: Constraints) -> Constraints:
@@ -603,7 +610,7 @@ def _checked(key: str, value: object) -> object:
         if isinstance(value, bool):
             return value
     elif key in _INT_KEYS or key in _SIZE_KEYS:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < _UINT64_LIMIT:
             return value
     elif isinstance(value, str):
         return value

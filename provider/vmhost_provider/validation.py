@@ -43,7 +43,6 @@ from vmhost_provider.constraints import (
     IMAGE_ID,
     INSTANCE_ROLE,
     INSTANCE_TYPE,
-    KEYS,
     SUPPORTED_ARCHES,
     VIRT_TYPE,
     Constraints,
@@ -323,7 +322,7 @@ class Validator:
         dropped: set[str] = set()
         for attribute in cons.set_keys():
             dropped |= self._conflicts.get(attribute, frozenset())
-        remaining = fallback.without(*sorted(k for k in dropped if resolve_alias(k) in KEYS))
+        remaining = fallback.without(*dropped)
         return cons.with_fallback(remaining)
 
 

@@ -520,6 +520,11 @@ def test_unsupported_includes_set_but_empty_and_is_sorted() -> None:
     assert validator.unsupported == frozenset({"tags", "cpu-power", "zones", "cpu-cores"})
 
 
+def test_unsupported_names_that_are_not_constraints_are_ignored() -> None:
+    validator = _validator(unsupported=["nested-virtualization", "tags"])
+    assert validator.validate(parse("tags=a")) == ["tags"]
+
+
 def test_register_unsupported_replaces() -> None:
     validator = _validator(unsupported=["tags"])
     validator.register_unsupported(["mem"])
