@@ -1,0 +1,418 @@
+"""VM-host wire models.
+
+The vm-host JSON has exactly MAAS's keys and meaning (reference ``maas-vm-hosts.md`` §3.1), so
+scripts written against ``maas $PROFILE vm-host read ID`` keep working, plus vmhost's own keys
+(``driver``, ``status``, ``resources`` ...) under names MAAS never used.
+
+``type`` is MAAS's value (``lxd``, ``virsh``; ``fake`` for the in-memory test driver); our own
+name for the driver is ``driver`` (``lxd``, ``libvirt``, ``fake``). Requests accept either
+spelling for the type (``virsh`` or ``libvirt``).
+
+Units: MAAS's keys keep MAAS's units (``memory`` in MiB, ``local_storage``/storage in bytes);
+every key vmhost adds carries its unit in its name (``memory_mib``, ``free_bytes``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pydantic
+
+from .common import Request, Response
+
+MaasType = Literal["lxd", "virsh", "fake"]
+DriverName = Literal["lxd", "libvirt", "fake"]
+TypeInput = Literal["lxd", "virsh", "libvirt", "fake"]
+MacvlanMode = Literal["bridge", "passthru", "private", "vepa"]
+
+MAAS_TYPE: dict[str, MaasType] = {"lxd": "lxd", "libvirt": "virsh", "fake": "fake"}
+DRIVER_FOR_TYPE: dict[str, DriverName] = {
+    "lxd": "lxd",
+    "virsh": "libvirt",
+    "libvirt": "libvirt",
+    "fake": "fake",
+}
+
+RATIO_DOC = "over-commit ratio, a number from 0 to 10 inclusive"
+
+
+# --- MAAS-shaped parts -------------------------------------------------------------------------
+
+
+class Totals(Response):
+    """MAAS's resource triple: cores, memory (MiB), local_storage (bytes)."""
+
+    cores: int
+    memory: int = pydantic.Field(description="MiB")
+    local_storage: int = pydantic.Field(description="bytes")
+
+
+class NamedRef(Response):
+    """A zone or resource pool as MAAS embeds it."""
+
+    name: str
+    description: str
+    id: int
+    resource_uri: str
+
+
+class HostMachineRef(Response):
+    """MAAS's ``host``: the machine the VM host runs on (vmhost does not manage machines)."""
+
+    system_id: str | None = None
+    incomplete: bool = pydantic.Field(
+        default=True, alias="__incomplete__", serialization_alias="__incomplete__"
+    )
+
+
+class StoragePool(Response):
+    """A storage pool, exactly as MAAS shows it in the vm-host JSON (bytes)."""
+
+    id: str
+    name: str
+    type: str
+    path: str
+    total: int
+    used: int = pydantic.Field(description="disks of every VM on the host, in this pool")
+    available: int = pydantic.Field(description="total - used (MAAS; no reservation)")
+    default: bool
+
+
+class StoragePoolDetail(StoragePool):
+    """A storage pool with vmhost's split (``vmhost vm-host storage-pools``)."""
+
+    tags: list[str] = pydantic.Field(default_factory=list)
+    allocated_bytes: int = pydantic.Field(description="disks of VMs composed by vmhost")
+    other_bytes: int = pydantic.Field(description="disks of VMs found on the host")
+    external_bytes: int = pydantic.Field(description="used on the host by anything else")
+    free_bytes: int = pydantic.Field(description="what compose can still use")
+
+
+# --- vmhost's resource split -------------------------------------------------------------------
+
+
+class CoreResources(Response):
+    """Cores: capacity = pinned + floor((total - reserved - pinned) x ratio)."""
+
+    total: int
+    reserved: int
+    over_commit_ratio: float
+    capacity: int
+    allocated: int = pydantic.Field(description="used by VMs composed by vmhost")
+    other: int = pydantic.Field(description="used by VMs found on the host")
+    free: int = pydantic.Field(description="capacity - allocated - other (may be negative)")
+    pinned_allocated: int
+    pinned_other: int
+
+
+class MemoryResources(Response):
+    """General memory (host memory minus hugepages): capacity = floor((general - reserved) x
+    ratio)."""
+
+    total_mib: int
+    hugepages_mib: int
+    general_mib: int
+    reserved_mib: int
+    over_commit_ratio: float
+    capacity_mib: int
+    allocated_mib: int
+    other_mib: int
+    free_mib: int
+
+
+class PageSizeResources(Response):
+    """Hugepages of one size, all NUMA nodes."""
+
+    page_size_kib: int
+    total_mib: int
+    used_mib: int
+    free_mib: int
+
+
+class HugepageResources(Response):
+    """Hugepages: never over-committed."""
+
+    total_mib: int
+    allocated_mib: int
+    other_mib: int
+    free_mib: int
+    page_sizes: list[PageSizeResources] = pydantic.Field(default_factory=list)
+
+
+class StorageResources(Response):
+    """Storage over every pool: never over-committed."""
+
+    total_bytes: int
+    allocated_bytes: int
+    other_bytes: int
+    external_bytes: int
+    free_bytes: int
+
+
+class HostResources(Response):
+    """vmhost's allocated / other / free split, over-commit applied."""
+
+    cores: CoreResources
+    memory: MemoryResources
+    hugepages: HugepageResources
+    storage: StorageResources
+
+
+class VmCount(Response):
+    """VMs on the host."""
+
+    allocated: int
+    other: int
+    total: int
+
+
+class HostNetwork(Response):
+    """A network or bridge on the host and the spaces mapped to it."""
+
+    name: str
+    kind: str
+    spaces: list[str] = pydantic.Field(default_factory=list)
+
+
+# --- the vm-host --------------------------------------------------------------------------
+
+
+class VmHost(Response):
+    """A VM host: MAAS's keys first, then vmhost's."""
+
+    # MAAS (reference §3.1)
+    id: int
+    name: str
+    tags: list[str]
+    type: MaasType
+    architectures: list[str]
+    capabilities: list[str]
+    total: Totals
+    used: Totals
+    available: Totals
+    zone: NamedRef
+    pool: NamedRef
+    cpu_over_commit_ratio: float
+    memory_over_commit_ratio: float
+    storage_pools: list[StoragePool]
+    host: HostMachineRef
+    default_macvlan_mode: MacvlanMode | None
+    version: str
+    resource_uri: str
+    # vmhost
+    driver: DriverName
+    address: str
+    project: str
+    status: str
+    last_error: str
+    reserved_cores: int
+    reserved_memory_mib: int
+    default_storage_pool: str | None
+    vm_count: VmCount
+    resources: HostResources
+    networks: list[HostNetwork] = pydantic.Field(default_factory=list)
+    can_run_vms: bool = True
+    can_run_containers: bool = False
+
+
+class VmHostCreate(Request):
+    """Register a VM host (MAAS's ``vm-hosts create`` parameters, plus vmhost's).
+
+    Give the address as ``power_address`` (MAAS) or ``address``. LXD: without ``certificate``
+    and ``key``, vmhost generates a key and certificate for the host (see the certificate
+    endpoint for the ``lxc config trust add`` command); ``password`` is an LXD trust password
+    or token (not recommended: trust the certificate instead). virsh: ``power_pass`` is the
+    SSH password (``qemu+ssh://``).
+    """
+
+    type: TypeInput
+    power_address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
+    address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
+    name: str | None = None
+    zone: str | None = None
+    pool: str | None = None
+    tags: list[str] | str | None = pydantic.Field(
+        default=None, description="a list, or MAAS's comma-separated string"
+    )
+    cpu_over_commit_ratio: float = pydantic.Field(
+        default=1.0, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
+    )
+    memory_over_commit_ratio: float = pydantic.Field(
+        default=1.0, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
+    )
+    reserved_cores: int = pydantic.Field(default=0, ge=0, le=1_000_000)
+    reserved_memory_mib: int = pydantic.Field(default=0, ge=0, le=2**40)
+    default_storage_pool: str | None = None
+    default_macvlan_mode: MacvlanMode | None = None
+    project: str | None = pydantic.Field(default=None, max_length=63)
+    password: str | None = pydantic.Field(default=None, max_length=4096)
+    power_pass: str | None = pydantic.Field(default=None, max_length=4096)
+    certificate: str | None = pydantic.Field(default=None, max_length=65536)
+    key: str | None = pydantic.Field(default=None, max_length=65536)
+    options: dict[str, object] | None = pydantic.Field(
+        default=None, description="driver options (the fake driver's 'inventory')"
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _one_address(self) -> VmHostCreate:
+        if self.power_address is None and self.address is None:
+            raise ValueError("power_address (or address) is required")
+        if (
+            self.power_address is not None
+            and self.address is not None
+            and self.power_address != self.address
+        ):
+            raise ValueError("give the address once, as power_address or address")
+        return self
+
+    @property
+    def the_address(self) -> str:
+        """The address, whichever key carried it."""
+        return self.power_address or self.address or ""
+
+
+class VmHostUpdate(Request):
+    """Change a VM host; keys not given keep their values. ``type`` cannot change (delete the
+    host and add it again)."""
+
+    type: TypeInput | None = None
+    name: str | None = None
+    power_address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
+    address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
+    zone: str | None = None
+    pool: str | None = None
+    tags: list[str] | str | None = None
+    cpu_over_commit_ratio: float | None = pydantic.Field(
+        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
+    )
+    memory_over_commit_ratio: float | None = pydantic.Field(
+        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
+    )
+    reserved_cores: int | None = pydantic.Field(default=None, ge=0, le=1_000_000)
+    reserved_memory_mib: int | None = pydantic.Field(default=None, ge=0, le=2**40)
+    default_storage_pool: str | None = None
+    default_macvlan_mode: MacvlanMode | None = None
+    project: str | None = pydantic.Field(default=None, max_length=63)
+    password: str | None = pydantic.Field(default=None, max_length=4096)
+    power_pass: str | None = pydantic.Field(default=None, max_length=4096)
+    certificate: str | None = pydantic.Field(default=None, max_length=65536)
+    key: str | None = pydantic.Field(default=None, max_length=65536)
+
+    @pydantic.model_validator(mode="after")
+    def _one_address(self) -> VmHostUpdate:
+        if (
+            self.power_address is not None
+            and self.address is not None
+            and self.power_address != self.address
+        ):
+            raise ValueError("give the address once, as power_address or address")
+        return self
+
+
+class TagRequest(Request):
+    """A tag to add or remove (no comma, no whitespace, at most 64 characters)."""
+
+    tag: str
+
+
+class Parameters(Response):
+    """Every connection parameter of a host, secrets included (admin only)."""
+
+    type: MaasType
+    power_address: str
+    project: str = ""
+    certificate: str = ""
+    key: str = ""
+    server_certificate: str = ""
+    password: str = ""
+
+
+class Certificate(Response):
+    """An LXD host's client certificate and how to make the host trust it."""
+
+    host_id: int
+    name: str
+    certificate: str = pydantic.Field(description="PEM")
+    cn: str
+    fingerprint: str = pydantic.Field(description="SHA-256 of the DER, as `lxc config trust`")
+    not_before: str
+    not_after: str
+    days_left: int
+    generated_by_vmhost: bool
+    fetch_url: str = pydantic.Field(description="serves the PEM without authentication")
+    trust_command: str = pydantic.Field(description="run on the LXD host")
+    trust_command_restricted: str = ""
+    trust_heredoc: str
+
+
+class Project(Response):
+    """An LXD project on the host, with what its instances use."""
+
+    name: str
+    description: str = ""
+    instances: int = 0
+    cores: int = 0
+    memory_mib: int = 0
+    disk_bytes: int = 0
+
+
+class NumaCores(Response):
+    """A NUMA node's cores."""
+
+    all: list[int]
+    reserved: list[int]
+    pinned_allocated: list[int]
+    pinned_other: list[int]
+    free: list[int] = pydantic.Field(description="cores a new VM can be pinned to")
+    vcpus_capacity: int
+    vcpus_used: int = pydantic.Field(description="shared vCPUs of VMs bound to this node")
+    vcpus_free: int
+
+
+class NumaMemory(Response):
+    """A NUMA node's general memory."""
+
+    total_mib: int
+    general_mib: int
+    capacity_mib: int
+    used_mib: int
+    free_mib: int
+
+
+class NumaHugepages(Response):
+    """Hugepages of one size on one node."""
+
+    page_size_kib: int
+    total_mib: int
+    used_mib: int
+    free_mib: int
+
+
+class SriovFunctions(Response):
+    """Virtual functions of one SR-IOV NIC."""
+
+    nic: str
+    numa_node: int | None = None
+    network: str = ""
+    total_vfs: int
+    allocated: int
+    other: int
+    free: int
+
+
+class NumaNodeResources(Response):
+    """One NUMA node."""
+
+    index: int
+    cores: NumaCores
+    memory: NumaMemory
+    hugepages: list[NumaHugepages]
+    sriov: list[SriovFunctions]
+
+
+class NumaResources(Response):
+    """Per NUMA node: cores pinned and free, memory and hugepages, VFs per NIC."""
+
+    host_id: int
+    numa: list[NumaNodeResources]
+    sriov: list[SriovFunctions]
