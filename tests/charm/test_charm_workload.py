@@ -41,6 +41,7 @@ def test_render_unit_runs_the_service_from_the_charm_venv(tmp_path):
     assert exec_start in unit.splitlines()
     assert f'Environment="PYTHONPATH={charm_dir}/src"' in unit.splitlines()
     assert 'Environment="VMHOST_POLICY=spread"' in unit.splitlines()
+    assert 'Environment="VMHOST_LOG_LEVEL=INFO"' in unit.splitlines()  # logging's spelling
     assert 'Environment="VMHOST_DEFAULT_CPU_OVER_COMMIT_RATIO=1.5"' in unit.splitlines()
     assert "StateDirectory=vmhost" in unit.splitlines()
     assert "VMHOST_DATABASE_URL" not in unit
