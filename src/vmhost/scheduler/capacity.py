@@ -24,17 +24,20 @@ Rules (DESIGN §3), and where they differ from MAAS on purpose (reference §2, �
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
 
 from vmhost.model.accounting import HostView, NodeView, PrefilterHints
 
 
+@functools.lru_cache(maxsize=1024)
 def exact_ratio(ratio: float) -> Fraction:
     """The ratio as the decimal the operator set (0.1 is one tenth, not 0.1000000000000000055)."""
     return Fraction(repr(float(ratio)))
 
 
+@functools.lru_cache(maxsize=65536)
 def capacity(total: int, reserved: int, ratio: float) -> int:
     """``floor((total - reserved) * ratio)``, never negative."""
     usable = max(total - reserved, 0)

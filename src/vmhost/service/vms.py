@@ -46,6 +46,13 @@ class Claim:
     view: HostView
 
 
+def _spaces(request: model.ComposeRequest) -> dict[int | None, dict[str, tuple[str, ...]]] | None:
+    """Space mappings are read only when the request names spaces (None = read them)."""
+    if request.not_spaces or any(i.space for i in request.interfaces):
+        return None
+    return {}
+
+
 def _query(
     request: model.ComposeRequest, policy: model.PlacementPolicy
 ) -> store.hosts.CandidateQuery:
@@ -88,7 +95,8 @@ class VmsService:
                         errors.setdefault(kind, []).append(f"no {what} named {value!r}")
             if request.host_id is not None:
                 store.hosts.host_row(conn, request.host_id)
-            views = store.hosts.load_views(conn)
+            named = any(d.pool for d in request.disks) or any(i.space for i in request.interfaces)
+            views = store.hosts.load_views(conn) if named else []
         pools = {p.name for v in views for p in v.pools}
         for disk in request.disks:
             if disk.pool and views and disk.pool not in pools:
@@ -112,14 +120,34 @@ class VmsService:
     def candidates(
         self, request: model.ComposeRequest, limit: int | None = None
     ) -> scheduler.Schedule:
-        """Ranked hosts that could take the request now (nothing is claimed)."""
+        """Ranked hosts that could take the request now (nothing is claimed).
+
+        With a limit, hosts are read from the SQL prefilter in batches, best first for the
+        policy, until ``limit`` fit; without one, every host is ranked.
+        """
         policy = self.ctx.settings.policy
-        with self.ctx.db.read() as conn:
-            views = store.hosts.candidate_views(conn, _query(request, policy), limit=None)
-        result = scheduler.schedule(views, request, policy)
-        if limit is not None:
-            return dataclasses.replace(result, candidates=result.candidates[:limit])
-        return result
+        query = _query(request, policy)
+        if limit is None:
+            with self.ctx.db.read() as conn:
+                views = store.hosts.candidate_views(
+                    conn, query, limit=None, spaces=_spaces(request)
+                )
+            return scheduler.schedule(views, request, policy)
+        batch = max(4, limit)
+        offset = 0
+        found: list[scheduler.Candidate] = []
+        considered = 0
+        while True:
+            with self.ctx.db.read() as conn:
+                views = store.hosts.candidate_views(
+                    conn, query, limit=batch, offset=offset, spaces=_spaces(request)
+                )
+            result = scheduler.schedule(views, request, policy)
+            found.extend(result.candidates)
+            considered += result.considered
+            if len(found) >= limit or len(views) < batch:
+                return scheduler.Schedule(found[:limit], considered, result.removed)
+            offset += batch
 
     def explain(
         self, request: model.ComposeRequest, exclude: Sequence[tuple[int, str]] = ()
@@ -146,15 +174,27 @@ class VmsService:
         request: model.ComposeRequest,
         name: str,
     ) -> Claim:
+        """Claim ``cand`` at the generation it was read at; on a lost race, re-read the host and
+        claim it if the request still fits (raises GenerationConflictError otherwise)."""
         view, placement = cand.view, cand.placement
-        current = store.hosts.load_view(conn, view.id)
-        if current.generation != view.generation:
-            fresh = scheduler.fit(
-                current, request, self.ctx.settings.policy is not model.PlacementPolicy.PACK
-            )
+        try:
+            return self._claim_at(conn, view, placement, request, name)
+        except model.GenerationConflictError:
+            current = store.hosts.load_view(conn, view.id)
+            spread = self.ctx.settings.policy is not model.PlacementPolicy.PACK
+            fresh = scheduler.fit(current, request, spread)
             if isinstance(fresh, scheduler.Rejection):
-                raise model.GenerationConflictError(fresh.reason)
-            view, placement = current, fresh
+                raise model.GenerationConflictError(fresh.reason) from None
+            return self._claim_at(conn, current, fresh, request, name)
+
+    def _claim_at(
+        self,
+        conn: sa.Connection,
+        view: HostView,
+        placement: scheduler.Placement,
+        request: model.ComposeRequest,
+        name: str,
+    ) -> Claim:
         alloc = placement.allocation
         usage = view.usage.apply(alloc, model.VmOrigin.COMPOSED)
         store.hosts.cas_update_host(
@@ -195,12 +235,14 @@ class VmsService:
         """Find the best host and claim it durably; a lost race moves on to the next candidate."""
         policy = self.ctx.settings.policy
         query = _query(request, policy)
-        batch = self.ctx.settings.candidate_batch
+        batch = 4  # the policy's SQL order puts the best hosts first; grow when they do not fit
         offset = 0
         lost: set[int] = set(exclude)
         while True:
             with self.ctx.db.read() as conn:
-                views = store.hosts.candidate_views(conn, query, limit=batch, offset=offset)
+                views = store.hosts.candidate_views(
+                    conn, query, limit=batch, offset=offset, spaces=_spaces(request)
+                )
             result = scheduler.schedule([v for v in views if v.id not in lost], request, policy)
             for cand in result.candidates:
                 try:
@@ -212,6 +254,7 @@ class VmsService:
             if len(views) < batch:
                 break
             offset += batch
+            batch = min(batch * 4, 1024)
         if lost - set(exclude):
             # Lost races on every candidate seen: hosts changed under us; look again from the top.
             return self.claim(request, name, exclude=tuple(exclude))  # bounded by capacity

@@ -4,6 +4,7 @@ connection: the service owns the transaction."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -286,6 +287,43 @@ class CandidateQuery:
     order: str = "pack"  # pack | spread | least-loaded
 
 
+@functools.lru_cache(maxsize=64)
+def _candidate_select(shape: tuple[bool, ...], order: str, limited: bool) -> sa.Select[Any]:
+    """The prefilter query for one combination of active conditions, built once (bind
+    parameters carry the values), so SQLAlchemy's statement cache always hits."""
+    h = t.hosts.c
+    pinned, hugepages, node_vcpus, node_memory, zone, pool, host_id = shape
+    query = _view_select().where(
+        h.status == model.HostStatus.READY.value,
+        h.free_vcpus >= sa.bindparam("vcpus"),
+        h.free_memory_mib >= sa.bindparam("memory_mib"),
+        h.max_pool_free_bytes >= sa.bindparam("largest_disk_bytes"),
+    )
+    if pinned:
+        query = query.where(h.free_pinnable_cores >= sa.bindparam("pinned_cores"))
+    if hugepages:
+        query = query.where(h.max_free_hugepages_mib >= sa.bindparam("hugepages_mib"))
+    if node_vcpus:
+        query = query.where(h.max_node_free_vcpus >= sa.bindparam("node_vcpus"))
+    if node_memory:
+        query = query.where(h.max_node_free_memory_mib >= sa.bindparam("node_memory_mib"))
+    if zone:
+        query = query.where(t.zones.c.name == sa.bindparam("zone"))
+    if pool:
+        query = query.where(t.resource_pools.c.name == sa.bindparam("pool"))
+    if host_id:
+        query = query.where(h.id == sa.bindparam("host_id"))
+    if order == "spread":
+        query = query.order_by(h.free_memory_mib.desc(), h.id)
+    elif order == "least-loaded":
+        query = query.order_by(h.vm_count, h.free_memory_mib.desc(), h.id)
+    else:
+        query = query.order_by(h.free_memory_mib, h.id)
+    if limited:
+        query = query.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+    return query
+
+
 def candidate_views(
     conn: sa.Connection,
     q: CandidateQuery,
@@ -294,37 +332,20 @@ def candidate_views(
     spaces: Mapping[int | None, Mapping[str, tuple[str, ...]]] | None = None,
 ) -> list[HostView]:
     """Ready hosts that pass the SQL prefilter, best first for the policy."""
-    h = t.hosts.c
-    query = _view_select().where(
-        h.status == model.HostStatus.READY.value,
-        h.free_vcpus >= q.vcpus,
-        h.free_memory_mib >= q.memory_mib,
-        h.max_pool_free_bytes >= q.largest_disk_bytes,
+    shape = (
+        bool(q.pinned_cores),
+        bool(q.hugepages_mib),
+        bool(q.node_vcpus),
+        bool(q.node_memory_mib),
+        q.zone is not None,
+        q.pool is not None,
+        q.host_id is not None,
     )
-    if q.pinned_cores:
-        query = query.where(h.free_pinnable_cores >= q.pinned_cores)
-    if q.hugepages_mib:
-        query = query.where(h.max_free_hugepages_mib >= q.hugepages_mib)
-    if q.node_vcpus:
-        query = query.where(h.max_node_free_vcpus >= q.node_vcpus)
-    if q.node_memory_mib:
-        query = query.where(h.max_node_free_memory_mib >= q.node_memory_mib)
-    if q.zone is not None:
-        query = query.where(t.zones.c.name == q.zone)
-    if q.pool is not None:
-        query = query.where(t.resource_pools.c.name == q.pool)
-    if q.host_id is not None:
-        query = query.where(h.id == q.host_id)
-    if q.order == "spread":
-        query = query.order_by(h.free_memory_mib.desc(), h.id)
-    elif q.order == "least-loaded":
-        query = query.order_by(h.vm_count, h.free_memory_mib.desc(), h.id)
-    else:
-        query = query.order_by(h.free_memory_mib, h.id)
-    if limit is not None:
-        query = query.limit(limit).offset(offset)
+    params = dataclasses.asdict(q)
+    params.update(limit=limit, offset=offset)
+    query = _candidate_select(shape, q.order, limit is not None)
     spaces = spaces if spaces is not None else space_map(conn)
-    return [view_from_row(r, spaces) for r in conn.execute(query)]
+    return [view_from_row(r, spaces) for r in conn.execute(query, params)]
 
 
 def count_hosts(conn: sa.Connection) -> int:
