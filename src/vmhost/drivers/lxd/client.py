@@ -163,7 +163,7 @@ def untrusted_error(
     """The message an operator needs: which certificate, and the command that trusts it."""
     fp = pki.fingerprint(certificate_pem)
     source = certificate_url or TRUST_FILE
-    command = pki.trust_command(source)
+    command = pki.trust_command(source, name="vmhost" if certificate_url else "")
     where = "" if certificate_url else f" (save vmhost's certificate for this host as {source})"
     restricted = (
         f" To limit it to project {project!r}, add --restricted --projects {project} "
@@ -211,6 +211,12 @@ class LxdClient:
             raise base.DriverAuthError(
                 f"LXD at {self.address}: no client certificate and key for this host"
             )
+        try:
+            pki.load_pair(connection.client_cert_pem, connection.client_key_pem)
+        except pki.PkiError as exc:
+            raise base.DriverAuthError(
+                f"LXD at {self.address}: unusable client certificate: {exc}"
+            ) from None
         pem = connection.server_cert_pem
         if not pem:
             pem = fetch_server_certificate(connection.address).pem
