@@ -10,8 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from vmhost import model, store
-from vmhost.drivers import base
+from vmhost import model, pki, store
+from vmhost.drivers import base, registry
 from vmhost.model.accounting import HostUsage, HostView, NodeView
 
 from . import accounts
@@ -106,12 +106,56 @@ class HostsService:
         client_key_pem: str = "",
         server_cert_pem: str = "",
         password: str = "",
+        trust_token: str = "",
         options: Mapping[str, Any] | None = None,
         refresh: bool = True,
     ) -> HostDetail:
-        """Register a host, then discover it. A discovery failure keeps the host, with its
-        status and the host's own error (as MAAS did), so the operator can fix trust and
-        refresh."""
+        """Register a host, then discover it.
+
+        LXD: without an imported pair, vmhost generates the host's own key and certificate; an
+        imported pair must match and have no passphrase. The server certificate is pinned on
+        first contact. A trust token (or, not recommended, the trust password) is used once to
+        get the certificate trusted and never stored. A discovery failure keeps the host, with
+        its status and the host's own error (as MAAS did), so the operator can trust the
+        certificate and refresh.
+        """
+        if settings.type is model.HostType.LXD:
+            client_cert_pem, client_key_pem = self._client_pair(
+                settings, client_cert_pem, client_key_pem
+            )
+        with self.ctx.db.read() as conn:
+            self._check_names(conn, settings.zone, settings.pool)
+            if conn.execute(
+                sa.select(store.tables.hosts.c.id).where(
+                    store.tables.hosts.c.name == settings.name
+                )
+            ).first():
+                raise model.ConflictError(f"a VM host named {settings.name!r} already exists")
+        connection = base.HostConnection(
+            type=settings.type,
+            address=settings.address,
+            name=settings.name,
+            project=settings.project,
+            client_cert_pem=client_cert_pem,
+            client_key_pem=client_key_pem,
+            server_cert_pem=server_cert_pem,
+        )
+        if settings.type is model.HostType.LXD and not server_cert_pem:
+            try:
+                server_cert_pem, fp = registry.fetch_server_certificate(connection)
+                log.info("pinned the certificate of %s (sha256 %s)", settings.address, fp)
+            except base.DriverError as exc:
+                raise model.HostProblemError(str(exc)) from exc
+            connection = dataclasses.replace(connection, server_cert_pem=server_cert_pem)
+        if trust_token or (password and settings.type is model.HostType.LXD):
+            try:
+                registry.trust(connection, token=trust_token, password=password)
+            except base.DriverError as exc:
+                raise model.HostProblemError(
+                    f"could not get the certificate trusted: {exc}"
+                ) from exc
+            if settings.type is model.HostType.LXD:
+                password = ""  # used once, never stored
         creds = {
             "client_cert_pem": client_cert_pem,
             "client_key_sealed": self.ctx.seal(client_key_pem),
@@ -126,6 +170,42 @@ class HostsService:
         if refresh:
             self.refresh(host_id, raise_errors=False)
         return self.get(host_id)
+
+    def _client_pair(
+        self, settings: model.HostSettings, cert_pem: str, key_pem: str
+    ) -> tuple[str, str]:
+        if bool(cert_pem) != bool(key_pem):
+            missing = "key" if cert_pem else "certificate"
+            raise model.InvalidInputError.for_field(
+                missing,
+                f"import both the certificate and its private key (the {missing} is missing)",
+            )
+        if cert_pem:
+            pki.load_pair(cert_pem, key_pem)  # raises field errors: passphrase, mismatch, not PEM
+            return cert_pem, key_pem
+        pair = pki.generate(pki.client_cn(settings.name, self.ctx.settings.manager_name))
+        return pair.certificate_pem, pair.key_pem
+
+    def certificate(self, host_id: int) -> dict[str, Any]:
+        """The host's client certificate (PEM, fingerprint, CN, expiry) and the command that
+        trusts it; never the key."""
+        with self.ctx.db.read() as conn:
+            row = store.hosts.host_row(conn, host_id)
+            creds = store.hosts.credentials(conn, host_id)
+        pem = creds.get("client_cert_pem", "")
+        if not pem:
+            raise model.NotFoundError("certificate of VM host", host_id)
+        info = pki.describe(pem)
+        return {
+            "host_id": host_id,
+            "name": row["name"],
+            "certificate": pem,
+            "fingerprint": info.fingerprint,
+            "cn": info.cn,
+            "expires": info.not_after.isoformat(),
+            "generated_by_vmhost": info.generated_by_vmhost,
+            "trust_command": pki.trust_command(f"{row['name']}.crt"),
+        }
 
     def _check_names(self, conn: sa.Connection, zone: str | None, pool: str | None) -> None:
         errors: dict[str, list[str]] = {}

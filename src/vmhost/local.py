@@ -1,0 +1,144 @@
+"""Register this machine's own LXD and libvirt as VM hosts, and mint an admin token.
+
+Used by the README's run command (``scripts/run``): ``python -m vmhost.local --data-dir D``.
+Idempotent: hosts already registered are refreshed, not added again. Prints one line per step
+and, last, the admin token (shown once; only its hash is stored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+from vmhost import model, store
+from vmhost.service import Services
+from vmhost.settings import Settings
+
+LXD_ADDRESS = "https://127.0.0.1:8443"
+LIBVIRT_URI = "qemu:///system"
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def _existing(services: Services, name: str) -> int | None:
+    for detail in services.hosts.list():
+        if detail.row["name"] == name:
+            return int(detail.row["id"])
+    return None
+
+
+def _trust_locally(cert_pem: str, fingerprint: str) -> str:
+    """Trust our certificate on the local LXD with ``lxc config trust add`` (we are root here)."""
+    if not shutil.which("lxc"):
+        return "lxc is not installed"
+    listed = subprocess.run(
+        ["lxc", "config", "trust", "list", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if listed.returncode == 0 and fingerprint in {
+        c.get("fingerprint") for c in json.loads(listed.stdout or "[]")
+    }:
+        return ""
+    with tempfile.NamedTemporaryFile("w", suffix=".crt", delete=False) as f:
+        f.write(cert_pem)
+    try:
+        done = subprocess.run(
+            ["lxc", "config", "trust", "add", f.name, "--name", "vmhost-local"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.unlink(f.name)
+    return "" if done.returncode == 0 else done.stderr.strip()
+
+
+def register_lxd(services: Services) -> str:
+    """The local LXD over HTTPS on 127.0.0.1:8443, project ``vmhost``."""
+    if not _port_open("127.0.0.1", 8443):
+        return "skipped: LXD does not listen on 127.0.0.1:8443 (run scripts/setup-hosts)"
+    host_id = _existing(services, "local-lxd")
+    if host_id is None:
+        detail = services.hosts.add(
+            model.HostSettings(
+                name="local-lxd", type=model.HostType.LXD, address=LXD_ADDRESS, project="vmhost"
+            ),
+            refresh=False,
+        )
+        host_id = int(detail.row["id"])
+    cert = services.hosts.certificate(host_id)
+    problem = _trust_locally(cert["certificate"], cert["fingerprint"])
+    if problem:
+        return (
+            f"added, but could not trust its certificate: {problem}; run: {cert['trust_command']}"
+        )
+    detail = services.hosts.refresh(host_id, raise_errors=False)
+    return f"{detail.row['status']} {detail.row['last_error']}".strip()
+
+
+def register_libvirt(services: Services) -> str:
+    """The local libvirt/KVM (qemu:///system)."""
+    if not os.path.exists("/var/run/libvirt/libvirt-sock"):
+        return "skipped: libvirtd is not running (run scripts/setup-hosts)"
+    host_id = _existing(services, "local-libvirt")
+    if host_id is None:
+        detail = services.hosts.add(
+            model.HostSettings(
+                name="local-libvirt", type=model.HostType.LIBVIRT, address=LIBVIRT_URI
+            )
+        )
+    else:
+        detail = services.hosts.refresh(host_id, raise_errors=False)
+    return f"{detail.row['status']} {detail.row['last_error']}".strip()
+
+
+def admin_token(services: Services) -> str:
+    """A new admin token; only its hash is stored."""
+    token = "vmh_" + secrets.token_urlsafe(32)
+    name = time.strftime("run-%Y%m%d-%H%M%S")
+    with services.ctx.db.write() as conn:
+        store.tokens.insert_token(conn, name, "admin", token, None)
+    return token
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Register local hosts and print an admin token."""
+    parser = argparse.ArgumentParser(prog="python -m vmhost.local", description=__doc__)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--token-file", help="also write the token here (mode 600)")
+    args = parser.parse_args(argv)
+    services = Services.create(Settings(data_dir=args.data_dir))
+    try:
+        print(f"local LXD:     {register_lxd(services)}", flush=True)
+        print(f"local libvirt: {register_libvirt(services)}", flush=True)
+        token = admin_token(services)
+    finally:
+        services.close()
+    if args.token_file:
+        fd = os.open(args.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+    print(f"admin token:   {token}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
