@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from vmhost import scheduler
 from vmhost.model.accounting import HostView, Split
 from vmhost.scheduler import capacity as cap
 
@@ -249,3 +250,21 @@ def networks(view: HostView) -> list[dict[str, Any]]:
         {"name": name, "kind": kind.value, "spaces": sorted(by_network.get(name, []))}
         for name, kind in view.networks
     ]
+
+
+def candidates(schedule: scheduler.Schedule) -> dict[str, Any]:
+    """Ranked candidates of a compose request and, per check, why other hosts were removed."""
+    return {
+        "considered": schedule.considered,
+        "candidates": [
+            {
+                "host": {"id": c.view.id, "name": c.view.name},
+                "weight": c.weight,
+                "numa_nodes": list(c.placement.numa_nodes),
+                "disk_pools": list(c.placement.disk_pools),
+            }
+            for c in schedule.candidates
+        ],
+        "reasons": [{"check": c, "hosts": n, "reason": r} for c, n, r in schedule.removed],
+        "message": scheduler.describe(schedule.removed, schedule.considered),
+    }

@@ -1,0 +1,91 @@
+"""Token authentication: default deny for everything under ``/api/``.
+
+A pure ASGI middleware authenticates every ``/api/`` request except the public ones (health,
+and the OpenAPI document and its viewer) before anything else runs, so that even a malformed
+request without a valid token gets 401, never a hint about the endpoint. Routes then state
+the role they need (``Depends(reader)`` / ``Depends(admin)``), which also puts the bearer
+scheme in the OpenAPI document. Tokens never reach a log.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+import fastapi
+import fastapi.security
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from vmhost.service import AuthenticationError, Identity, Services
+
+from . import errors
+
+PUBLIC_PATHS = frozenset(
+    {"/api/v1/health", "/api/docs", "/api/docs/oauth2-redirect", "/api/openapi.json"}
+)
+
+bearer = fastapi.security.HTTPBearer(
+    auto_error=False,
+    description="An API token: `vmhost-server token create NAME --role admin|readonly`.",
+)
+
+
+def _token(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization":
+            scheme, _, credentials = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and credentials.strip():
+                return credentials.strip()
+            return None
+    return None
+
+
+class AuthMiddleware:
+    """Authenticate ``/api/`` requests; put the Identity in ``request.state.identity``."""
+
+    def __init__(self, app: ASGIApp, services: Services) -> None:
+        self.app = app
+        self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not path.startswith("/api/") or path in PUBLIC_PATHS:
+            await self.app(scope, receive, send)
+            return
+        token = _token(scope)
+        try:
+            identity = await anyio.to_thread.run_sync(self.services.tokens.authenticate, token)
+        except AuthenticationError as exc:
+            await errors.response(errors.UnauthorizedError(str(exc)))(scope, receive, send)
+            return
+        except Exception as exc:  # the database is down: answer, do not crash
+            await errors.response(exc)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["identity"] = identity
+        await self.app(scope, receive, send)
+
+
+def _identity(request: fastapi.Request) -> Identity:
+    identity: Identity | None = getattr(request.state, "identity", None)
+    if identity is None:
+        raise errors.UnauthorizedError("authentication required")
+    return identity
+
+
+def reader(
+    request: fastapi.Request,
+    _credentials: Any = fastapi.Security(bearer),
+) -> Identity:
+    """Any valid token."""
+    return _identity(request)
+
+
+def admin(
+    request: fastapi.Request,
+    _credentials: Any = fastapi.Security(bearer),
+) -> Identity:
+    """An admin token (read-only tokens get 403)."""
+    identity = _identity(request)
+    if not identity.is_admin:
+        raise errors.ForbiddenError(errors.ADMIN_ONLY)
+    return identity

@@ -1,0 +1,230 @@
+"""Zones, resource pools, network spaces, tokens, operations and who-am-I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import fastapi
+
+from vmhost import model, schemas
+from vmhost.service import Identity, NamedService, Services
+
+from . import auth, convert, deps, errors
+
+router = fastapi.APIRouter(prefix=schemas.API_PREFIX, route_class=errors.ErrorRoute)
+Reader = fastapi.Depends(auth.reader)
+Admin = fastapi.Depends(auth.admin)
+Key = fastapi.Path(min_length=1, max_length=255, description="id or name")
+
+
+def _named_routes(collection: str, kind: str, wire: type[Any], what: str) -> None:
+    def service(request: fastapi.Request) -> NamedService:
+        svc = deps.services(request)
+        return svc.zones if kind == "zone" else svc.pools
+
+    def out(item: dict[str, Any]) -> Any:
+        return wire.model_validate(convert.named(item, collection))
+
+    def list_items(named: NamedService = fastapi.Depends(service)) -> list[Any]:
+        return [out(i) for i in named.list()]
+
+    def create_item(
+        body: schemas.NamedCreate, named: NamedService = fastapi.Depends(service)
+    ) -> Any:
+        return out(named.create(body.name, body.description))
+
+    def read_item(key: str = Key, named: NamedService = fastapi.Depends(service)) -> Any:
+        return out(named.get(deps.named_key(key, what)))
+
+    def update_item(
+        body: schemas.NamedUpdate,
+        key: str = Key,
+        named: NamedService = fastapi.Depends(service),
+    ) -> Any:
+        return out(named.update(deps.named_key(key, what), body.model_dump(exclude_none=True)))
+
+    def delete_item(key: str = Key, named: NamedService = fastapi.Depends(service)) -> Any:
+        item = named.delete(deps.named_key(key, what))
+        return schemas.Deleted(id=item["id"], name=item["name"])
+
+    tags: list[str | Any] = [collection]
+    path = f"/{collection}"
+    router.add_api_route(
+        path,
+        list_items,
+        methods=["GET"],
+        response_model=list[wire],  # type: ignore[valid-type]
+        dependencies=[Reader],
+        responses=errors.responses(401),
+        tags=tags,
+        name=f"list_{collection}",
+        summary=f"List {what}s",
+    )
+    router.add_api_route(
+        path,
+        create_item,
+        methods=["POST"],
+        status_code=201,
+        response_model=wire,
+        dependencies=[Admin],
+        responses=errors.responses(400, 401, 403, 409, 422),
+        tags=tags,
+        name=f"create_{kind}",
+        summary=f"Create a {what}",
+    )
+    router.add_api_route(
+        path + "/{key}",
+        read_item,
+        methods=["GET"],
+        response_model=wire,
+        dependencies=[Reader],
+        responses=errors.responses(401, 404),
+        tags=tags,
+        name=f"read_{kind}",
+        summary=f"Read a {what}",
+    )
+    router.add_api_route(
+        path + "/{key}",
+        update_item,
+        methods=["PUT"],
+        response_model=wire,
+        dependencies=[Admin],
+        responses=errors.responses(400, 401, 403, 404, 409, 422),
+        tags=tags,
+        name=f"update_{kind}",
+        summary=f"Rename or re-describe a {what}",
+    )
+    router.add_api_route(
+        path + "/{key}",
+        delete_item,
+        methods=["DELETE"],
+        response_model=schemas.Deleted,
+        dependencies=[Admin],
+        responses=errors.responses(401, 403, 404, 409),
+        tags=tags,
+        name=f"delete_{kind}",
+        summary=f"Delete an empty {what} (not the default)",
+    )
+
+
+_named_routes("zones", "zone", schemas.Zone, "zone")
+_named_routes("pools", "pool", schemas.ResourcePool, "resource pool")
+
+
+# --- spaces ---------------------------------------------------------------------------------
+
+
+@router.get("/spaces", dependencies=[Reader], tags=["spaces"], responses=errors.responses(401))
+def list_spaces(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.Space]:
+    """Every network-to-space mapping."""
+    return [schemas.Space.model_validate(m) for m in svc.spaces.list()]
+
+
+@router.post(
+    "/spaces",
+    status_code=201,
+    dependencies=[Admin],
+    tags=["spaces"],
+    responses=errors.responses(400, 401, 403, 404, 422),
+)
+def set_space(
+    body: schemas.SpaceSet, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.Space:
+    """Map a host network to a space, on every host (no ``host``) or on one host. A compose
+    asking for a NIC in the space lands on that network."""
+    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
+    if host_id is not None:
+        svc.hosts.get(host_id)
+    return schemas.Space.model_validate(svc.spaces.set(body.space, body.network, host_id))
+
+
+@router.delete(
+    "/spaces/{space}",
+    dependencies=[Admin],
+    tags=["spaces"],
+    responses=errors.responses(401, 403, 404),
+)
+def unset_space(
+    space: str = fastapi.Path(min_length=1, max_length=255),
+    network: str | None = fastapi.Query(None, description="only this network's mapping"),
+    svc: Services = fastapi.Depends(deps.services),
+) -> schemas.Unset:
+    """Remove a space's mappings (all, or one network's)."""
+    return schemas.Unset(removed=svc.spaces.unset(space, network))
+
+
+# --- tokens ---------------------------------------------------------------------------------
+
+
+@router.get("/tokens", dependencies=[Admin], tags=["tokens"], responses=errors.responses(401, 403))
+def list_tokens(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.Token]:
+    """Every token's record (never a token)."""
+    return [schemas.Token.model_validate(t) for t in svc.tokens.list()]
+
+
+@router.post(
+    "/tokens",
+    status_code=201,
+    dependencies=[Admin],
+    tags=["tokens"],
+    responses=errors.responses(400, 401, 403, 409, 422),
+)
+def create_token(
+    body: schemas.TokenCreate, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.TokenCreated:
+    """A new token. The answer holds the token: it is shown this once, only its hash is
+    kept."""
+    expires = body.expires_in_days * 86400 if body.expires_in_days is not None else None
+    record, token = svc.tokens.create(body.name, body.role, expires)
+    return schemas.TokenCreated.model_validate({**record, "token": token})
+
+
+@router.delete(
+    "/tokens/{key}",
+    dependencies=[Admin],
+    tags=["tokens"],
+    responses=errors.responses(401, 403, 404),
+)
+def revoke_token(
+    key: str = Key, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.Deleted:
+    """Revoke a token by id or name; it stops working at once."""
+    target = deps.named_key(key, "token")
+    record = next((t for t in svc.tokens.list() if t["id"] == target or t["name"] == target), None)
+    if record is None:
+        raise model.NotFoundError("token", key)
+    svc.tokens.revoke(record["id"])
+    return schemas.Deleted(id=record["id"], name=record["name"])
+
+
+@router.get("/whoami", tags=["tokens"], responses=errors.responses(401))
+def whoami(identity: Identity = fastapi.Depends(auth.reader)) -> schemas.WhoAmI:
+    """The name and role of the token used."""
+    return schemas.WhoAmI(name=identity.name, role=identity.role.value)
+
+
+# --- operations -----------------------------------------------------------------------------
+
+
+@router.get(
+    "/operations", dependencies=[Reader], tags=["operations"], responses=errors.responses(401)
+)
+def list_operations(request: fastapi.Request) -> schemas.OperationList:
+    """Recent background operations, newest first."""
+    return schemas.OperationList(items=deps.operations(request).list())
+
+
+@router.get(
+    "/operations/{op_id}",
+    dependencies=[Reader],
+    tags=["operations"],
+    responses=errors.responses(401, 404),
+)
+def read_operation(
+    request: fastapi.Request, op_id: str = fastapi.Path(min_length=1, max_length=64)
+) -> schemas.Operation:
+    """One background operation: status, stage, and its result or error when done."""
+    op = deps.operations(request).get(op_id)
+    if op is None:
+        raise model.NotFoundError("operation", op_id)
+    return op

@@ -1,0 +1,183 @@
+"""Domain objects to wire models (the numbers come from ``service.views``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from vmhost import model, schemas
+from vmhost.schemas import API_PREFIX
+from vmhost.service import HostDetail, views
+
+CAPABILITIES = ["composable", "dynamic_local_storage", "over_commit", "storage_pools"]
+
+
+def host_uri(host_id: int) -> str:
+    """A host's resource URI."""
+    return f"{API_PREFIX}/vm-hosts/{host_id}"
+
+
+def vm_uri(vm_id: int) -> str:
+    """A VM's resource URI."""
+    return f"{API_PREFIX}/vms/{vm_id}"
+
+
+def named(item: Mapping[str, Any], collection: str) -> dict[str, Any]:
+    """A zone or pool as MAAS embeds it (and as our zone/pool endpoints answer)."""
+    return {
+        "id": item["id"],
+        "name": item["name"],
+        "description": item.get("description", ""),
+        "hosts": item.get("hosts", 0),
+        "resource_uri": f"{API_PREFIX}/{collection}/{item['id']}",
+    }
+
+
+def host(
+    detail: HostDetail,
+    zones: Mapping[int, Mapping[str, Any]],
+    pools: Mapping[int, Mapping[str, Any]],
+) -> schemas.VmHost:
+    """The vm-host JSON: MAAS's keys, then ours. Never a secret."""
+    row, view = detail.row, detail.view
+    summary = views.host_summary(detail)
+    zone = zones.get(row["zone_id"]) or {"id": row["zone_id"], "name": row["zone"]}
+    pool = pools.get(row["pool_id"]) or {"id": row["pool_id"], "name": row["pool"]}
+    data = {
+        "id": row["id"],
+        "name": row["name"],
+        "tags": list(row["tags"]),
+        "type": schemas.MAAS_TYPE[row["type"]],
+        "architectures": list(row["architectures"]),
+        "capabilities": CAPABILITIES,
+        "total": summary["total"],
+        "used": summary["used"],
+        "available": summary["available"],
+        "zone": named(zone, "zones"),
+        "pool": named(pool, "pools"),
+        "cpu_over_commit_ratio": row["cpu_over_commit_ratio"],
+        "memory_over_commit_ratio": row["memory_over_commit_ratio"],
+        "storage_pools": summary["storage_pools"],
+        "host": {"system_id": None, "__incomplete__": True},
+        "default_macvlan_mode": row["default_macvlan_mode"],
+        "version": row["version"],
+        "resource_uri": host_uri(row["id"]),
+        "driver": row["type"],
+        "address": row["address"],
+        "project": row["project"],
+        "status": row["status"],
+        "last_error": row["last_error"],
+        "reserved_cores": row["reserved_cores"],
+        "reserved_memory_mib": row["reserved_memory_mib"],
+        "default_storage_pool": row["default_storage_pool"],
+        "vm_count": summary["vm_count"],
+        "resources": summary["resources"],
+        "networks": views.networks(view),
+        "can_run_vms": row["can_run_vms"],
+        "can_run_containers": row["can_run_containers"],
+    }
+    return schemas.VmHost.model_validate(data)
+
+
+def host_ref(host_id: int, name: str) -> dict[str, Any]:
+    """A host, briefly."""
+    return {"id": host_id, "name": name, "resource_uri": host_uri(host_id)}
+
+
+def vm(vm: model.Vm, host_name: str) -> schemas.Vm:
+    """A VM record."""
+    return schemas.Vm.model_validate(
+        {
+            "id": vm.id,
+            "name": vm.name,
+            "hostname": vm.hostname,
+            "host": host_ref(vm.host_id, host_name),
+            "origin": vm.origin.value,
+            "state": vm.state.value,
+            "power_state": vm.power_state,
+            "cores": vm.cores,
+            "memory_mib": vm.memory_mib,
+            "pinned_cores": list(vm.pinned_cores),
+            "hugepages_backed": vm.hugepages_backed,
+            "hugepage_size_kib": vm.hugepage_size_kib,
+            "numa_node": vm.numa_node,
+            "disks": [
+                {"name": d.name, "size_bytes": d.size_bytes, "pool": d.pool, "volume": d.volume}
+                for d in vm.disks
+            ],
+            "interfaces": [
+                {
+                    "name": i.name,
+                    "network": i.network,
+                    "kind": i.kind.value,
+                    "mac_address": i.mac_address,
+                    "space": i.space,
+                }
+                for i in vm.interfaces
+            ],
+            "instance_type": vm.instance_type.value,
+            "project": vm.project,
+            "uuid": vm.uuid,
+            "error": vm.error,
+            "resource_uri": vm_uri(vm.id),
+        }
+    )
+
+
+def compose_request(
+    body: schemas.ComposeBody, host_id: int | None, pool_names: set[str]
+) -> model.ComposeRequest:
+    """The domain request. In MAAS's storage grammar a tag naming a storage pool selects it."""
+    disks = []
+    for spec in body.disk_specs():
+        pool, tags = spec.pool, list(spec.tags)
+        if pool is None and body.storage is not None:
+            named_pools = [t for t in tags if t in pool_names]
+            if named_pools:
+                pool = named_pools[0]
+                tags = [t for t in tags if t != pool]
+        disks.append(
+            model.DiskRequest(spec.size_bytes, pool=pool, tags=tuple(tags), label=spec.label)
+        )
+    interfaces = tuple(
+        model.InterfaceRequest(
+            name=i.name,
+            network=i.network,
+            space=i.space,
+            kind=model.NetworkKind(i.kind) if i.kind else None,
+        )
+        for i in body.interface_specs()
+    )
+    kwargs: dict[str, Any] = {}
+    if disks:
+        kwargs["disks"] = tuple(disks)
+    return model.ComposeRequest(
+        cores=body.cores,
+        memory_mib=body.memory_mib,
+        interfaces=interfaces,
+        pinned_cores=tuple(body.pinned_cores),
+        pin_cores=body.pin_cores,
+        numa_affinity=body.numa_affinity,
+        hugepages_backed=body.hugepages_backed,
+        hugepage_size_kib=body.hugepage_size_kib,
+        architecture=body.architecture,
+        instance_type=model.InstanceType(body.instance_type),
+        hostname=body.hostname,
+        zone=body.zone,
+        pool=body.pool,
+        tags=tuple(body.tags),
+        not_tags=tuple(body.not_tags),
+        not_spaces=tuple(body.not_spaces),
+        host_id=host_id,
+        user_data=body.user_data,
+        **kwargs,
+    )
+
+
+def tags(value: list[str] | str | None) -> tuple[str, ...] | None:
+    """Tags as a list, or MAAS's comma-separated string."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return tuple(t.strip() for t in value.split(",") if t.strip())
+    return tuple(value)

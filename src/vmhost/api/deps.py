@@ -1,0 +1,75 @@
+"""Small helpers shared by the routers: the services, id-or-name lookups, async answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import fastapi
+import pydantic
+
+from vmhost import model
+from vmhost.service import Services
+
+from .operations import Operations
+
+MAX_ID = 2**62
+
+
+def services(request: fastapi.Request) -> Services:
+    """The process's services."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+def operations(request: fastapi.Request) -> Operations:
+    """The process's background operations."""
+    ops: Operations = request.app.state.operations
+    return ops
+
+
+def numeric_id(key: str) -> int | None:
+    """``key`` as an id when it is one (ASCII digits, in range), else None."""
+    if key.isascii() and key.isdigit():
+        return int(key) if int(key) <= MAX_ID else -1
+    return None
+
+
+def host_id(svc: Services, key: str) -> int:
+    """A host id from an id or a name (NotFoundError naming it)."""
+    number = numeric_id(key)
+    if number is not None:
+        if number < 0:
+            raise model.NotFoundError("VM host", key)
+        return number
+    return svc.hosts.resolve(key)
+
+
+def named_key(key: str, kind: str) -> int | str:
+    """A zone/pool/token key: an id when numeric, else a name."""
+    number = numeric_id(key)
+    if number is not None and number < 0:
+        raise model.NotFoundError(kind, key)
+    return number if number is not None else key
+
+
+AsyncQuery = fastapi.Query(
+    False,
+    alias="async",
+    description="answer 202 at once with an operation to follow at /api/v1/operations/{id}",
+)
+
+
+def maybe_async(
+    request: fastapi.Request,
+    run_async: bool,
+    kind: str,
+    target: str,
+    work: Callable[[], pydantic.BaseModel],
+) -> pydantic.BaseModel | fastapi.responses.JSONResponse:
+    """Run ``work`` now, or in the background answering 202 + the operation."""
+    if not run_async:
+        return work()
+    op = operations(request).submit(kind, target, work)
+    return fastapi.responses.JSONResponse(
+        op.model_dump(mode="json"), status_code=202, headers={"Location": op.resource_uri}
+    )

@@ -1,0 +1,446 @@
+"""``/api/v1/vm-hosts``: MAAS's vm-host operations, as resources."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import urllib.parse
+from typing import Any
+
+import fastapi
+
+from vmhost import model, schemas
+from vmhost.service import HostDetail, Services, views
+
+from . import auth, convert, deps, errors
+
+router = fastapi.APIRouter(
+    prefix=f"{schemas.API_PREFIX}/vm-hosts", tags=["vm-hosts"], route_class=errors.ErrorRoute
+)
+public = fastapi.APIRouter(tags=["vm-hosts"], route_class=errors.ErrorRoute)
+
+Reader = fastapi.Depends(auth.reader)
+Admin = fastapi.Depends(auth.admin)
+HostKey = fastapi.Path(description="VM host id or name", min_length=1, max_length=255)
+
+_NOT_NAME = re.compile(r"[^a-zA-Z0-9._-]+")
+
+
+def _refs(svc: Services) -> tuple[dict[int, Any], dict[int, Any]]:
+    zones = {z["id"]: z for z in svc.zones.list()}
+    pools = {p["id"]: p for p in svc.pools.list()}
+    return zones, pools
+
+
+def _one(svc: Services, detail: HostDetail) -> schemas.VmHost:
+    zones, pools = _refs(svc)
+    return convert.host(detail, zones, pools)
+
+
+def _default_name(address: str) -> str:
+    parsed = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
+    base = _NOT_NAME.sub("-", parsed.hostname or parsed.path or "").strip("-._")[:50]
+    return base or f"vmhost-{secrets.token_hex(3)}"
+
+
+@router.get(
+    "",
+    dependencies=[Reader],
+    responses=errors.responses(401),
+    summary="List VM hosts (MAAS: vm-hosts read)",
+)
+def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.VmHost]:
+    """Every VM host, by id."""
+    zones, pools = _refs(svc)
+    return [convert.host(d, zones, pools) for d in svc.hosts.list()]
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.VmHost,
+    dependencies=[Admin],
+    responses={
+        **errors.responses(400, 401, 403, 409, 422),
+        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
+    },
+    summary="Add a VM host (MAAS: vm-hosts create)",
+)
+def create_host(
+    body: schemas.VmHostCreate,
+    request: fastapi.Request,
+    run_async: bool = deps.AsyncQuery,
+    svc: Services = fastapi.Depends(deps.services),
+) -> Any:
+    """Register a host and discover it. A host that cannot be reached or does not trust us yet
+    is still added, with its status and the host's error in ``last_error`` (as MAAS did):
+    fix the trust (see ``/certificate``) and refresh."""
+    host_type = model.HostType(schemas.DRIVER_FOR_TYPE[body.type])
+    address = body.the_address
+    name = body.name if body.name is not None else _default_name(address)
+    tags = convert.tags(body.tags) or ()
+    settings = model.HostSettings(
+        name=name,
+        type=host_type,
+        address=address,
+        zone=body.zone or model.DEFAULT_ZONE,
+        pool=body.pool or model.DEFAULT_POOL,
+        tags=tags,
+        cpu_over_commit_ratio=body.cpu_over_commit_ratio,
+        memory_over_commit_ratio=body.memory_over_commit_ratio,
+        reserved_cores=body.reserved_cores,
+        reserved_memory_mib=body.reserved_memory_mib,
+        default_storage_pool=body.default_storage_pool,
+        default_macvlan_mode=body.default_macvlan_mode,
+        project=body.project
+        if body.project is not None
+        else ("default" if host_type is model.HostType.LXD else ""),
+    )
+    if body.password and body.power_pass and body.password != body.power_pass:
+        raise model.InvalidInputError.for_field(
+            "power_pass", "give the password once, as password (LXD) or power_pass (virsh)"
+        )
+
+    def work() -> schemas.VmHost:
+        creds = svc.extras.client_credentials(
+            host_type, name, body.certificate or "", body.key or ""
+        )
+        detail = svc.hosts.add(
+            settings,
+            client_cert_pem=creds.certificate_pem,
+            client_key_pem=creds.key_pem,
+            password=body.password or body.power_pass or "",
+            options=body.options,
+        )
+        return _one(svc, detail)
+
+    answer = deps.maybe_async(request, run_async, "create-host", f"vm-host {name}", work)
+    if isinstance(answer, schemas.VmHost):
+        return fastapi.responses.JSONResponse(
+            answer.model_dump(mode="json", by_alias=True),
+            status_code=201,
+            headers={"Location": answer.resource_uri},
+        )
+    return answer
+
+
+@router.get(
+    "/{host}",
+    dependencies=[Reader],
+    responses=errors.responses(401, 404),
+    summary="Read a VM host (MAAS: vm-host read)",
+)
+def read_host(
+    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.VmHost:
+    """One VM host, by id or name."""
+    return _one(svc, svc.hosts.get(deps.host_id(svc, host)))
+
+
+_SIMPLE_UPDATES = (
+    "name",
+    "zone",
+    "pool",
+    "cpu_over_commit_ratio",
+    "memory_over_commit_ratio",
+    "reserved_cores",
+    "reserved_memory_mib",
+    "default_storage_pool",
+    "project",
+)
+
+
+@router.put(
+    "/{host}",
+    dependencies=[Admin],
+    responses=errors.responses(400, 401, 403, 404, 409, 422),
+    summary="Change a VM host (MAAS: vm-host update)",
+)
+def update_host(
+    body: schemas.VmHostUpdate,
+    host: str = HostKey,
+    svc: Services = fastapi.Depends(deps.services),
+) -> schemas.VmHost:
+    """Keys not given keep their values. Bad input changes nothing. A new address, password
+    or certificate is tried at once (refresh); the host keeps the change either way."""
+    host_id = deps.host_id(svc, host)
+    current = svc.hosts.get(host_id)
+    changes: dict[str, Any] = {}
+    if body.type is not None:
+        changes["type"] = schemas.DRIVER_FOR_TYPE[body.type]
+    for key in _SIMPLE_UPDATES:
+        value = getattr(body, key)
+        if value is not None:
+            changes[key] = value
+    if "default_macvlan_mode" in body.model_fields_set:
+        changes["default_macvlan_mode"] = body.default_macvlan_mode
+    address = body.power_address or body.address
+    if address is not None:
+        changes["address"] = address
+    if body.tags is not None:
+        changes["tags"] = convert.tags(body.tags)
+    if body.password is not None or body.power_pass is not None:
+        changes["password"] = body.password if body.password is not None else body.power_pass
+    if body.certificate is not None or body.key is not None:
+        creds = svc.extras.client_credentials(
+            model.HostType(current.row["type"]),
+            current.row["name"],
+            body.certificate or "",
+            body.key or "",
+        )
+        changes["client_cert_pem"] = creds.certificate_pem
+        changes["client_key_pem"] = creds.key_pem
+    detail = svc.hosts.update(host_id, changes)
+    if {"address", "password", "client_cert_pem"} & changes.keys():
+        detail = svc.hosts.refresh(host_id, raise_errors=False)
+    return _one(svc, detail)
+
+
+@router.delete(
+    "/{host}",
+    response_model=schemas.Deleted,
+    dependencies=[Admin],
+    responses={
+        **errors.responses(400, 401, 403, 404),
+        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
+    },
+    summary="Delete a VM host (MAAS: vm-host delete)",
+)
+def delete_host(
+    request: fastapi.Request,
+    host: str = HostKey,
+    decompose: bool | None = fastapi.Query(
+        None,
+        description="with VMs composed by vmhost: true deletes them from the hypervisor, "
+        "false leaves them there; required when there are some",
+    ),
+    run_async: bool = deps.AsyncQuery,
+    svc: Services = fastapi.Depends(deps.services),
+) -> Any:
+    """Remove a host and vmhost's records of its VMs."""
+    host_id = deps.host_id(svc, host)
+    name = svc.hosts.get(host_id).row["name"]
+
+    def work() -> schemas.Deleted:
+        problems = svc.hosts.delete(host_id, decompose)
+        return schemas.Deleted(id=host_id, name=name, errors=problems)
+
+    return deps.maybe_async(request, run_async, "delete-host", convert.host_uri(host_id), work)
+
+
+@router.post(
+    "/{host}/refresh",
+    response_model=schemas.VmHost,
+    dependencies=[Admin],
+    responses={
+        **errors.responses(401, 403, 404, 503),
+        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
+    },
+    summary="Rediscover a VM host (MAAS: vm-host refresh)",
+)
+def refresh_host(
+    request: fastapi.Request,
+    host: str = HostKey,
+    run_async: bool = deps.AsyncQuery,
+    svc: Services = fastapi.Depends(deps.services),
+) -> Any:
+    """Discover the host again and bring records and accounts in line with what it has.
+    A host that cannot be reached answers 503 (its status says why)."""
+    host_id = deps.host_id(svc, host)
+    svc.hosts.get(host_id)
+
+    def work() -> schemas.VmHost:
+        return _one(svc, svc.hosts.refresh(host_id))
+
+    return deps.maybe_async(request, run_async, "refresh", convert.host_uri(host_id), work)
+
+
+@router.post(
+    "/{host}/compose",
+    response_model=schemas.ComposeResult,
+    dependencies=[Admin],
+    responses={
+        **errors.responses(400, 401, 403, 404, 409, 422, 503),
+        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
+    },
+    summary="Compose a VM on this host (MAAS: vm-host compose)",
+)
+def compose_on_host(
+    body: schemas.ComposeBody,
+    request: fastapi.Request,
+    host: str = HostKey,
+    run_async: bool = deps.AsyncQuery,
+    svc: Services = fastapi.Depends(deps.services),
+) -> Any:
+    """Compose a VM here. No room answers 409 with the reasons per check."""
+    host_id = deps.host_id(svc, host)
+    svc.hosts.get(host_id)
+    return compose(request, svc, body, host_id, run_async)
+
+
+def compose(
+    request: fastapi.Request,
+    svc: Services,
+    body: schemas.ComposeBody,
+    host_id: int | None,
+    run_async: bool,
+) -> Any:
+    """Compose (on one host or the best one), now or in the background."""
+    wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
+    pool_names = svc.extras.storage_pool_names() if wants_pools else set()
+    compose_request = convert.compose_request(body, host_id, pool_names)
+
+    def work() -> schemas.ComposeResult:
+        result = svc.vms.compose(compose_request)
+        return schemas.ComposeResult.model_validate(
+            {
+                "system_id": str(result.vm.id),
+                "resource_uri": convert.vm_uri(result.vm.id),
+                "host": convert.host_ref(result.host_id, result.host_name),
+                "vm": convert.vm(result.vm, result.host_name),
+                "attempts": result.attempts,
+            }
+        )
+
+    target = convert.host_uri(host_id) if host_id is not None else f"{schemas.API_PREFIX}/vms"
+    return deps.maybe_async(request, run_async, "compose", target, work)
+
+
+@router.get(
+    "/{host}/parameters",
+    dependencies=[Admin],
+    responses=errors.responses(401, 403, 404),
+    summary="Connection parameters, secrets included (admin; MAAS: vm-host parameters)",
+)
+def host_parameters(
+    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.Parameters:
+    """Every connection parameter of the host, with its secrets (admin tokens only)."""
+    params = svc.hosts.parameters(deps.host_id(svc, host))
+    return schemas.Parameters.model_validate({**params, "type": schemas.MAAS_TYPE[params["type"]]})
+
+
+def _tag_route(add: bool) -> Any:
+    def change_tag(
+        body: schemas.TagRequest,
+        host: str = HostKey,
+        svc: Services = fastapi.Depends(deps.services),
+    ) -> schemas.VmHost:
+        host_id = deps.host_id(svc, host)
+        if add:
+            detail = svc.hosts.add_tag(host_id, body.tag)
+        else:
+            detail = svc.hosts.remove_tag(host_id, body.tag)
+        return _one(svc, detail)
+
+    change_tag.__doc__ = (
+        'Add a tag (no-op when present). A tag may not contain a "," or whitespace.'
+        if add
+        else "Remove a tag (no-op when absent)."
+    )
+    return change_tag
+
+
+router.add_api_route(
+    "/{host}/add-tag",
+    _tag_route(add=True),
+    methods=["POST"],
+    dependencies=[Admin],
+    responses=errors.responses(400, 401, 403, 404, 422),
+    summary="Add a tag (MAAS: vm-host add-tag)",
+    name="add_tag",
+)
+router.add_api_route(
+    "/{host}/remove-tag",
+    _tag_route(add=False),
+    methods=["POST"],
+    dependencies=[Admin],
+    responses=errors.responses(400, 401, 403, 404, 422),
+    summary="Remove a tag (MAAS: vm-host remove-tag)",
+    name="remove_tag",
+)
+
+
+def fetch_url(request: fastapi.Request, name: str) -> str:
+    """Where the PEM of a host's certificate is served without authentication."""
+    base = str(request.base_url).rstrip("/")
+    return f"{base}/vmhost-certificate/{urllib.parse.quote(name, safe='')}"
+
+
+@router.get(
+    "/{host}/certificate",
+    dependencies=[Reader],
+    responses=errors.responses(401, 404),
+    summary="The LXD client certificate and the command to trust it",
+)
+def host_certificate(
+    request: fastapi.Request, host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.Certificate:
+    """PEM, fingerprint, validity, and the ``lxc config trust add`` command to run on the LXD
+    host (fetching the PEM from the unauthenticated URL)."""
+    host_id = deps.host_id(svc, host)
+    name = svc.hosts.get(host_id).row["name"]
+    return schemas.Certificate.model_validate(
+        svc.extras.certificate(host_id, fetch_url(request, name))
+    )
+
+
+@public.get(
+    "/vmhost-certificate/{name}",
+    response_class=fastapi.responses.PlainTextResponse,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "The PEM certificate"},
+        404: {"model": schemas.ErrorResponse, "description": "No such host or no certificate"},
+    },
+    summary="The PEM of an LXD host's client certificate (no authentication)",
+)
+def certificate_pem(
+    name: str = fastapi.Path(min_length=1, max_length=255),
+    svc: Services = fastapi.Depends(deps.services),
+) -> fastapi.responses.PlainTextResponse:
+    """Exactly the PEM, for ``curl URL | lxc config trust add -`` (as MAAS's
+    ``/MAAS/vmhost-certificate/<name>``). A certificate is public; its key never leaves."""
+    return fastapi.responses.PlainTextResponse(svc.extras.certificate_pem(name))
+
+
+@router.get(
+    "/{host}/projects",
+    dependencies=[Reader],
+    responses=errors.responses(401, 404, 503),
+    summary="The host's LXD projects with their use",
+)
+def host_projects(
+    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
+) -> list[schemas.Project]:
+    """Asks the host (LXD); hosts without projects answer []."""
+    return [
+        schemas.Project.model_validate(p) for p in svc.extras.projects(deps.host_id(svc, host))
+    ]
+
+
+@router.get(
+    "/{host}/resources",
+    dependencies=[Reader],
+    responses=errors.responses(401, 404),
+    summary="Per NUMA node: cores pinned and free, memory, hugepages, VFs per NIC",
+)
+def host_resources(
+    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.NumaResources:
+    """The NUMA view of the host's accounts."""
+    detail = svc.hosts.get(deps.host_id(svc, host))
+    return schemas.NumaResources.model_validate(views.numa_resources(detail.view))
+
+
+@router.get(
+    "/{host}/storage-pools",
+    dependencies=[Reader],
+    responses=errors.responses(401, 404),
+    summary="Storage pools with the allocated/other/external/free split",
+)
+def host_storage_pools(
+    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
+) -> list[schemas.StoragePoolDetail]:
+    """MAAS's pool entries plus vmhost's split (bytes)."""
+    detail = svc.hosts.get(deps.host_id(svc, host))
+    return [schemas.StoragePoolDetail.model_validate(p) for p in views.storage_pools(detail.view)]

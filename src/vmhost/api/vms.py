@@ -1,0 +1,139 @@
+"""``/api/v1/vms``: VMs composed here or found on hosts; compose anywhere; candidates."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import fastapi
+
+from vmhost import model, schemas
+from vmhost.service import Services, views
+
+from . import auth, convert, deps, errors
+from .hosts import compose
+
+router = fastapi.APIRouter(
+    prefix=f"{schemas.API_PREFIX}/vms", tags=["vms"], route_class=errors.ErrorRoute
+)
+Reader = fastapi.Depends(auth.reader)
+Admin = fastapi.Depends(auth.admin)
+VmId = fastapi.Path(ge=1, le=deps.MAX_ID, description="VM id")
+
+
+@router.get("", dependencies=[Reader], responses=errors.responses(401, 404, 422))
+def list_vms(
+    host: str | None = fastapi.Query(None, description="host id or name", max_length=255),
+    origin: Literal["composed", "adopted"] | None = None,
+    state: Literal["claimed", "ready", "releasing", "missing"] | None = None,
+    svc: Services = fastapi.Depends(deps.services),
+) -> list[schemas.Vm]:
+    """VMs, filtered by host, origin (composed here / adopted from the host) and state."""
+    host_id = deps.host_id(svc, host) if host is not None else None
+    if host_id is not None:
+        svc.hosts.get(host_id)
+    vms = svc.vms.list(
+        host_id=host_id,
+        origin=model.VmOrigin(origin) if origin else None,
+        states=[model.VmState(state)] if state else None,
+    )
+    names = svc.extras.host_names()
+    return [convert.vm(vm, names.get(vm.host_id, "")) for vm in vms]
+
+
+@router.post(
+    "",
+    response_model=schemas.ComposeResult,
+    dependencies=[Admin],
+    responses={
+        **errors.responses(400, 401, 403, 404, 409, 422, 503),
+        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
+    },
+    summary="Compose a VM on the best host",
+)
+def compose_anywhere(
+    body: schemas.HostComposeBody,
+    request: fastapi.Request,
+    run_async: bool = deps.AsyncQuery,
+    svc: Services = fastapi.Depends(deps.services),
+) -> Any:
+    """The scheduler picks the host (``host`` restricts it to one). No room answers 409 with
+    the reasons per check ("3 hosts considered: 2 lack 16384 MiB of memory; ...")."""
+    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
+    return compose(request, svc, body, host_id, run_async)
+
+
+@router.post(
+    "/candidates",
+    dependencies=[Reader],
+    responses=errors.responses(400, 401, 404, 422),
+    summary="Where a compose request would go (nothing is claimed)",
+)
+def candidates(
+    body: schemas.HostComposeBody,
+    limit: int = fastapi.Query(10, ge=1, le=1000),
+    svc: Services = fastapi.Depends(deps.services),
+) -> schemas.Candidates:
+    """Hosts that could take the request now, best first, and per check why others cannot."""
+    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
+    wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
+    pool_names = svc.extras.storage_pool_names() if wants_pools else set()
+    request = convert.compose_request(body, host_id, pool_names)
+    svc.vms.validate(request)
+    data = views.candidates(svc.vms.candidates(request, limit=limit))
+    for cand in data["candidates"]:
+        cand["host"] = convert.host_ref(cand["host"]["id"], cand["host"]["name"])
+    return schemas.Candidates.model_validate(data)
+
+
+@router.get("/{vm_id}", dependencies=[Reader], responses=errors.responses(401, 404))
+def read_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+    """One VM."""
+    vm = svc.vms.get(vm_id)
+    return convert.vm(vm, svc.extras.host_names([vm.host_id]).get(vm.host_id, ""))
+
+
+def _power(on: bool) -> Any:
+    def power(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+        vm = svc.vms.power(vm_id, on)
+        return convert.vm(vm, svc.extras.host_names([vm.host_id]).get(vm.host_id, ""))
+
+    power.__doc__ = f"Power the VM {'on' if on else 'off'}; answers the VM with its new state."
+    return power
+
+
+for _on in (True, False):
+    router.add_api_route(
+        f"/{{vm_id}}/power-{'on' if _on else 'off'}",
+        _power(_on),
+        methods=["POST"],
+        dependencies=[Admin],
+        responses=errors.responses(401, 403, 404, 503),
+        name=f"power_{'on' if _on else 'off'}",
+        summary=f"Power a VM {'on' if _on else 'off'}",
+    )
+
+
+@router.delete(
+    "/{vm_id}",
+    response_model=schemas.Deleted,
+    dependencies=[Admin],
+    responses={
+        **errors.responses(401, 403, 404, 409, 503),
+        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
+    },
+    summary="Decompose a VM (delete it and its volumes from the host)",
+)
+def delete_vm(
+    request: fastapi.Request,
+    vm_id: int = VmId,
+    run_async: bool = deps.AsyncQuery,
+    svc: Services = fastapi.Depends(deps.services),
+) -> Any:
+    """Delete the VM and every volume vmhost created for it, then give its resources back."""
+    vm = svc.vms.get(vm_id)
+
+    def work() -> schemas.Deleted:
+        svc.vms.decompose(vm_id)
+        return schemas.Deleted(id=vm_id, name=vm.name)
+
+    return deps.maybe_async(request, run_async, "decompose", convert.vm_uri(vm_id), work)
