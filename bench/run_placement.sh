@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# vmhost vs OpenStack Placement on the anchor workload (../shared/bench/placement).
+# Usage: bash bench/run_placement.sh [results-dir] [configs...]   (configs: flat100 flat1000
+# numa100 flat5000; default: all). Needs root for the throwaway PostgreSQL (runs as postgres).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$HERE")"
+ANCHOR="${VMHOST_PLACEMENT_BENCH:-$ROOT/../shared/bench/placement}"
+OUT="${1:-$HERE/results}"; shift || true
+CONFIGS=("$@"); [ ${#CONFIGS[@]} -eq 0 ] && CONFIGS=(flat100 flat1000 numa100 flat5000)
+mkdir -p "$OUT"
+if [ ! -x "$HERE/venv/bin/python" ]; then python3 -m venv "$HERE/venv"; fi
+"$HERE/venv/bin/pip" install -q openstack-placement pydantic pydantic-settings cryptography 'psycopg[binary]'
+"$HERE/venv/bin/pip" install -q --no-deps -e "$ROOT"
+# a throwaway PostgreSQL on 127.0.0.1
+PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+PGD=$(mktemp -d); chown postgres "$PGD"; PORT=55499
+su postgres -c "$PGBIN/initdb -D $PGD/data -A trust -U postgres >/dev/null && $PGBIN/pg_ctl -D $PGD/data -o '-k $PGD -h 127.0.0.1 -p $PORT -c fsync=on' -l $PGD/log -w start >/dev/null"
+trap 'su postgres -c "$PGBIN/pg_ctl -D $PGD/data -m fast stop" >/dev/null; rm -rf "$PGD"' EXIT
+export VMHOST_BENCH_PG_URL="postgresql://postgres@127.0.0.1:$PORT/postgres"
+IMPLS=(--impl placement --impl vmhost_adapter:SqliteAdapter --impl vmhost_adapter:PostgresAdapter)
+run() {
+  local name=$1; shift
+  echo "=== $name: $*" >&2
+  (cd "$ANCHOR" && PYTHONPATH="$HERE" "$HERE/venv/bin/python" bench_placement.py run "$@" "${IMPLS[@]}" \
+      --json-out "$OUT/$name.json" > /dev/null 2> "$OUT/$name.log")
+  tail -n 4 "$OUT/$name.log" >&2
+}
+for c in "${CONFIGS[@]}"; do
+  case $c in
+    flat100)  run flat_n100  --mode flat --n 100  --latency-iters 50 --nolimit-iters 20 --placements 2000 --repeats 3 ;;
+    flat1000) run flat_n1000 --mode flat --n 1000 --latency-iters 30 --nolimit-iters 10 --placements 2000 --repeats 3 ;;
+    numa100)  run numa_n100  --mode numa --n 100  --latency-iters 50 --nolimit-iters 20 --placements 2000 --repeats 3 ;;
+    flat5000) run flat_n5000 --mode flat --n 5000 --latency-iters 20 --nolimit-iters 5 --placements 10000 --repeats 1 --latency-after-fill ;;
+  esac
+done
+"$HERE/venv/bin/python" "$HERE/summarise.py" "$OUT"

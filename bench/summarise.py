@@ -1,0 +1,33 @@
+"""Print the Placement comparison table from bench/results/*.json (Markdown)."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import sys
+
+
+def main() -> None:
+    """One row per configuration and implementation."""
+    out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
+    print("| config | impl | placements/s | x Placement | limit=1 median ms | x faster | all candidates ms | after fill limit=1 ms |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for path in sorted(out.glob("*.json")):
+        data = json.loads(path.read_text())
+        base = None
+        for result in data["results"]:
+            s = result["summary"]
+            if base is None:
+                base = s
+            pps = s.get("claim_placements_per_s") or 0
+            lim = s.get("limit1_median_ms") or 0
+            after = s.get("after_fill_limit1_median_ms", "")
+            print(
+                f"| {path.stem} | {result['impl']} | {pps:.1f} | {pps / base['claim_placements_per_s']:.1f} "
+                f"| {lim:.3f} | {base['limit1_median_ms'] / lim if lim else 0:.1f} "
+                f"| {s.get('nolimit_median_ms', 0):.2f} | {after} |"
+            )
+
+
+if __name__ == "__main__":
+    main()
