@@ -277,6 +277,9 @@ class LxdDriver:
                     f"{exc}; cleaning up also failed, left behind: {'; '.join(leftovers)}",
                     host_message=getattr(exc, "host_message", ""),
                 ) from exc
+            if isinstance(exc, base.DriverNotFoundError):
+                # a missing pool or image is a failed compose, not a missing instance
+                raise base.DriverError(exc.message, host_message=exc.host_message) from exc
             raise
 
     def _undo(self, name: str | None, volumes: list[instance_spec.VolumePlan]) -> list[str]:
