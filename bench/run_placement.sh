@@ -21,16 +21,18 @@ export VMHOST_BENCH_PG_URL="postgresql://postgres@127.0.0.1:$PORT/postgres"
 IMPLS=(--impl placement --impl vmhost_adapter:SqliteAdapter --impl vmhost_adapter:PostgresAdapter)
 run() {
   local name=$1; shift
+  local impls=("${IMPLS[@]}")
+  if [ "$name" = flat_n5000 ]; then impls=(--impl vmhost_adapter:SqliteAdapter --impl vmhost_adapter:PostgresAdapter); fi
   echo "=== $name: $*" >&2
-  (cd "$ANCHOR" && PYTHONPATH="$HERE" "$HERE/venv/bin/python" bench_placement.py run "$@" "${IMPLS[@]}" \
+  (cd "$ANCHOR" && PYTHONPATH="$HERE" "$HERE/venv/bin/python" bench_placement.py run "$@" "${impls[@]}" \
       --json-out "$OUT/$name.json" > /dev/null 2> "$OUT/$name.log")
   tail -n 4 "$OUT/$name.log" >&2
 }
 for c in "${CONFIGS[@]}"; do
   case $c in
-    flat100)  run flat_n100  --mode flat --n 100  --latency-iters 50 --nolimit-iters 20 --placements 2000 --repeats 3 ;;
-    flat1000) run flat_n1000 --mode flat --n 1000 --latency-iters 30 --nolimit-iters 10 --placements 2000 --repeats 3 ;;
-    numa100)  run numa_n100  --mode numa --n 100  --latency-iters 50 --nolimit-iters 20 --placements 2000 --repeats 3 ;;
+    flat100)  run flat_n100  --mode flat --n 100  --latency-iters 50 --nolimit-iters 20 --placements 1000 --repeats ${REPEATS:-3} ;;
+    flat1000) run flat_n1000 --mode flat --n 1000 --latency-iters 30 --nolimit-iters 10 --placements 1000 --repeats ${REPEATS:-3} ;;
+    numa100)  run numa_n100  --mode numa --n 100  --latency-iters 50 --nolimit-iters 20 --placements 1000 --repeats ${REPEATS:-3} ;;
     flat5000) run flat_n5000 --mode flat --n 5000 --latency-iters 20 --nolimit-iters 5 --placements 10000 --repeats 1 --latency-after-fill ;;
   esac
 done

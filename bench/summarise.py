@@ -10,7 +10,10 @@ import sys
 def main() -> None:
     """One row per configuration and implementation."""
     out = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "bench/results")
-    print("| config | impl | placements/s | x Placement | limit=1 median ms | x faster | all candidates ms | after fill limit=1 ms |")
+    print(
+        "| config | impl | placements/s | x Placement | limit=1 median ms | x faster "
+        "| all candidates ms | after fill limit=1 ms |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for path in sorted(out.glob("*.json")):
         data = json.loads(path.read_text())
@@ -23,7 +26,8 @@ def main() -> None:
             lim = s.get("limit1_median_ms") or 0
             after = s.get("after_fill_limit1_median_ms", "")
             print(
-                f"| {path.stem} | {result['impl']} | {pps:.1f} | {pps / base['claim_placements_per_s']:.1f} "
+                f"| {path.stem} | {result['impl']} | {pps:.1f} "
+                f"| {pps / base['claim_placements_per_s']:.1f} "
                 f"| {lim:.3f} | {base['limit1_median_ms'] / lim if lim else 0:.1f} "
                 f"| {s.get('nolimit_median_ms', 0):.2f} | {after} |"
             )

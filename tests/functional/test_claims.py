@@ -1,4 +1,4 @@
-"""Atomic claims: concurrent composes never over-allocate (SQLite threads, PostgreSQL processes)."""
+"""Atomic claims: concurrent composes never over-allocate (SQLite threads, PG processes)."""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import logging
 import time
@@ -433,7 +434,7 @@ class HostsService:
 
     # -- delete ------------------------------------------------------------------------------
 
-    def delete(self, host_id: int, decompose: bool | None = None) -> list[str]:
+    def delete(self, host_id: int, decompose: bool | None = None) -> builtins.list[str]:
         """Remove a host. With VMs composed here, say whether to decompose them (True) or leave
         them on the host (False); returns the errors met while decomposing."""
         with self.ctx.db.read() as conn:

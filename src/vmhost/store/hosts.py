@@ -72,11 +72,8 @@ def create_named(conn: sa.Connection, kind: str, name: str, description: str) ->
         raise model.ConflictError(
             f"{'zone' if kind == 'zone' else 'resource pool'} {name!r} already exists"
         )
-    return int(
-        conn.execute(
-            sa.insert(table).values(name=name, description=description)
-        ).inserted_primary_key[0]
-    )  # type: ignore[index]
+    result = conn.execute(sa.insert(table).values(name=name, description=description))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 def update_named(

@@ -6,8 +6,8 @@ import pytest
 
 from vmhost import model
 from vmhost.model.accounting import Allocation, HostUsage, HostView, NodeView
-from vmhost.scheduler import capacity as cap
 from vmhost.scheduler import Placement, fit
+from vmhost.scheduler import capacity as cap
 
 GIB = 1024
 
