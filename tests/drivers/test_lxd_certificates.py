@@ -64,7 +64,9 @@ def test_generated_certificate_untrusted_then_trusted_with_the_exact_command(
     # the operator saves the certificate and runs exactly the command shown
     with open(os.path.join(tmp_path, "vmhost.crt"), "w", encoding="ascii") as f:
         f.write(pair.certificate_pem)
-    command = err.value.command  # type: ignore[attr-defined]
+    assert isinstance(err.value, lxd_client.UntrustedCertificateError)
+    assert err.value.fingerprint == pair.fingerprint
+    command = err.value.command
     subprocess.run(["bash", "-c", command], cwd=tmp_path, check=True, timeout=60)
     assert pair.fingerprint in h.trusted_fingerprints()
     discover_ok(conn)
@@ -95,7 +97,8 @@ def test_trust_command_with_certificate_url(cleanup: list[str]) -> None:
         conn = h.connection(pair, certificate_url=url)
         with pytest.raises(base.DriverAuthError) as err:
             discover_ok(conn)
-        command = err.value.command  # type: ignore[attr-defined]
+        assert isinstance(err.value, lxd_client.UntrustedCertificateError)
+        command = err.value.command
         assert command == f"curl -sSf {url} | lxc config trust add - --name vmhost"
         assert command in str(err.value)
         subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, timeout=60)

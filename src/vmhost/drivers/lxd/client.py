@@ -157,9 +157,18 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+class UntrustedCertificateError(base.DriverAuthError):
+    """LXD does not trust our client certificate; says which one and how to trust it."""
+
+    def __init__(self, message: str, *, fingerprint: str, command: str) -> None:
+        super().__init__(message, host_message="untrusted")
+        self.fingerprint = fingerprint
+        self.command = command
+
+
 def untrusted_error(
     ep: Endpoint, certificate_pem: str, *, certificate_url: str = "", project: str = ""
-) -> base.DriverAuthError:
+) -> UntrustedCertificateError:
     """The message an operator needs: which certificate, and the command that trusts it."""
     fp = pki.fingerprint(certificate_pem)
     source = certificate_url or TRUST_FILE
@@ -171,15 +180,13 @@ def untrusted_error(
         if project and project != "default"
         else ""
     )
-    err = base.DriverAuthError(
+    return UntrustedCertificateError(
         f"LXD at {ep.display} does not trust vmhost's certificate "
         f"(fingerprint {fp}). On the LXD host run{where}: {command} -- then refresh the host."
         f"{restricted}",
-        host_message="untrusted",
+        fingerprint=fp,
+        command=command,
     )
-    err.fingerprint = fp  # type: ignore[attr-defined]
-    err.command = command  # type: ignore[attr-defined]
-    return err
 
 
 def _lxd_message(exc: lxd_exceptions.LXDAPIException) -> str:
