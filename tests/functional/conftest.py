@@ -57,7 +57,6 @@ def postgres_url(tmp_path_factory) -> Iterator[str]:  # type: ignore[no-untyped-
     import shutil
     import socket
     import subprocess
-
     import tempfile
 
     # not under pytest's tmp dir: that is mode 700 root, and postgres must reach its data dir
