@@ -1,0 +1,436 @@
+"""``vmhost vm-hosts read|create`` and ``vmhost vm-host read|update|...  ID``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from vmhost import schemas
+
+from . import common, output
+from .common import FormatOption
+
+hosts_app = typer.Typer(help="All VM hosts (MAAS: vm-hosts).", no_args_is_help=True)
+host_app = typer.Typer(help="One VM host, by id or name (MAAS: vm-host).", no_args_is_help=True)
+
+IdArg = typer.Argument(..., metavar="ID", help="VM host id or name")
+
+HOST_COLUMNS = (
+    "ID",
+    "NAME",
+    "TYPE",
+    "STATUS",
+    "ZONE",
+    "POOL",
+    "CORES",
+    "MEMORY",
+    "STORAGE",
+    "VMS",
+)
+
+
+def _usage(used: int, capacity: int, fmt: Any = str) -> str:
+    return f"{fmt(used)}/{fmt(capacity)}"
+
+
+def host_row(h: schemas.VmHost) -> list[Any]:
+    """One table row: allocated+other of capacity for each resource."""
+    r = h.resources
+    return [
+        h.id,
+        h.name,
+        h.type,
+        h.status,
+        h.zone.name,
+        h.pool.name,
+        _usage(r.cores.allocated + r.cores.other, r.cores.capacity),
+        _usage(
+            r.memory.allocated_mib + r.memory.other_mib, r.memory.capacity_mib, output.size_mib
+        ),
+        _usage(
+            r.storage.allocated_bytes + r.storage.other_bytes + r.storage.external_bytes,
+            r.storage.total_bytes,
+            output.size_bytes,
+        ),
+        h.vm_count.total,
+    ]
+
+
+def _list(ctx: typer.Context, fmt: output.Format) -> None:
+    hosts = common.api(ctx).list_hosts()
+    output.print_list(hosts, fmt, HOST_COLUMNS, host_row)
+
+
+@hosts_app.command("read")
+def hosts_read(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+    """List VM hosts: used/capacity per resource (capacity after over-commit)."""
+    _list(ctx, fmt)
+
+
+@hosts_app.command("list", hidden=True)
+def hosts_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+    """List VM hosts (same as read)."""
+    _list(ctx, fmt)
+
+
+@hosts_app.command("create")
+def hosts_create(
+    ctx: typer.Context,
+    host_type: str = typer.Option(..., "--type", help="lxd, virsh (libvirt) or fake"),
+    address: str = typer.Option(
+        ..., "--address", "--power-address", help="https://host:8443, qemu+ssh://user@host/system"
+    ),
+    name: str | None = typer.Option(None, help="default: from the address"),
+    zone: str | None = typer.Option(None),
+    pool: str | None = typer.Option(None, help="resource pool"),
+    tags: str | None = typer.Option(None, help="comma-separated"),
+    cpu_over_commit_ratio: float | None = typer.Option(None, help="0 to 10"),
+    memory_over_commit_ratio: float | None = typer.Option(None, help="0 to 10"),
+    reserved_cores: int | None = typer.Option(None),
+    reserved_memory_mib: int | None = typer.Option(None),
+    default_storage_pool: str | None = typer.Option(None),
+    project: str | None = typer.Option(None, help="LXD project (default: default)"),
+    password: str | None = typer.Option(
+        None, help="LXD trust password/token (not recommended) or virsh SSH password"
+    ),
+    certificate: str | None = typer.Option(None, help="LXD: client certificate PEM file"),
+    key: str | None = typer.Option(None, help="LXD: its private key PEM file"),
+) -> None:
+    """Add a VM host and discover it; prints its JSON. For LXD without --certificate, vmhost
+    makes a certificate: trust it with the command printed (also `vm-host certificate ID`)."""
+    api = common.api(ctx)
+    fields = {
+        "type": host_type,
+        "power_address": address,
+        "name": name,
+        "zone": zone,
+        "pool": pool,
+        "tags": tags,
+        "cpu_over_commit_ratio": cpu_over_commit_ratio,
+        "memory_over_commit_ratio": memory_over_commit_ratio,
+        "reserved_cores": reserved_cores,
+        "reserved_memory_mib": reserved_memory_mib,
+        "default_storage_pool": default_storage_pool,
+        "project": project,
+        "password": password,
+        "certificate": common.read_file(certificate, "certificate"),
+        "key": common.read_file(key, "key"),
+    }
+    host = output.wait_with_progress(
+        api,
+        f"Adding VM host {name or address}",
+        lambda: api.start_create_host(**fields),
+        schemas.VmHost,
+        state_quiet(ctx),
+    )
+    output.print_json(host)
+    if host.status != "ready":
+        output.message(f"VM host {host.name!r} is {host.status}: {host.last_error}")
+        if host.type == "lxd":
+            cert = api.certificate(host.id)
+            output.message(f"Trust vmhost on the LXD host, then refresh:\n  {cert.trust_command}")
+
+
+def state_quiet(ctx: typer.Context) -> bool:
+    """Whether -q was given."""
+    return common.state(ctx).quiet
+
+
+@host_app.command("read")
+def host_read(ctx: typer.Context, host: str = IdArg) -> None:
+    """The VM host's JSON (MAAS's keys plus vmhost's)."""
+    output.print_json(common.api(ctx).get_host(host))
+
+
+@host_app.command("update")
+def host_update(
+    ctx: typer.Context,
+    host: str = IdArg,
+    name: str | None = typer.Option(None),
+    address: str | None = typer.Option(None, "--address", "--power-address"),
+    zone: str | None = typer.Option(None),
+    pool: str | None = typer.Option(None),
+    tags: str | None = typer.Option(None, help="comma-separated; replaces the tags"),
+    cpu_over_commit_ratio: float | None = typer.Option(None, help="0 to 10"),
+    memory_over_commit_ratio: float | None = typer.Option(None, help="0 to 10"),
+    reserved_cores: int | None = typer.Option(None),
+    reserved_memory_mib: int | None = typer.Option(None),
+    default_storage_pool: str | None = typer.Option(None),
+    default_macvlan_mode: str | None = typer.Option(None),
+    project: str | None = typer.Option(None),
+    password: str | None = typer.Option(None),
+    certificate: str | None = typer.Option(None, help="LXD: client certificate PEM file"),
+    key: str | None = typer.Option(None, help="LXD: its private key PEM file"),
+    host_type: str | None = typer.Option(None, "--type", hidden=True),
+) -> None:
+    """Change settings; what is not given is kept. Prints the host's JSON."""
+    changes = {
+        "name": name,
+        "power_address": address,
+        "zone": zone,
+        "pool": pool,
+        "tags": tags,
+        "cpu_over_commit_ratio": cpu_over_commit_ratio,
+        "memory_over_commit_ratio": memory_over_commit_ratio,
+        "reserved_cores": reserved_cores,
+        "reserved_memory_mib": reserved_memory_mib,
+        "default_storage_pool": default_storage_pool,
+        "default_macvlan_mode": default_macvlan_mode,
+        "project": project,
+        "password": password,
+        "certificate": common.read_file(certificate, "certificate"),
+        "key": common.read_file(key, "key"),
+        "type": host_type,
+    }
+    output.print_json(common.api(ctx).update_host(host, **changes))
+
+
+@host_app.command("delete")
+def host_delete(
+    ctx: typer.Context,
+    host: str = IdArg,
+    decompose: bool | None = typer.Option(
+        None,
+        "--decompose/--keep-vms",
+        help="with VMs composed by vmhost: delete them too, or leave them on the hypervisor",
+    ),
+) -> None:
+    """Remove the VM host (and, with --decompose, the VMs vmhost composed there)."""
+    api = common.api(ctx)
+    done = output.wait_with_progress(
+        api,
+        f"Deleting VM host {host}",
+        lambda: api.start_delete_host(host, decompose),
+        schemas.Deleted,
+        state_quiet(ctx),
+    )
+    for problem in done.errors:
+        output.message(f"warning: {problem}")
+    output.message(f"Deleted VM host {done.name!r} (id {done.id}).")
+
+
+@host_app.command("refresh")
+def host_refresh(ctx: typer.Context, host: str = IdArg) -> None:
+    """Discover the host again; prints its JSON."""
+    api = common.api(ctx)
+    result = output.wait_with_progress(
+        api,
+        f"Refreshing VM host {host}",
+        lambda: api.start_refresh_host(host),
+        schemas.VmHost,
+        state_quiet(ctx),
+    )
+    output.print_json(result)
+
+
+def compose_fields(
+    cores: int | None,
+    memory_mib: int | None,
+    storage: str | None,
+    interfaces: str | None,
+    hostname: str | None,
+    hugepages: bool,
+    pinned_cores: str | None,
+    pin_cores: bool,
+    numa_affinity: bool,
+    zone: str | None,
+    pool: str | None,
+    tags: str | None,
+    instance_type: str | None,
+    architecture: str | None,
+    user_data: str | None,
+) -> dict[str, Any]:
+    """The compose request from command-line options."""
+    return {
+        "cores": cores,
+        "memory_mib": memory_mib,
+        "storage": storage,
+        "interfaces": interfaces,
+        "hostname": hostname,
+        "hugepages_backed": hugepages or None,
+        "pinned_cores": common.parse_ints(pinned_cores, "--pinned-cores"),
+        "pin_cores": pin_cores or None,
+        "numa_affinity": numa_affinity or None,
+        "zone": zone,
+        "pool": pool,
+        "tags": [t for t in tags.split(",") if t] if tags else None,
+        "instance_type": instance_type,
+        "architecture": architecture,
+        "user_data": common.read_file(user_data, "user-data"),
+    }
+
+
+CORES = typer.Option(None, help="vCPUs (default 1)")
+MEMORY = typer.Option(None, "--memory", "--memory-mib", help="MiB (default 2048)")
+STORAGE = typer.Option(None, help="MAAS grammar: 'root:40(ssd),data:100' (decimal GB)")
+INTERFACES = typer.Option(None, help="MAAS grammar: 'eth0:space=db;eth1:network=br0'")
+HOSTNAME = typer.Option(None)
+HUGEPAGES = typer.Option(False, "--hugepages", help="back memory with hugepages")
+PINNED = typer.Option(None, help="host cores to pin to, e.g. 0,1 or 4-7")
+PIN = typer.Option(False, "--pin-cores", help="pin to NUMA-local cores vmhost picks")
+NUMA = typer.Option(False, "--numa-affinity", help="keep vCPUs and memory on one node")
+ZONE = typer.Option(None)
+POOL = typer.Option(None, help="resource pool")
+TAGS = typer.Option(None, help="host tags required, comma-separated")
+ITYPE = typer.Option(None, "--instance-type", help="virtual-machine or container")
+ARCH = typer.Option(None)
+USER_DATA = typer.Option(None, "--user-data", help="cloud-init user data file")
+
+
+@host_app.command("compose")
+def host_compose(
+    ctx: typer.Context,
+    host: str = IdArg,
+    cores: int | None = CORES,
+    memory_mib: int | None = MEMORY,
+    storage: str | None = STORAGE,
+    interfaces: str | None = INTERFACES,
+    hostname: str | None = HOSTNAME,
+    hugepages: bool = HUGEPAGES,
+    pinned_cores: str | None = PINNED,
+    pin_cores: bool = PIN,
+    numa_affinity: bool = NUMA,
+    zone: str | None = ZONE,
+    pool: str | None = POOL,
+    tags: str | None = TAGS,
+    instance_type: str | None = ITYPE,
+    architecture: str | None = ARCH,
+    user_data: str | None = USER_DATA,
+) -> None:
+    """Compose a VM on this host; prints MAAS's answer plus the VM obtained."""
+    fields = compose_fields(
+        cores,
+        memory_mib,
+        storage,
+        interfaces,
+        hostname,
+        hugepages,
+        pinned_cores,
+        pin_cores,
+        numa_affinity,
+        zone,
+        pool,
+        tags,
+        instance_type,
+        architecture,
+        user_data,
+    )
+    api = common.api(ctx)
+    result = output.wait_with_progress(
+        api,
+        f"Composing on VM host {host}",
+        lambda: api.start_compose(host, **fields),
+        schemas.ComposeResult,
+        state_quiet(ctx),
+    )
+    output.print_json(result)
+
+
+@host_app.command("parameters")
+def host_parameters(ctx: typer.Context, host: str = IdArg) -> None:
+    """Connection parameters, secrets included (admin token)."""
+    output.print_json(common.api(ctx).parameters(host))
+
+
+@host_app.command("add-tag")
+def host_add_tag(ctx: typer.Context, host: str = IdArg, tag: str = typer.Argument(...)) -> None:
+    """Add a tag; prints the host's JSON."""
+    output.print_json(common.api(ctx).add_tag(host, tag))
+
+
+@host_app.command("remove-tag")
+def host_remove_tag(ctx: typer.Context, host: str = IdArg, tag: str = typer.Argument(...)) -> None:
+    """Remove a tag; prints the host's JSON."""
+    output.print_json(common.api(ctx).remove_tag(host, tag))
+
+
+@host_app.command("storage-pools")
+def host_storage_pools(
+    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
+) -> None:
+    """Storage pools: NAME TYPE PATH TOTAL USED AVAIL (USED = disks of every VM)."""
+    pools = common.api(ctx).storage_pools(host)
+    output.print_list(
+        pools,
+        fmt,
+        ("NAME", "TYPE", "PATH", "TOTAL", "USED", "AVAIL", "DEFAULT"),
+        lambda p: [
+            p.name,
+            p.type,
+            p.path,
+            output.size_bytes(p.total),
+            output.size_bytes(p.used),
+            output.size_bytes(p.available),
+            "yes" if p.default else "",
+        ],
+    )
+
+
+@host_app.command("resources")
+def host_resources(
+    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
+) -> None:
+    """Per NUMA node: cores pinned and free, vCPUs, memory, hugepages, SR-IOV VFs."""
+    res = common.api(ctx).resources(host)
+    if fmt is not output.Format.TABLE:
+        (output.print_json if fmt is output.Format.JSON else output.print_yaml)(res)
+        return
+    output.print_list(
+        res.numa,
+        fmt,
+        ("NODE", "CORES", "PINNED", "FREE CORES", "VCPUS", "MEMORY", "HUGEPAGES", "VFS"),
+        lambda n: [
+            n.index,
+            len(n.cores.all),
+            output.join(n.cores.pinned_allocated + n.cores.pinned_other) or "-",
+            output.join(n.cores.free) or "-",
+            f"{n.cores.vcpus_used}/{n.cores.vcpus_capacity}",
+            f"{output.size_mib(n.memory.used_mib)}/{output.size_mib(n.memory.capacity_mib)}",
+            " ".join(
+                f"{h.page_size_kib}K:{output.size_mib(h.used_mib)}/{output.size_mib(h.total_mib)}"
+                for h in n.hugepages
+            )
+            or "-",
+            " ".join(f"{s.nic}:{s.free}/{s.total_vfs}" for s in n.sriov) or "-",
+        ],
+    )
+
+
+@host_app.command("certificate")
+def host_certificate(
+    ctx: typer.Context,
+    host: str = IdArg,
+    pem: bool = typer.Option(False, "--pem", help="print only the PEM"),
+) -> None:
+    """The LXD client certificate, its fingerprint and the command to trust it."""
+    cert = common.api(ctx).certificate(host)
+    if pem:
+        typer.echo(cert.certificate.rstrip())
+        return
+    typer.echo(cert.certificate.rstrip())
+    typer.echo(f"Fingerprint: {cert.fingerprint}")
+    typer.echo(f"Expires: {cert.not_after} ({cert.days_left} days)")
+    typer.echo(f"Fetch URL (no token needed): {cert.fetch_url}")
+    typer.echo("Trust it on the LXD host with:")
+    typer.echo(f"  {cert.trust_command}")
+
+
+@host_app.command("projects")
+def host_projects(
+    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
+) -> None:
+    """The host's LXD projects with their use."""
+    projects = common.api(ctx).projects(host)
+    output.print_list(
+        projects,
+        fmt,
+        ("NAME", "INSTANCES", "CORES", "MEMORY", "DISK"),
+        lambda p: [
+            p.name,
+            p.instances,
+            p.cores,
+            output.size_mib(p.memory_mib),
+            output.size_bytes(p.disk_bytes),
+        ],
+    )

@@ -1,0 +1,139 @@
+"""Output: JSON for reads (pipe into jq), tables/JSON/YAML for lists, progress on stderr."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import pydantic
+import rich.console
+import rich.table
+import yaml
+
+from vmhost import client, schemas
+
+T = TypeVar("T", bound=pydantic.BaseModel)
+
+
+class Format(enum.StrEnum):
+    """How list commands print."""
+
+    TABLE = "table"
+    JSON = "json"
+    YAML = "yaml"
+
+
+def _width() -> int | None:
+    if os.environ.get("COLUMNS"):
+        return None
+    return None if sys.stdout.isatty() else 200
+
+
+def stdout() -> rich.console.Console:
+    """The console for results (created per call: tests swap sys.stdout)."""
+    return rich.console.Console(file=sys.stdout, width=_width(), highlight=False)
+
+
+def stderr() -> rich.console.Console:
+    """The console for progress and messages."""
+    return rich.console.Console(file=sys.stderr, highlight=False)
+
+
+def plain(value: Any) -> Any:
+    """Models to plain data (aliases as on the wire: ``__incomplete__``)."""
+    if isinstance(value, pydantic.BaseModel):
+        return value.model_dump(mode="json", by_alias=True)
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def print_json(value: Any) -> None:
+    """JSON on stdout, nothing else (``| jq`` works)."""
+    sys.stdout.write(json.dumps(plain(value), indent=2) + "\n")
+
+
+def print_yaml(value: Any) -> None:
+    """YAML on stdout."""
+    sys.stdout.write(yaml.safe_dump(plain(value), sort_keys=False, default_flow_style=False))
+
+
+def print_list(
+    items: Sequence[Any],
+    fmt: Format,
+    columns: Sequence[str],
+    row: Callable[[Any], Sequence[Any]],
+    title: str | None = None,
+) -> None:
+    """A list as a Rich table, JSON or YAML."""
+    if fmt is Format.JSON:
+        print_json(list(items))
+        return
+    if fmt is Format.YAML:
+        print_yaml(list(items))
+        return
+    table = rich.table.Table(title=title, box=rich.box.SIMPLE_HEAD, show_edge=False)
+    for column in columns:
+        numeric = column in NUMERIC_COLUMNS
+        table.add_column(column, justify="right" if numeric else "left", no_wrap=numeric)
+    for item in items:
+        table.add_row(*(str(c) for c in row(item)))
+    stdout().print(table)
+
+
+NUMERIC_COLUMNS = {"ID", "TOTAL", "USED", "AVAIL", "FREE", "CORES", "MEMORY", "DISK", "VMS"}
+
+
+def message(text: str) -> None:
+    """A human message on stderr."""
+    stderr().print(text, markup=False)
+
+
+def error(text: str) -> None:
+    """One line on stderr."""
+    first = " ".join(text.split())
+    sys.stderr.write(f"Error: {first}\n")
+
+
+def size_bytes(n: int) -> str:
+    """Binary units, one decimal: 465.7 GiB."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(n)  # pragma: no cover
+
+
+def size_mib(n: int) -> str:
+    """MiB in binary units."""
+    return size_bytes(n * 1024 * 1024)
+
+
+def wait_with_progress(
+    api: client.VmHostClient,
+    label: str,
+    start: Callable[[], schemas.Operation],
+    model: type[T],
+    quiet: bool = False,
+) -> T:
+    """Start a long operation and follow it with a spinner on stderr."""
+    op = start()
+    if quiet:
+        return api.wait(op, model)
+    console = stderr()
+    with console.status(f"{label} ({op.status})", spinner="dots") as status:
+
+        def update(current: schemas.Operation) -> None:
+            status.update(f"{label} ({current.stage or current.status})")
+
+        return api.wait(op, model, on_update=update)
+
+
+def join(values: Iterable[Any]) -> str:
+    """A short comma-separated list."""
+    return ",".join(str(v) for v in values)

@@ -1,0 +1,126 @@
+"""``vmhost vms list|read|compose|power-on|power-off|delete``."""
+
+from __future__ import annotations
+
+import typer
+
+from vmhost import schemas
+
+from . import common, hosts, output
+from .common import FormatOption
+
+vms_app = typer.Typer(help="VMs composed by vmhost or found on hosts.", no_args_is_help=True)
+VmArg = typer.Argument(..., metavar="ID", help="VM id")
+
+
+@vms_app.command("list")
+def vms_list(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, help="host id or name"),
+    origin: str | None = typer.Option(None, help="composed or adopted"),
+    state: str | None = typer.Option(None, help="claimed, ready, releasing or missing"),
+    fmt: output.Format = FormatOption,
+) -> None:
+    """VMs, filtered."""
+    vms = common.api(ctx).list_vms(host=host, origin=origin, state=state)
+    output.print_list(
+        vms,
+        fmt,
+        ("ID", "NAME", "HOST", "ORIGIN", "STATE", "POWER", "CORES", "MEMORY", "DISK"),
+        lambda v: [
+            v.id,
+            v.name,
+            v.host.name,
+            v.origin,
+            v.state,
+            v.power_state,
+            v.cores,
+            output.size_mib(v.memory_mib),
+            output.size_bytes(sum(d.size_bytes for d in v.disks)),
+        ],
+    )
+
+
+@vms_app.command("read")
+def vms_read(ctx: typer.Context, vm_id: int = VmArg) -> None:
+    """The VM's JSON."""
+    output.print_json(common.api(ctx).get_vm(vm_id))
+
+
+@vms_app.command("compose")
+def vms_compose(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, help="only this host (id or name)"),
+    cores: int | None = hosts.CORES,
+    memory_mib: int | None = hosts.MEMORY,
+    storage: str | None = hosts.STORAGE,
+    interfaces: str | None = hosts.INTERFACES,
+    hostname: str | None = hosts.HOSTNAME,
+    hugepages: bool = hosts.HUGEPAGES,
+    pinned_cores: str | None = hosts.PINNED,
+    pin_cores: bool = hosts.PIN,
+    numa_affinity: bool = hosts.NUMA,
+    zone: str | None = hosts.ZONE,
+    pool: str | None = hosts.POOL,
+    tags: str | None = hosts.TAGS,
+    instance_type: str | None = hosts.ITYPE,
+    architecture: str | None = hosts.ARCH,
+    user_data: str | None = hosts.USER_DATA,
+) -> None:
+    """Compose a VM on the best host; prints the result's JSON."""
+    fields = hosts.compose_fields(
+        cores,
+        memory_mib,
+        storage,
+        interfaces,
+        hostname,
+        hugepages,
+        pinned_cores,
+        pin_cores,
+        numa_affinity,
+        zone,
+        pool,
+        tags,
+        instance_type,
+        architecture,
+        user_data,
+    )
+    if host is not None:
+        fields["host"] = host
+    api = common.api(ctx)
+    result = output.wait_with_progress(
+        api,
+        "Composing",
+        lambda: api.start_compose(None, **fields),
+        schemas.ComposeResult,
+        common.state(ctx).quiet,
+    )
+    output.print_json(result)
+
+
+@vms_app.command("power-on")
+def vms_power_on(ctx: typer.Context, vm_id: int = VmArg) -> None:
+    """Start the VM."""
+    vm = common.api(ctx).power_on(vm_id)
+    output.message(f"VM {vm.name!r} is {vm.power_state}.")
+
+
+@vms_app.command("power-off")
+def vms_power_off(ctx: typer.Context, vm_id: int = VmArg) -> None:
+    """Stop the VM."""
+    vm = common.api(ctx).power_off(vm_id)
+    output.message(f"VM {vm.name!r} is {vm.power_state}.")
+
+
+@vms_app.command("delete")
+def vms_delete(ctx: typer.Context, vm_id: int = VmArg) -> None:
+    """Decompose the VM: delete it and its volumes from the host."""
+    api = common.api(ctx)
+    done = output.wait_with_progress(
+        api,
+        f"Decomposing VM {vm_id}",
+        lambda: api.start_delete_vm(vm_id),
+        schemas.Deleted,
+        common.state(ctx).quiet,
+    )
+    output.message(f"Deleted VM {done.name!r} (id {done.id}).")
