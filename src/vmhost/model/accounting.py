@@ -312,6 +312,7 @@ class HostView:
     can_run_vms: bool = True
     can_run_containers: bool = False
     vm_unsupported_reason: str = ""
+    project: str = ""
     usage: HostUsage = HostUsage()
 
     @property

@@ -120,6 +120,8 @@ class HostsService:
         its status and the host's own error (as MAAS did), so the operator can trust the
         certificate and refresh.
         """
+        if settings.type is model.HostType.LXD and not settings.project:
+            settings = dataclasses.replace(settings, project="default")
         if settings.type is model.HostType.LXD:
             client_cert_pem, client_key_pem = self._client_pair(
                 settings, client_cert_pem, client_key_pem
@@ -346,7 +348,7 @@ class HostsService:
     def _sync(self, conn: sa.Connection, host_id: int, inv: model.HostInventory) -> None:
         view = store.hosts.load_view(conn, host_id, spaces={})
         # The new inventory, with the old usage: adopted allocations are computed against it.
-        found = {vm.name: vm for vm in inv.vms}
+        found = {(vm.project, vm.name): vm for vm in inv.vms}
         provisional = dataclasses.replace(
             view,
             cores=inv.cores,
@@ -357,7 +359,7 @@ class HostsService:
             ),
         )
         for vm, _alloc in store.vms.list_vms(conn, host_id):
-            seen = found.pop(vm.name, None)
+            seen = found.pop((vm.project, vm.name), None)
             if seen is None:
                 if vm.state is model.VmState.CLAIMED:
                     continue  # a compose in flight (or a crash: reconcile settles it)

@@ -403,14 +403,14 @@ class VmsService:
             try:
                 driver = self.ctx.driver(host_id)
                 try:
-                    present = {v.name: v for v in driver.discover().vms}
+                    present = {(v.project, v.name): v for v in driver.discover().vms}
                     for vm in vms:
                         if vm.state is model.VmState.RELEASING:
                             driver.decompose(vm.name, vm.disks)
                             self.release(vm.id)
                             counts["decomposed"] += 1
-                        elif vm.name in present:
-                            seen = present[vm.name]
+                        elif (vm.project, vm.name) in present:
+                            seen = present[(vm.project, vm.name)]
                             with self.ctx.db.write() as conn:
                                 store.vms.update_vm(
                                     conn,

@@ -160,6 +160,7 @@ _VIEW_COLUMNS = (
     t.hosts.c.can_run_vms,
     t.hosts.c.can_run_containers,
     t.hosts.c.vm_unsupported_reason,
+    t.hosts.c.project,
     t.hosts.c.inventory,
     t.hosts.c.usage,
     t.zones.c.name.label("zone"),
@@ -233,6 +234,7 @@ def view_from_row(
         can_run_vms=row.can_run_vms,
         can_run_containers=row.can_run_containers,
         vm_unsupported_reason=row.vm_unsupported_reason,
+        project=row.project,
         usage=HostUsage.from_json(row.usage),
     )
 
