@@ -6,7 +6,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$HERE")"
 ANCHOR="${VMHOST_PLACEMENT_BENCH:-$ROOT/../shared/bench/placement}"
-OUT="${1:-$HERE/results}"; shift || true
+OUT="$(realpath -m "${1:-$HERE/results}")"; shift || true
 CONFIGS=("$@"); [ ${#CONFIGS[@]} -eq 0 ] && CONFIGS=(flat100 flat1000 numa100 flat5000)
 mkdir -p "$OUT"
 if [ ! -x "$HERE/venv/bin/python" ]; then python3 -m venv "$HERE/venv"; fi
