@@ -25,6 +25,7 @@ from . import accounts
 from .context import Context
 
 log = logging.getLogger("vmhost.service.vms")
+CLAIM_ROUNDS = 20
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -223,7 +224,7 @@ class VmsService:
                 model.VmInterface(n.name, n.network, n.kind, "", n.space) for n in placement.nics
             ),
             instance_type=request.instance_type,
-            project=(view.type is model.HostType.LXD and "") or "",
+            project=view.project if view.type is model.HostType.LXD else "",
             hostname=request.hostname or name,
         )
         vm_id = store.vms.insert_vm(conn, vm, alloc)
@@ -232,33 +233,49 @@ class VmsService:
     def claim(
         self, request: model.ComposeRequest, name: str, exclude: Sequence[int] = ()
     ) -> Claim:
-        """Find the best host and claim it durably; a lost race moves on to the next candidate."""
+        """Find the best host and claim it durably; a lost race moves on to the next candidate.
+
+        Hosts are read in the policy's SQL order in growing pages. Pages can shift while other
+        composes claim, so before giving up, one last pass ranks every host that passes the
+        prefilter; a round that lost a race starts again (bounded).
+        """
+        for _ in range(CLAIM_ROUNDS):
+            claim, raced = self._claim_round(request, name, set(exclude), paged=True)
+            if claim is not None:
+                return claim
+            if not raced:
+                claim, raced = self._claim_round(request, name, set(exclude), paged=False)
+                if claim is not None:
+                    return claim
+                if not raced:
+                    raise NoCandidate()
+        raise model.ConflictError("VM hosts kept changing under concurrent composes; try again")
+
+    def _claim_round(
+        self, request: model.ComposeRequest, name: str, skip: set[int], paged: bool
+    ) -> tuple[Claim | None, bool]:
         policy = self.ctx.settings.policy
         query = _query(request, policy)
-        batch = 4  # the policy's SQL order puts the best hosts first; grow when they do not fit
+        batch: int | None = 4 if paged else None  # the SQL order puts the best hosts first
         offset = 0
-        lost: set[int] = set(exclude)
+        raced = False
         while True:
             with self.ctx.db.read() as conn:
                 views = store.hosts.candidate_views(
                     conn, query, limit=batch, offset=offset, spaces=_spaces(request)
                 )
-            result = scheduler.schedule([v for v in views if v.id not in lost], request, policy)
+            result = scheduler.schedule([v for v in views if v.id not in skip], request, policy)
             for cand in result.candidates:
                 try:
                     with self.ctx.db.write() as conn:
-                        return self._try_claim(conn, cand, request, name)
+                        return self._try_claim(conn, cand, request, name), raced
                 except model.GenerationConflictError:
-                    lost.add(cand.view.id)
-                    continue
-            if len(views) < batch:
-                break
+                    skip.add(cand.view.id)
+                    raced = True
+            if batch is None or len(views) < batch:
+                return None, raced
             offset += batch
             batch = min(batch * 4, 1024)
-        if lost - set(exclude):
-            # Lost races on every candidate seen: hosts changed under us; look again from the top.
-            return self.claim(request, name, exclude=tuple(exclude))  # bounded by capacity
-        raise NoCandidate()
 
     def release(self, vm_id: int, delete: bool = True) -> None:
         """Give a VM's resources back (and drop its record)."""
