@@ -41,7 +41,7 @@ def host_id(svc: Services, key: str) -> int:
         if number < 0:
             raise model.NotFoundError("VM host", key)
         return number
-    return svc.hosts.resolve(key)
+    return svc.extras.host_id_by_name(key)
 
 
 def named_key(key: str, kind: str) -> int | str:

@@ -72,9 +72,10 @@ def create_host(
     run_async: bool = deps.AsyncQuery,
     svc: Services = fastapi.Depends(deps.services),
 ) -> Any:
-    """Register a host and discover it. A host that cannot be reached or does not trust us yet
-    is still added, with its status and the host's error in ``last_error`` (as MAAS did):
-    fix the trust (see ``/certificate``) and refresh."""
+    """Register a host and discover it. A host whose discovery fails (it does not trust us
+    yet, or is down) is still added, with its status and the host's error in ``last_error``
+    (as MAAS did): trust the certificate (see ``/certificate``) and refresh. An LXD host must
+    answer once at its address, to pin its server certificate (503 otherwise)."""
     host_type = model.HostType(schemas.DRIVER_FOR_TYPE[body.type])
     address = body.the_address
     name = body.name if body.name is not None else _default_name(address)
@@ -101,15 +102,15 @@ def create_host(
             "power_pass", "give the password once, as password (LXD) or power_pass (virsh)"
         )
 
+    creds = svc.extras.client_credentials(host_type, body.certificate or "", body.key or "")
+
     def work() -> schemas.VmHost:
-        creds = svc.extras.client_credentials(
-            host_type, name, body.certificate or "", body.key or ""
-        )
         detail = svc.hosts.add(
             settings,
             client_cert_pem=creds.certificate_pem,
             client_key_pem=creds.key_pem,
             password=body.password or body.power_pass or "",
+            trust_token=body.trust_token or "",
             options=body.options,
         )
         return _one(svc, detail)
@@ -183,10 +184,7 @@ def update_host(
         changes["password"] = body.password if body.password is not None else body.power_pass
     if body.certificate is not None or body.key is not None:
         creds = svc.extras.client_credentials(
-            model.HostType(current.row["type"]),
-            current.row["name"],
-            body.certificate or "",
-            body.key or "",
+            model.HostType(current.row["type"]), body.certificate or "", body.key or ""
         )
         changes["client_cert_pem"] = creds.certificate_pem
         changes["client_key_pem"] = creds.key_pem

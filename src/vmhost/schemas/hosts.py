@@ -221,8 +221,9 @@ class VmHostCreate(Request):
     Give the address as ``power_address`` (MAAS) or ``address``. LXD: without ``certificate``
     and ``key``, vmhost generates a key and certificate for the host (see the certificate
     endpoint for the ``lxc config trust add`` command); ``password`` is an LXD trust password
-    or token (not recommended: trust the certificate instead). virsh: ``power_pass`` is the
-    SSH password (``qemu+ssh://``).
+    (not recommended) or ``trust_token`` (``lxc config trust add --name vmhost``), used once to
+    get the certificate trusted and never stored. virsh: ``power_pass`` is the SSH password
+    (``qemu+ssh://``).
     """
 
     type: TypeInput
@@ -247,6 +248,7 @@ class VmHostCreate(Request):
     project: str | None = pydantic.Field(default=None, max_length=63)
     password: str | None = pydantic.Field(default=None, max_length=4096)
     power_pass: str | None = pydantic.Field(default=None, max_length=4096)
+    trust_token: str | None = pydantic.Field(default=None, max_length=4096)
     certificate: str | None = pydantic.Field(default=None, max_length=65536)
     key: str | None = pydantic.Field(default=None, max_length=65536)
     options: dict[str, object] | None = pydantic.Field(

@@ -245,11 +245,10 @@ def _token_record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ClientCredentials:
-    """What a new host will authenticate with (the key is never shown or logged)."""
+    """What a host authenticates with (the key is never shown or logged)."""
 
     certificate_pem: str = ""
     key_pem: str = dataclasses.field(default="", repr=False)
-    generated: bool = False
 
 
 class HostExtrasService:
@@ -259,10 +258,11 @@ class HostExtrasService:
         self.ctx = ctx
 
     def client_credentials(
-        self, host_type: model.HostType, name: str, certificate: str = "", key: str = ""
+        self, host_type: model.HostType, certificate: str = "", key: str = ""
     ) -> ClientCredentials:
-        """For an LXD host: check an imported certificate + key, or generate a pair (RSA 4096,
-        ``CN=<name>@vmhost-<manager>``). Other host types take no client certificate."""
+        """Check a client certificate + key given for a host (LXD only; the pair must match and
+        have no passphrase). Nothing given: nothing to check (``HostsService.add`` generates
+        the pair of a new LXD host)."""
         if host_type is not model.HostType.LXD:
             if certificate or key:
                 field = "certificate" if certificate else "key"
@@ -270,15 +270,14 @@ class HostExtrasService:
                     field, "only LXD hosts authenticate with a client certificate"
                 )
             return ClientCredentials()
+        if not certificate and not key:
+            return ClientCredentials()
         if key and not certificate:
             raise model.InvalidInputError.for_field(
                 "certificate", "a private key was given without its certificate"
             )
-        if certificate:
-            pair = pki.load_pair(certificate, key)
-            return ClientCredentials(pair.certificate_pem, pair.key_pem)
-        pair = pki.generate(pki.client_cn(name, self.ctx.settings.manager_name))
-        return ClientCredentials(pair.certificate_pem, pair.key_pem, generated=True)
+        pair = pki.load_pair(certificate, key)
+        return ClientCredentials(pair.certificate_pem, pair.key_pem)
 
     def certificate(self, host_id: int, fetch_url: str = "") -> dict[str, Any]:
         """An LXD host's client certificate: PEM, fingerprint, CN, validity, and the command
@@ -334,6 +333,11 @@ class HostExtrasService:
         except base.DriverError as exc:
             raise model.HostProblemError(f"cannot list projects: {exc}") from exc
         return [dataclasses.asdict(p) for p in projects]
+
+    def host_id_by_name(self, name: str) -> int:
+        """A host's id from its name (NotFoundError naming it)."""
+        with self.ctx.db.read() as conn:
+            return store.hosts.host_id_by_name(conn, name)
 
     def host_names(self, host_ids: Sequence[int] | None = None) -> dict[int, str]:
         """{host id: name}, cheaply (no inventory)."""
