@@ -37,6 +37,18 @@ def lv_error(code: int, message: str, domain: int = libvirt.VIR_FROM_RPC) -> lib
             "qemu+libssh2://virsh@h1/system?sshauth=password,agent,privkey",
         ),
         (
+            "qemu+ssh://virsh@h1/system",
+            "key passphrase",
+            {"keyfile": "/k", "known_hosts": "/kh", "no_verify": True},
+            "qemu+libssh2://virsh@h1/system?sshauth=privkey,password&keyfile=/k&known_hosts=/kh",
+        ),
+        (
+            "qemu+libssh://virsh@h1/system",
+            "",
+            {"no_verify": True},
+            "qemu+libssh://virsh@h1/system?known_hosts_verify=auto",
+        ),
+        (
             "qemu+ssh://virsh@h1:2222/system",
             "",
             {"keyfile": "/etc/vmhost/id_rsa", "no_verify": True},
@@ -70,7 +82,7 @@ def test_build_uri_refuses(address: str, error: type[Exception], message: str) -
 def test_password_never_in_repr_or_messages() -> None:
     assert lc.redact("qemu+ssh://u:pw@h:22/system") == "qemu+ssh://u:***@h:22/system"
     conn = lc.LibvirtConnection(host("qemu+ssh://virsh@127.0.0.1:1/system", password="pw"))
-    assert "pw" not in repr(conn).replace("libssh2", "")
+    assert "pw" not in repr(conn)
     with pytest.raises(base.DriverConnectionError) as info:
         conn.get()
     assert "pw" not in str(info.value).replace("sshauth=password", "")
@@ -99,8 +111,15 @@ def test_auth_callback_answers_user_and_password_only() -> None:
     assert callback(creds, None) == 0
     assert creds[0][4] == "virsh"
     assert creds[1][4] == "s3cret"
-    host_key = [[libvirt.VIR_CRED_ECHOPROMPT, "Accept SSH host key?", "", "", None]]
+    host_key = [
+        [libvirt.VIR_CRED_ECHOPROMPT, "Accept SSH host key with hash 'E0:..'?", "", "", None]
+    ]
     assert callback(host_key, None) == -1
+    accepting = lc.auth_callback("s3cret", accept_host_key=True)
+    assert accepting(host_key, None) == 0
+    assert host_key[0][4] == "y"
+    other = [[libvirt.VIR_CRED_ECHOPROMPT, "Your favourite colour?", "", "", None]]
+    assert accepting(other, None) == -1
     assert lc.auth_callback("")([[libvirt.VIR_CRED_PASSPHRASE, "", "", "", None]], None) == -1
 
 

@@ -3,8 +3,13 @@
 * ``qemu:///system``: the local daemon.
 * ``qemu+ssh://user@host/system``: with the user's SSH key (agent or ``options["keyfile"]``);
   when the host has a password the URI is switched to the ``libssh2`` transport, which asks
-  for it through ``openAuth`` callbacks (plain ``ssh`` runs the ssh binary, which cannot be
-  fed a password).
+  for it (the account's password, or the key file's passphrase) through ``openAuth``
+  callbacks. Plain ``ssh`` runs the ssh binary, which cannot be fed a password; ``libssh``
+  hangs on large replies in libvirt 9 (capabilities, domain XML). libssh2 cannot sign with
+  RSA keys for OpenSSH >= 8.8 servers (SHA-1 signatures only), so a key used with a
+  password must be ed25519 or ECDSA; the error says so. An unknown SSH host key is refused
+  unless ``options["no_verify"]`` accepts new keys; ``options["known_hosts"]`` names the
+  file that holds them.
 * ``qemu+tls://host/system``: with the client certificates libvirt finds in its PKI paths.
 
 A bare host name or address means ``qemu+ssh://<address>/system``. Remote hosts are probed
@@ -47,7 +52,7 @@ _AUTH_MARKERS = (
     "authentication",
     "auth failed",
     "permission denied",
-    "host key verification",
+    "host key",
     "access denied",
     "certificate",
     "not authorized",
@@ -156,18 +161,13 @@ def build_uri(address: str, *, password: str = "", options: Mapping[str, object]
         raise base.DriverUnsupportedError(f"{address!r}: unknown libvirt transport {transport!r}")
     query = dict(urllib.parse.parse_qsl(parts.query))
     if transport == "ssh" and password:
-        # only the libssh2 transport asks for a password through the auth callbacks
+        # libssh2 asks for the password / key passphrase through the openAuth callbacks
         transport = "libssh2"
-        query.setdefault("sshauth", "password,agent,privkey")
+        query.setdefault(
+            "sshauth", "privkey,password" if options.get("keyfile") else "password,agent,privkey"
+        )
     if transport in ("ssh", "libssh2", "libssh"):
-        for key in ("keyfile", "known_hosts"):
-            if options.get(key):
-                query[key] = str(options[key])
-        if options.get("no_verify"):
-            query["no_verify"] = "1"
-            if transport == "libssh":
-                query.pop("no_verify")
-                query["known_hosts_verify"] = "ignore"
+        query.update(_ssh_parameters(transport, options))
     new_scheme = f"{driver}+{transport}" if transport else driver
     path = parts.path or ("/system" if driver == "qemu" else "")
     # not urlunsplit: it drops the empty authority of qemu:///system
@@ -175,6 +175,18 @@ def build_uri(address: str, *, password: str = "", options: Mapping[str, object]
     if query:
         uri += "?" + urllib.parse.urlencode(query, safe="/,")
     return uri
+
+
+def _ssh_parameters(transport: str, options: Mapping[str, object]) -> dict[str, str]:
+    """URI parameters for the SSH transports from the host's options."""
+    params = {key: str(options[key]) for key in ("keyfile", "known_hosts") if options.get(key)}
+    if options.get("no_verify"):
+        if transport == "libssh":
+            params["known_hosts_verify"] = "auto"  # accept new keys, check known ones
+        elif transport == "ssh":
+            params["no_verify"] = "1"
+        # libssh2 asks through the auth callback, which accepts when no_verify is set
+    return params
 
 
 def redact(uri: str) -> str:
@@ -210,22 +222,30 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
         ) from exc
 
 
-def auth_callback(password: str, username: str = "") -> Callable[[list[list[Any]], Any], int]:
-    """The ``openAuth`` credential callback: user name and password, nothing else.
+def auth_callback(
+    password: str, username: str = "", *, accept_host_key: bool = False
+) -> Callable[[list[list[Any]], Any], int]:
+    """The ``openAuth`` credential callback: user name, password or key passphrase.
 
-    Host-key questions (``VIR_CRED_ECHOPROMPT`` from libssh2) are refused so an unknown key
-    is never accepted silently; set ``no_verify`` (or ``known_hosts``) to decide that.
+    The SSH transports ask "Accept SSH host key ...?" (``VIR_CRED_ECHOPROMPT``) for a host
+    not in known_hosts: the answer is no unless the operator chose ``no_verify``, so an
+    unknown key is never accepted silently. Anything else asked is refused.
     """
 
     def callback(credentials: list[list[Any]], _opaque: Any) -> int:
         for cred in credentials:
-            kind = cred[0]
+            kind, prompt = cred[0], str(cred[1] or "")
             if kind == libvirt.VIR_CRED_AUTHNAME:
                 cred[4] = username or cred[3] or ""
             elif kind in (libvirt.VIR_CRED_PASSPHRASE, libvirt.VIR_CRED_NOECHOPROMPT):
                 if not password:
                     return -1
                 cred[4] = password
+            elif kind == libvirt.VIR_CRED_ECHOPROMPT and "host key" in prompt.lower():
+                if not accept_host_key:
+                    LOG.warning("refused an unknown SSH host key: %s", prompt)
+                    return -1
+                cred[4] = "y"
             else:
                 return -1
         return 0
@@ -289,6 +309,7 @@ class LibvirtConnection:
         self.uri = build_uri(connection.address, password=connection.password, options=options)
         self.password = connection.password
         self.username = urllib.parse.urlsplit(self.uri).username or ""
+        self.accept_host_key = bool(options.get("no_verify"))
         self.probe_timeout = float(str(options.get("probe_timeout", probe_timeout)))
         self.reconnect_attempts = max(1, reconnect_attempts)
         quiet_default_error_handler()
@@ -318,14 +339,28 @@ class LibvirtConnection:
                         libvirt.VIR_CRED_NOECHOPROMPT,
                         libvirt.VIR_CRED_ECHOPROMPT,
                     ],
-                    auth_callback(self.password, self.username),
+                    auth_callback(
+                        self.password, self.username, accept_host_key=self.accept_host_key
+                    ),
                     None,
                 ]
                 conn = libvirt.openAuth(self.uri, auth, 0)
             else:
                 conn = libvirt.open(self.uri)
         except libvirt.libvirtError as exc:
-            raise map_error(exc, f"cannot connect to {redact(self.uri)}", connecting=True) from exc
+            error = map_error(exc, f"cannot connect to {redact(self.uri)}", connecting=True)
+            if (
+                isinstance(error, base.DriverAuthError)
+                and self.uri.startswith("qemu+libssh2:")
+                and "keyfile=" in self.uri
+            ):
+                error = base.DriverAuthError(
+                    f"{error} (an RSA key cannot work here: libssh2, used when a password is"
+                    " set, cannot sign with RSA for OpenSSH 8.8 or later; use an ed25519 or"
+                    " ECDSA key)",
+                    host_message=error.host_message,
+                )
+            raise error from exc
         if conn is None:  # pragma: no cover - old bindings returned None
             raise base.DriverConnectionError(f"cannot connect to {redact(self.uri)}")
         self._closed_by_peer = False
