@@ -79,7 +79,8 @@ def candidates(
     pool_names = svc.extras.storage_pool_names() if wants_pools else set()
     request = convert.compose_request(body, host_id, pool_names)
     svc.vms.validate(request)
-    data = views.candidates(svc.vms.candidates(request, limit=limit))
+    ranked = svc.vms.candidates(request, limit=limit)
+    data = views.candidates(ranked, svc.vms.explain(request), len(svc.extras.host_names()))
     for cand in data["candidates"]:
         cand["host"] = convert.host_ref(cand["host"]["id"], cand["host"]["name"])
     return schemas.Candidates.model_validate(data)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from vmhost import scheduler
+from vmhost import model, scheduler
 from vmhost.model.accounting import HostView, Split
 from vmhost.scheduler import capacity as cap
 
@@ -252,10 +252,13 @@ def networks(view: HostView) -> list[dict[str, Any]]:
     ]
 
 
-def candidates(schedule: scheduler.Schedule) -> dict[str, Any]:
-    """Ranked candidates of a compose request and, per check, why other hosts were removed."""
+def candidates(
+    ranked: scheduler.Schedule, why_not: model.NoCapacityError, hosts: int
+) -> dict[str, Any]:
+    """Ranked candidates of a compose request (``ranked``) and, over every host (``hosts``),
+    per check how many hosts it removes and why (``why_not``: ``VmsService.explain``)."""
     return {
-        "considered": schedule.considered,
+        "considered": hosts,
         "candidates": [
             {
                 "host": {"id": c.view.id, "name": c.view.name},
@@ -263,8 +266,8 @@ def candidates(schedule: scheduler.Schedule) -> dict[str, Any]:
                 "numa_nodes": list(c.placement.numa_nodes),
                 "disk_pools": list(c.placement.disk_pools),
             }
-            for c in schedule.candidates
+            for c in ranked.candidates
         ],
-        "reasons": [{"check": c, "hosts": n, "reason": r} for c, n, r in schedule.removed],
-        "message": scheduler.describe(schedule.removed, schedule.considered),
+        "reasons": [{"check": c, "hosts": n, "reason": r} for c, n, r in why_not.reasons],
+        "message": scheduler.describe(why_not.reasons, hosts),
     }
