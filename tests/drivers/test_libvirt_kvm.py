@@ -13,17 +13,22 @@ closed port on 127.0.0.1 for the unreachable-host case).
 from __future__ import annotations
 
 import dataclasses
-import os
+import json
 import secrets
 import socket
-import subprocess
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from typing import Any
 
-import libvirt
 import pytest
+from libvirt_helpers import (
+    CPU_FEATURES_DISABLE,
+    configured_host,
+    remove_everything_named,
+    require_kvm_host,
+)
+from libvirt_helpers import virsh as helpers_virsh
 
 from vmhost import model
 from vmhost.drivers import base
@@ -31,53 +36,16 @@ from vmhost.drivers.libvirt.driver import LibvirtDriver
 
 pytestmark = pytest.mark.libvirt
 
-URI = os.environ.get("VMHOST_LIBVIRT_URI", "qemu:///system")
-POOL = "vmhost-test"
-NETS = ("vmhost-net0", "vmhost-net1")
+HOST = configured_host()
+URI = HOST.uri
+POOL = HOST.pool
+NETS = HOST.networks
 MIB = 1024**2
-# Nested KVM on AMD advertises arch-capabilities in host-model but cannot set its MSR
-# ("failed to set MSR 0x10a"); switching it off is harmless elsewhere. See designer.py.
-CPU_FEATURES_DISABLE = os.environ.get("VMHOST_LIBVIRT_CPU_FEATURES_DISABLE", "arch-capabilities")
-
-
-def _missing() -> str | None:
-    """Why the real daemon cannot be used here, or None."""
-    try:
-        from support import hosts  # type: ignore[import-not-found]
-    except ImportError:
-        hosts = None
-    if hosts is not None and hasattr(hosts, "libvirt_missing"):
-        reason = hosts.libvirt_missing()
-        if reason:
-            return str(reason)
-    try:
-        conn = libvirt.open(URI)
-    except libvirt.libvirtError as exc:
-        return (
-            f"libvirt at {URI} is not reachable ({exc.get_error_message()}); "
-            "run scripts/setup-hosts"
-        )
-    try:
-        if "<domain type='kvm'" not in conn.getCapabilities():
-            return "libvirt offers no KVM domains here (/dev/kvm unusable)"
-        try:
-            if not conn.storagePoolLookupByName(POOL).isActive():
-                return f"storage pool {POOL} is not active; run scripts/setup-hosts"
-            for net in NETS:
-                if not conn.networkLookupByName(net).isActive():
-                    return f"network {net} is not active; run scripts/setup-hosts"
-        except libvirt.libvirtError as exc:
-            return f"{exc.get_error_message()}; run scripts/setup-hosts"
-    finally:
-        conn.close()
-    return None
 
 
 @pytest.fixture(scope="module")
 def kvm() -> None:
-    reason = _missing()
-    if reason:
-        pytest.skip(reason)
+    require_kvm_host()
 
 
 @pytest.fixture
@@ -85,22 +53,7 @@ def prefix(kvm: None) -> Iterator[str]:
     """A unique name prefix; everything with it is removed afterwards."""
     name = f"vmhost-t{secrets.token_hex(3)}"
     yield name
-    conn = libvirt.open(URI)
-    try:
-        for dom in conn.listAllDomains():
-            if dom.name().startswith(name):
-                if dom.isActive():
-                    dom.destroy()
-                dom.undefineFlags(
-                    libvirt.VIR_DOMAIN_UNDEFINE_NVRAM | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                )
-        pool = conn.storagePoolLookupByName(POOL)
-        pool.refresh(0)
-        for vol in pool.listAllVolumes():
-            if vol.name().startswith(name):
-                vol.delete(0)
-    finally:
-        conn.close()
+    remove_everything_named(URI, POOL, name)
 
 
 @pytest.fixture
@@ -117,12 +70,7 @@ def driver(kvm: None) -> Iterator[LibvirtDriver]:
 
 
 def virsh(*args: str, check: bool = True) -> str:
-    done = subprocess.run(
-        ["virsh", "-q", "-c", URI, *args], capture_output=True, text=True, timeout=60, check=False
-    )
-    if check and done.returncode:
-        raise AssertionError(f"virsh {' '.join(args)}: {done.stderr.strip()}")
-    return done.stdout.strip()
+    return helpers_virsh(URI, *args, check=check)
 
 
 def pool_volumes(prefix: str) -> list[str]:
@@ -183,6 +131,8 @@ def test_compose_two_disks_two_nics_runs_under_kvm_and_decompose_leaves_nothing(
     assert virsh("domstate", name) == "running"
     root = ET.fromstring(virsh("dumpxml", name))
     assert root.get("type") == "kvm"
+    query = virsh("qemu-monitor-command", name, '{"execute": "query-kvm"}')
+    assert json.loads(query)["return"] == {"enabled": True, "present": True}
     assert composed.power_state == "running"
     assert composed.uuid == virsh("domuuid", name)
     assert [d.volume for d in composed.disks] == [f"{name}-root", f"{name}-data"]
