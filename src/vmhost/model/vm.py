@@ -98,6 +98,7 @@ class ComposeRequest:
     not_spaces: tuple[str, ...] = ()
     host_id: int | None = None  # compose on this host only
     user_data: str | None = None  # cloud-init
+    zones: tuple[str, ...] = ()  # host in one of these (Juju's zones); () = any
 
     def __post_init__(self) -> None:
         errors: dict[str, list[str]] = {}

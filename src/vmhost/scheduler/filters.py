@@ -30,9 +30,11 @@ def host_filter(view: HostView, request: model.ComposeRequest) -> str | None:
 
 
 def zone_filter(view: HostView, request: model.ComposeRequest) -> str | None:
-    """The zone asked for."""
+    """The zone asked for, and one of the zones asked for (Juju's ``zones``)."""
     if request.zone is not None and view.zone != request.zone:
         return f"not in zone {request.zone!r}"
+    if request.zones and view.zone not in request.zones:
+        return f"not in zones {','.join(request.zones)}"
     return None
 
 
@@ -68,6 +70,8 @@ def architecture_filter(view: HostView, request: model.ComposeRequest) -> str | 
 def instance_type_filter(view: HostView, request: model.ComposeRequest) -> str | None:
     """VMs need a host that can run VMs; containers need LXD."""
     if request.instance_type is model.InstanceType.VIRTUAL_MACHINE and not view.can_run_vms:
+        if view.vm_unsupported_reason:
+            return f"cannot run virtual machines ({view.vm_unsupported_reason})"
         return "cannot run virtual machines"
     if request.instance_type is model.InstanceType.CONTAINER and not view.can_run_containers:
         return "cannot run containers"

@@ -185,7 +185,7 @@ def test_policies_rank(policy: model.PlacementPolicy, first: int) -> None:
     empty = host(1)
     busy = used(host(2), 8, 16 * GIB)
     result = schedule([empty, busy], model.ComposeRequest(), policy)
-    assert [c.view.id for c in result.candidates][0] == first
+    assert result.candidates[0].view.id == first
 
 
 def test_ties_go_to_the_lower_id() -> None:
