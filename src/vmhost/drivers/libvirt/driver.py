@@ -6,6 +6,15 @@ created (its volumes, its domain) before raising; a volume or domain that existe
 never touched. Decompose: destroy, undefine (NVRAM and managed save too), then delete every
 volume listed, every volume the domain's vmhost metadata records, and the volumes the
 designer would have named for the listed disks; absent ones are fine.
+
+``HostConnection.options`` understood here (all optional):
+
+* ``keyfile``, ``known_hosts``, ``no_verify``, ``probe_timeout``: see ``connection.py``;
+* ``cpu_mode`` (``host-model`` default, ``host-passthrough``, ``maximum``, ``none``) and
+  ``cpu_features_disable`` (list or comma-separated CPU flags) for KVM guests;
+* ``default_macvlan_mode`` (``bridge`` default, ``vepa``, ``private``, ``passthru``);
+* ``running_timeout_s`` (30): how long compose / power_on wait for ``running``;
+* ``refresh_pools`` (true): refresh pools before reading their sizes in ``discover()``.
 """
 
 from __future__ import annotations
