@@ -111,7 +111,6 @@ def create_host(
             client_key_pem=creds.key_pem,
             password=body.password or body.power_pass or "",
             trust_token=body.trust_token or "",
-            options=body.options,
         )
         return _one(svc, detail)
 
@@ -385,10 +384,14 @@ def host_certificate(
 
 @public.get(
     "/vmhost-certificate/{name}",
-    response_class=fastapi.responses.PlainTextResponse,
+    response_model=None,
     responses={
-        200: {"content": {"text/plain": {}}, "description": "The PEM certificate"},
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "The PEM certificate",
+        },
         404: {"model": schemas.ErrorResponse, "description": "No such host or no certificate"},
+        422: {"model": schemas.ErrorResponse, "description": "Malformed name"},
     },
     summary="The PEM of an LXD host's client certificate (no authentication)",
 )

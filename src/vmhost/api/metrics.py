@@ -115,9 +115,12 @@ class MetricsMiddleware:
 @router.get(
     "/metrics",
     dependencies=[fastapi.Depends(auth.reader)],
-    response_class=fastapi.responses.PlainTextResponse,
+    response_model=None,
     responses={
-        200: {"content": {"text/plain": {}}, "description": "Prometheus text format"},
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "Prometheus text format",
+        },
         **errors.responses(401),
     },
     tags=["metrics"],

@@ -251,9 +251,6 @@ class VmHostCreate(Request):
     trust_token: str | None = pydantic.Field(default=None, max_length=4096)
     certificate: str | None = pydantic.Field(default=None, max_length=65536)
     key: str | None = pydantic.Field(default=None, max_length=65536)
-    options: dict[str, object] | None = pydantic.Field(
-        default=None, description="driver options (the fake driver's 'inventory')"
-    )
 
     @pydantic.model_validator(mode="after")
     def _one_address(self) -> VmHostCreate:
