@@ -87,7 +87,9 @@ class VmsService:
         """Names in the request must exist somewhere; say which do not."""
         errors: dict[str, list[str]] = {}
         with self.ctx.db.read() as conn:
-            for kind, value in (("zone", request.zone), ("pool", request.pool)):
+            named = [("zone", request.zone), ("pool", request.pool)]
+            named += [("zone", z) for z in request.zones]
+            for kind, value in named:
                 if value is not None:
                     try:
                         store.hosts.named_id(conn, kind, value)
