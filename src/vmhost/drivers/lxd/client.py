@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import errno
+import hashlib
 import os
 import shutil
 import socket
@@ -196,6 +198,26 @@ def _lxd_message(exc: lxd_exceptions.LXDAPIException) -> str:
         return f"HTTP {getattr(exc.response, 'status_code', '?')}"
 
 
+_CHECKED_PAIRS: dict[bytes, datetime.datetime] = {}  # sha256(cert, key) -> certificate expiry
+_CHECKED_MAX = 4096
+
+
+def check_pair(certificate_pem: str, key_pem: str) -> None:
+    """``pki.load_pair`` once per pair and process, then only the expiry.
+
+    Loading an RSA-4096 key checks its consistency and costs about half a second here; every
+    connection (each refresh, compose, decompose) would pay it again for the same stored pair.
+    """
+    digest = hashlib.sha256(f"{certificate_pem}\0{key_pem}".encode()).digest()
+    not_after = _CHECKED_PAIRS.get(digest)
+    if not_after is not None and datetime.datetime.now(datetime.UTC) <= not_after:
+        return
+    pair = pki.load_pair(certificate_pem, key_pem)  # raises PkiError, expiry included
+    if len(_CHECKED_PAIRS) >= _CHECKED_MAX:
+        _CHECKED_PAIRS.clear()
+    _CHECKED_PAIRS[digest] = pair.info.not_after
+
+
 class LxdClient:
     """One trusted HTTPS connection to an LXD server (pylxd underneath).
 
@@ -219,7 +241,7 @@ class LxdClient:
                 f"LXD at {self.address}: no client certificate and key for this host"
             )
         try:
-            pki.load_pair(connection.client_cert_pem, connection.client_key_pem)
+            check_pair(connection.client_cert_pem, connection.client_key_pem)
         except pki.PkiError as exc:
             raise base.DriverAuthError(
                 f"LXD at {self.address}: unusable client certificate: {exc}"
