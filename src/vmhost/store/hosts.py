@@ -313,7 +313,7 @@ def _candidate_select(shape: tuple[bool, ...], order: str, limited: bool) -> sa.
     if host_id:
         query = query.where(h.id == sa.bindparam("host_id"))
     if order == "spread":
-        query = query.order_by(h.free_memory_mib.desc(), h.id)
+        query = query.order_by(h.free_memory_mib.desc(), h.id.desc())
     elif order == "least-loaded":
         query = query.order_by(h.vm_count, h.free_memory_mib.desc(), h.id)
     else:

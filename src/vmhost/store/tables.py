@@ -72,7 +72,7 @@ hosts = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("refreshed_at", sa.Float, nullable=False, server_default="0"),
 )
-sa.Index("ix_hosts_status_free_memory", hosts.c.status, hosts.c.free_memory_mib)
+sa.Index("ix_hosts_candidate_order", hosts.c.status, hosts.c.free_memory_mib, hosts.c.id)
 
 host_credentials = sa.Table(
     "host_credentials",
