@@ -24,7 +24,7 @@ def main() -> None:
                 base = s
             pps = s.get("claim_placements_per_s") or 0
             lim = s.get("limit1_median_ms") or 0
-            after = s.get("after_fill_limit1_median_ms", "")
+            after = s.get("limit1_after_fill_median_ms", "")
             print(
                 f"| {path.stem} | {result['impl']} | {pps:.1f} "
                 f"| {pps / base['claim_placements_per_s']:.1f} "
