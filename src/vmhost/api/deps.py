@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from typing import Any
 
 import fastapi
 import pydantic
@@ -50,6 +52,14 @@ def named_key(key: str, kind: str) -> int | str:
     if number is not None and number < 0:
         raise model.NotFoundError(kind, key)
     return number if number is not None else key
+
+
+def json_response(value: Any, status_code: int = 200) -> fastapi.responses.Response:
+    """Plain data in a wire model's shape, serialized once: the hot read paths skip building
+    and re-validating models (the route still documents the model, and the tests and the
+    schemathesis run check the answers against it)."""
+    body = json.dumps(value, separators=(",", ":"), allow_nan=False).encode()
+    return fastapi.responses.Response(body, status_code, media_type="application/json")
 
 
 AsyncQuery = fastapi.Query(

@@ -26,14 +26,8 @@ HostKey = fastapi.Path(description="VM host id or name", min_length=1, max_lengt
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9._-]+")
 
 
-def _refs(svc: Services) -> tuple[dict[int, Any], dict[int, Any]]:
-    zones = {z["id"]: z for z in svc.zones.list()}
-    pools = {p["id"]: p for p in svc.pools.list()}
-    return zones, pools
-
-
 def _one(svc: Services, detail: HostDetail) -> schemas.VmHost:
-    zones, pools = _refs(svc)
+    zones, pools = svc.extras.refs()
     return convert.host(detail, zones, pools)
 
 
@@ -51,8 +45,9 @@ def _default_name(address: str) -> str:
 )
 def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.VmHost]:
     """Every VM host, by id."""
-    zones, pools = _refs(svc)
-    return [convert.host(d, zones, pools) for d in svc.hosts.list()]
+    zones, pools = svc.extras.refs()
+    hosts = [convert.host_data(d, zones, pools) for d in svc.extras.details()]
+    return deps.json_response(hosts)  # type: ignore[return-value]
 
 
 @router.post(
@@ -134,7 +129,9 @@ def read_host(
     host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
 ) -> schemas.VmHost:
     """One VM host, by id or name."""
-    return _one(svc, svc.hosts.get(deps.host_id(svc, host)))
+    zones, pools = svc.extras.refs()
+    detail = svc.extras.detail(deps.host_id(svc, host))
+    return deps.json_response(convert.host_data(detail, zones, pools))  # type: ignore[return-value]
 
 
 _SIMPLE_UPDATES = (

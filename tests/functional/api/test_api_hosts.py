@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from api_support import ApiEnv
 
-from vmhost import model, pki
+from vmhost import model, pki, schemas
 from vmhost.drivers import base, fake
 
 MAAS_KEYS = {
@@ -130,6 +130,9 @@ def test_list_and_read_by_id_and_name(api: ApiEnv) -> None:
     assert api.host("beta")["id"] == b["id"]
     assert api.host(str(a["id"]))["name"] == "alpha"
     assert listed[0] == api.host(a["id"])
+    # the read and list routes send plain data: it is exactly the documented model
+    for item in listed:
+        assert schemas.VmHost.model_validate(item).model_dump(mode="json", by_alias=True) == item
 
 
 def test_unknown_host_is_404_naming_it(api: ApiEnv) -> None:
