@@ -25,7 +25,7 @@ def status_filter(view: HostView, request: model.ComposeRequest) -> str | None:
 def host_filter(view: HostView, request: model.ComposeRequest) -> str | None:
     """An explicit host in the request."""
     if request.host_id is not None and view.id != request.host_id:
-        return f"are not host {request.host_id}"
+        return f"not host {request.host_id}"
     return None
 
 

@@ -358,7 +358,7 @@ class HostsService:
                 for n in inv.numa_or_default()
             ),
         )
-        for vm, _alloc in store.vms.list_vms(conn, host_id):
+        for vm, old_alloc in store.vms.list_vms(conn, host_id):
             seen = found.pop((vm.project, vm.name), None)
             if seen is None:
                 if vm.state is model.VmState.CLAIMED:
@@ -381,19 +381,23 @@ class HostsService:
                 continue
             if vm.origin is model.VmOrigin.ADOPTED:
                 alloc = accounts.adopted_allocation(provisional, seen)
-                store.vms.update_vm(conn, _adopted_vm(vm.id, host_id, seen), alloc)
+                fresh = _adopted_vm(vm.id, host_id, seen)
+                if (
+                    alloc != old_alloc
+                    or dataclasses.replace(fresh, created_at=vm.created_at) != vm
+                ):
+                    store.vms.update_vm(conn, fresh, alloc)
             elif vm.state is not model.VmState.CLAIMED:
                 state = model.VmState.READY if vm.state is model.VmState.MISSING else vm.state
-                store.vms.update_vm(
-                    conn,
-                    dataclasses.replace(
-                        vm,
-                        state=state,
-                        power_state=seen.power_state,
-                        uuid=seen.uuid or vm.uuid,
-                        error="",
-                    ),
+                fresh = dataclasses.replace(
+                    vm,
+                    state=state,
+                    power_state=seen.power_state,
+                    uuid=seen.uuid or vm.uuid,
+                    error="",
                 )
+                if fresh != vm:  # write only what changed: refresh of 100s of VMs stays cheap
+                    store.vms.update_vm(conn, fresh)
         for seen in found.values():
             alloc = accounts.adopted_allocation(provisional, seen)
             store.vms.insert_vm(conn, _adopted_vm(0, host_id, seen), alloc)

@@ -53,7 +53,7 @@ def used(view: HostView, vcpus: int, memory_mib: int) -> HostView:
             "cannot run containers",
         ),
         ({}, {"status": model.HostStatus.UNREACHABLE}, "are unreachable"),
-        ({"host_id": 7}, {}, "are not host 7"),
+        ({"host_id": 7}, {}, "not host 7"),
         (
             {"not_spaces": ("public",)},
             {"spaces": {"public": ("br0",)}},
