@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .host import HostStatus, HostType
-from .inventory import Hugepages, NetworkKind
+from .inventory import NetworkKind, NumaNode
 from .vm import VmOrigin
 
 ALLOCATED = VmOrigin.COMPOSED
@@ -246,19 +246,8 @@ class HostUsage:
         )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class NodeView:
-    """A NUMA node as the scheduler sees it."""
-
-    index: int
-    cores: tuple[int, ...]
-    memory_mib: int
-    hugepages: tuple[Hugepages, ...] = ()
-
-    @property
-    def hugepages_mib(self) -> int:
-        """Memory set aside as hugepages on this node."""
-        return sum(h.total_mib for h in self.hugepages)
+# A NUMA node as the scheduler sees it is exactly what discovery reports.
+NodeView = NumaNode
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
