@@ -3,9 +3,13 @@
 The parsers (``parse_*``) take XML text and return model objects; they are tested on recorded
 XML. ``scan()`` makes the libvirt calls, few of them: capabilities and node info once, one
 pass over every pool, network, interface and node device, and ONE pass over the domains
-(``getAllDomainStats``, which lists them with state, vCPUs, memory and, for running ones, disk
-capacity) plus each domain's XML. Inactive domains' disk sizes come from one volume listing
-per pool they use.
+(``getAllDomainStats``, which lists them with state and the capacity of every disk libvirt can
+size itself: running domains' disks and stopped domains' disks given by path) plus each
+domain's XML. The remaining disks (stopped domains' ``<source pool= volume=>`` disks) are sized
+from one volume listing per pool they use and one ``info()`` per volume. libvirt has no bulk
+call for domain XML or volume sizes, so with many domains those per-item calls run a few at a
+time on the same connection (``workers``; libvirtd serves 5 calls per client at once by
+default): on a remote host each call costs a network round trip.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ import ipaddress
 import logging
 import posixpath
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from vmhost import model
 
@@ -24,6 +29,14 @@ from . import designer
 from . import domain_xml as dx
 
 LOG = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+# Per-item libvirt calls (domain XML, volume info) in flight at once on one connection, when
+# there are at least FETCH_THRESHOLD of them; libvirtd's default max_client_requests is 5.
+FETCH_WORKERS = 4
+FETCH_THRESHOLD = 32
 
 # libvirt domain states (virDomainState) -> vmhost power states
 _POWER = {
@@ -526,6 +539,18 @@ def parse_domain(text: str) -> ParsedDomain:
     )
 
 
+def fetch_all(fn: Callable[[T], R], items: Sequence[T], workers: int = FETCH_WORKERS) -> list[R]:
+    """``[fn(item) for item in items]``, a few at a time when there are many.
+
+    For per-item libvirt calls on one connection (the bindings release the GIL while a call
+    waits for the daemon). The first exception is raised, after the calls in flight end.
+    """
+    if workers <= 1 or len(items) < FETCH_THRESHOLD:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="libvirt-scan") as pool:
+        return list(pool.map(fn, items))
+
+
 def pool_of_path(path: str, pools: Iterable[designer.PoolFacts]) -> tuple[str, str]:
     """(pool, volume) for a disk path inside a pool's target directory; ("", "") if none."""
     best = ("", "")
@@ -536,6 +561,13 @@ def pool_of_path(path: str, pools: Iterable[designer.PoolFacts]) -> tuple[str, s
             best = (pool.name, posixpath.relpath(path, root))
             best_len = len(root)
     return best
+
+
+def disk_location(ref: DiskRef, pools: Iterable[designer.PoolFacts]) -> tuple[str, str]:
+    """(pool, volume) of a disk: as its source names them, or found from its path."""
+    if not ref.pool and ref.path:
+        return pool_of_path(ref.path, pools)
+    return ref.pool, ref.volume
 
 
 def to_discovered_vm(
@@ -551,9 +583,7 @@ def to_discovered_vm(
     pools = list(pools)
     disks = []
     for ref in parsed.disks:
-        pool, volume = ref.pool, ref.volume
-        if not pool and ref.path:
-            pool, volume = pool_of_path(ref.path, pools)
+        pool, volume = disk_location(ref, pools)
         disks.append(
             model.DiscoveredDisk(
                 name=ref.target,
@@ -689,7 +719,9 @@ def scan_interfaces(conn: Any) -> tuple[HostInterface, ...]:
     )
 
 
-def scan_domains(conn: Any) -> list[tuple[ParsedDomain, int, dict[str, Any]]]:
+def scan_domains(
+    conn: Any, workers: int = FETCH_WORKERS
+) -> list[tuple[ParsedDomain, int, dict[str, Any]]]:
     """ONE pass over the domains: stats (state, block capacity) and each one's XML."""
     import libvirt
 
@@ -700,16 +732,22 @@ def scan_domains(conn: Any) -> list[tuple[ParsedDomain, int, dict[str, Any]]]:
         if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
             raise
         records = [(d, {"state.state": d.state()[0]}) for d in conn.listAllDomains(0)]
-    result = []
-    for domain, stats in records:
+
+    def xml_of(record: tuple[Any, Any]) -> str | None:
         try:
-            parsed = parse_domain(domain.XMLDesc(0))
+            return str(record[0].XMLDesc(0))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                continue  # undefined between the listing and now
+                return None  # undefined between the listing and now
             raise
-        result.append((parsed, int(stats.get("state.state", 0)), dict(stats)))
-    return result
+
+    records = list(records)
+    texts = fetch_all(xml_of, records, workers)
+    return [
+        (parse_domain(text), int(stats.get("state.state", 0)), dict(stats))
+        for (_domain, stats), text in zip(records, texts, strict=True)
+        if text is not None
+    ]
 
 
 def _block_capacity(stats: Mapping[str, Any]) -> dict[str, int]:
@@ -724,17 +762,18 @@ def _block_capacity(stats: Mapping[str, Any]) -> dict[str, int]:
 
 
 class _VolumeSizes:
-    """Volume capacities, listed once per pool and only for pools that are asked about."""
+    """Volume capacities: one volume listing per pool asked about, one ``info()`` per volume
+    (those fetched together by ``prefetch``), each asked once."""
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, workers: int = FETCH_WORKERS) -> None:
         self.conn = conn
+        self.workers = workers
         self.pools: dict[str, dict[str, Any]] = {}
+        self.sizes: dict[tuple[str, str], int] = {}
 
-    def size(self, pool: str, volume: str) -> int:
+    def _volumes(self, pool: str) -> dict[str, Any]:
         import libvirt
 
-        if not pool or not volume:
-            return 0
         if pool not in self.pools:
             try:
                 handle = self.conn.storagePoolLookupByName(pool)
@@ -743,7 +782,12 @@ class _VolumeSizes:
                 )
             except libvirt.libvirtError:
                 self.pools[pool] = {}
-        vol = self.pools[pool].get(volume)
+        return self.pools[pool]
+
+    def _info(self, key: tuple[str, str]) -> int:
+        import libvirt
+
+        vol = self._volumes(key[0]).get(key[1])
         if vol is None:
             return 0
         try:
@@ -751,8 +795,29 @@ class _VolumeSizes:
         except libvirt.libvirtError:
             return 0
 
+    def prefetch(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Size these (pool, volume) pairs now, a few calls at a time."""
+        todo = [k for k in dict.fromkeys(keys) if k[0] and k[1] and k not in self.sizes]
+        for pool in dict.fromkeys(p for p, _ in todo):
+            self._volumes(pool)  # listings first, one per pool, before the threads start
+        self.sizes.update(zip(todo, fetch_all(self._info, todo, self.workers), strict=True))
 
-def scan(conn: Any, *, refresh_pools: bool = True, caps: Capabilities | None = None) -> Scan:
+    def size(self, pool: str, volume: str) -> int:
+        if not pool or not volume:
+            return 0
+        key = (pool, volume)
+        if key not in self.sizes:
+            self.sizes[key] = self._info(key)
+        return self.sizes[key]
+
+
+def scan(
+    conn: Any,
+    *,
+    refresh_pools: bool = True,
+    caps: Capabilities | None = None,
+    workers: int = FETCH_WORKERS,
+) -> Scan:
     """Everything about the host, as inventory (for the store) and facts (for compose)."""
     caps = caps or parse_capabilities(conn.getCapabilities())
     info = conn.getInfo()  # [model, memory MiB, cpus, MHz, nodes, sockets, cores, threads]
@@ -769,16 +834,22 @@ def scan(conn: Any, *, refresh_pools: bool = True, caps: Capabilities | None = N
     nets, pci = scan_node_devices(conn)
     pfs = sriov_pfs(pci, nets)
     pf_of_vf = {vf: pf.name for pf in pfs for vf in pf.vfs}
-    domains = scan_domains(conn)
+    domains = scan_domains(conn, workers)
 
     pool_facts = [p.facts for p in pools]
     node_of_core = {c: n.index for n in caps.numa_nodes for c in n.cores}
-    volumes = _VolumeSizes(conn)
+    capacities = [_block_capacity(stats) for _parsed, _state, stats in domains]
+    volumes = _VolumeSizes(conn, workers)
+    volumes.prefetch(  # the disks libvirt's stats did not size
+        disk_location(ref, pool_facts)
+        for (parsed, _state, _stats), capacity in zip(domains, capacities, strict=True)
+        for ref in parsed.disks
+        if not capacity.get(ref.target)
+    )
     vms = []
     used_vfs: set[dx.PciAddress] = set()
-    for parsed, state, stats in domains:
+    for (parsed, state, _stats), capacity in zip(domains, capacities, strict=True):
         used_vfs.update(parsed.vf_addresses)
-        capacity = _block_capacity(stats)
 
         def size_of(
             ref: DiskRef, pool: str, volume: str, capacity: dict[str, int] = capacity

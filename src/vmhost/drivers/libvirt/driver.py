@@ -14,7 +14,9 @@ designer would have named for the listed disks; absent ones are fine.
   ``cpu_features_disable`` (list or comma-separated CPU flags) for KVM guests;
 * ``default_macvlan_mode`` (``bridge`` default, ``vepa``, ``private``, ``passthru``);
 * ``running_timeout_s`` (30): how long compose / power_on wait for ``running``;
-* ``refresh_pools`` (true): refresh pools before reading their sizes in ``discover()``.
+* ``refresh_pools`` (true): refresh pools before reading their sizes in ``discover()``;
+* ``discovery_workers`` (4): per-domain XML reads and per-volume size reads ``discover()``
+  keeps in flight at once on its connection when a host has many domains (1: one at a time).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class LibvirtDriver:
             str(connection.options.get("running_timeout_s", running_timeout_s))
         )
         self.refresh_pools = bool(connection.options.get("refresh_pools", True))
+        self.discovery_workers = max(
+            1, int(str(connection.options.get("discovery_workers", discovery.FETCH_WORKERS)))
+        )
         self._caps: discovery.Capabilities | None = None
 
     # --- discovery -----------------------------------------------------------------------------
@@ -71,7 +76,10 @@ class LibvirtDriver:
         return self.conn.call(
             "discovering the host",
             lambda c: discovery.scan(
-                c, refresh_pools=self.refresh_pools, caps=self._capabilities(c)
+                c,
+                refresh_pools=self.refresh_pools,
+                caps=self._capabilities(c),
+                workers=self.discovery_workers,
             ),
         )
 
@@ -83,7 +91,10 @@ class LibvirtDriver:
         """What ``design()`` needs; the domain pass only when SR-IOV VFs must be chosen."""
         caps = self._capabilities(conn)
         if any(i.kind is model.NetworkKind.SRIOV for i in spec.interfaces):
-            return self._with_options(discovery.scan(conn, refresh_pools=False, caps=caps).facts)
+            scan = discovery.scan(
+                conn, refresh_pools=False, caps=caps, workers=self.discovery_workers
+            )
+            return self._with_options(scan.facts)
         pools = discovery.scan_pools(conn, refresh=False)
         networks = discovery.scan_networks(conn)
         interfaces = discovery.scan_interfaces(conn)
