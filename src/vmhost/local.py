@@ -84,7 +84,7 @@ def register_lxd(services: Services) -> str:
             refresh=False,
         )
         host_id = int(detail.row["id"])
-    cert = services.hosts.certificate(host_id)
+    cert = services.extras.certificate(host_id)
     problem = _trust_locally(cert["certificate"], cert["fingerprint"])
     if problem:
         return (

@@ -96,7 +96,7 @@ def hosts(services: Services) -> Iterator[dict[str, AddedHost]]:
                 options={"image": h.IMAGE},  # the driver's image option (default ubuntu:24.04)
             )
             host_id = int(untrusted.row["id"])
-            cert = services.hosts.certificate(host_id)
+            cert = services.extras.certificate(host_id)
             trusted.append(trust_pem(cert["certificate"], f"vmhost-svc-{h.RUN}-{key}"))
             ready = services.hosts.refresh(host_id)
             added[key] = AddedHost(host_id, project, cert["fingerprint"], untrusted, ready)
@@ -120,7 +120,7 @@ def test_added_host_is_untrusted_until_its_certificate_is_trusted(
     # the operator reads which certificate and the exact command
     assert host.fingerprint in row["last_error"]
     assert "lxc config trust add vmhost.crt" in row["last_error"]
-    cert = services.hosts.certificate(host.host_id)
+    cert = services.extras.certificate(host.host_id)
     assert cert["generated_by_vmhost"]
     assert cert["trust_command"].startswith("lxc config trust add ")
     assert cert["fingerprint"] == pki.fingerprint(cert["certificate"])
@@ -361,7 +361,7 @@ def test_imported_pair_works(fresh_services: Services) -> None:
         )
         assert detail.row["status"] == model.HostStatus.READY.value, detail.row["last_error"]
         host_id = int(detail.row["id"])
-        cert = fresh_services.hosts.certificate(host_id)
+        cert = fresh_services.extras.certificate(host_id)
         assert cert["fingerprint"] == fp
         assert fresh_services.hosts.parameters(host_id)["key"] == pair.key_pem
         result = fresh_services.vms.compose(

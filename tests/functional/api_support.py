@@ -28,9 +28,14 @@ from vmhost.settings import Settings
 
 
 def fake_only(connection: base.HostConnection) -> base.HostDriver:
-    """The driver factory of these tests: fake hosts only, everything else unreachable."""
+    """The driver factory of these tests: fake hosts only. An LXD host stands for one that
+    answers but does not trust vmhost's certificate yet; anything else is unreachable."""
     if connection.type is model.HostType.FAKE:
         return registry.driver_for(connection)
+    if connection.type is model.HostType.LXD:
+        raise base.DriverAuthError(
+            f"LXD at {connection.address} does not trust vmhost's certificate (test stand-in)"
+        )
     raise base.DriverConnectionError(
         f"tests do not contact real {connection.type.value} hosts ({connection.address})"
     )
@@ -118,19 +123,29 @@ class LxdStub:
 _SERVER_PAIR: list[pki.KeyPair] = []
 
 
-def lxd_stub(monkeypatch: pytest.MonkeyPatch) -> LxdStub:
-    """Replace the LXD first-contact calls (no test reaches a real address)."""
+def _server_pair() -> pki.KeyPair:
     if not _SERVER_PAIR:
         _SERVER_PAIR.append(pki.generate("lxd-server", key_size=2048))
-    stub = LxdStub(_SERVER_PAIR[0].certificate_pem)
+    return _SERVER_PAIR[0]
+
+
+def lxd_stub(monkeypatch: pytest.MonkeyPatch) -> LxdStub:
+    """Replace the LXD first-contact calls (no test reaches a real address)."""
+    stub = LxdStub(_server_pair().certificate_pem)
     monkeypatch.setattr(registry, "fetch_server_certificate", stub.fetch_server_certificate)
     monkeypatch.setattr(registry, "trust", stub.trust)
     return stub
 
 
-def make_services(data_dir: str) -> Services:
-    """Fresh services on SQLite in ``data_dir``, fake hosts only."""
-    return Services.create(Settings(data_dir=data_dir), driver_factory=fake_only)
+def make_services(data_dir: str, stub: LxdStub | None = None) -> Services:
+    """Fresh services on SQLite in ``data_dir``, fake hosts only, LXD first contact stubbed."""
+    stub = stub or LxdStub(_server_pair().certificate_pem)
+    return Services.create(
+        Settings(data_dir=data_dir),
+        driver_factory=fake_only,
+        fetch_server_certificate=stub.fetch_server_certificate,
+        trust=stub.trust,
+    )
 
 
 def make_tokens(services: Services) -> tuple[str, str, str]:
@@ -147,7 +162,7 @@ def api(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[ApiEnv]:
     """The API in-process over a fresh database."""
     fake.reset()
     stub = lxd_stub(monkeypatch)
-    services = make_services(str(tmp_path / "data"))
+    services = make_services(str(tmp_path / "data"), stub)
     admin, reader, expired = make_tokens(services)
     app = create_app(services)
     with TestClient(app, raise_server_exceptions=False) as client:

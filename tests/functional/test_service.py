@@ -169,14 +169,37 @@ def test_refresh_adopts_vms_found_behind_our_back_as_other(services: Services) -
     assert_accounts_exact(services)
 
 
-def test_unreachable_host_keeps_its_record_with_the_reason(services: Services) -> None:
-    detail = services.hosts.add(
-        model.HostSettings(name="gone", type=model.HostType.FAKE, address="fake://no-such-profile")
+def test_unreachable_host_is_refused_and_not_kept(services: Services) -> None:
+    with pytest.raises(model.HostProblemError, match="no fake host profile"):
+        services.hosts.add(
+            model.HostSettings(
+                name="gone", type=model.HostType.FAKE, address="fake://no-such-profile"
+            )
+        )
+    assert services.hosts.list() == []
+
+
+def test_host_that_becomes_unreachable_keeps_its_record_with_the_reason(
+    services: Services,
+) -> None:
+    a = add_fake_host(services, "a")
+    fake.hypervisor_for(services.ctx.connection(a)).inject(
+        "discover", "unreachable: no route to host"
     )
+    with pytest.raises(model.HostProblemError, match="no route to host"):
+        services.hosts.refresh(a)
+    detail = services.hosts.get(a)
     assert detail.row["status"] == "unreachable"
-    assert "no fake host profile" in detail.row["last_error"]
-    with pytest.raises(model.HostProblemError):
-        services.hosts.refresh(detail.view.id)
+    assert detail.row["last_error"] == "no route to host"
+    with pytest.raises(model.NoCapacityError, match=r"1 unreachable \(not ready\)"):
+        services.vms.compose(model.ComposeRequest())
+    services.hosts.refresh(a)
+    assert services.hosts.get(a).row["status"] == "ready"
+
+
+def test_bad_fake_inventory_is_a_driver_error(services: Services) -> None:
+    with pytest.raises(model.HostProblemError, match="bad fake inventory"):
+        add_fake_host(services, "bad", {"cores": 1})
 
 
 def test_delete_host_with_vms_needs_a_decision(services: Services) -> None:

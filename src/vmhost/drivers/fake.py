@@ -231,7 +231,10 @@ def hypervisor_for(connection: base.HostConnection) -> FakeHypervisor:
         if hv is None:
             inventory_data = connection.options.get("inventory")
             if isinstance(inventory_data, Mapping):
-                inventory = inventory_from_dict(inventory_data)
+                try:
+                    inventory = inventory_from_dict(inventory_data)
+                except (KeyError, ValueError, TypeError) as exc:
+                    raise base.DriverError(f"bad fake inventory: {exc!r}") from exc
             else:
                 profile = connection.address.removeprefix("fake://").split("/")[0] or "small"
                 if profile not in PROFILES:

@@ -18,7 +18,7 @@ Filter = Callable[[HostView, model.ComposeRequest], str | None]
 def status_filter(view: HostView, request: model.ComposeRequest) -> str | None:
     """Only ready hosts take new VMs."""
     if view.status is not model.HostStatus.READY:
-        return f"are {view.status.value}"
+        return f"{view.status.value} (not ready)"
     return None
 
 

@@ -23,6 +23,11 @@ class Context:
     db: store.Database
     secret: bytes
     driver_factory: Callable[[base.HostConnection], base.HostDriver] = registry.driver_for
+    # trust on first use and one-time trust: through the context so tests can stand in for them
+    fetch_server_certificate: Callable[[base.HostConnection], tuple[str, str]] = (
+        registry.fetch_server_certificate
+    )
+    trust: Callable[..., str] = registry.trust
 
     @classmethod
     def create(cls, settings: Settings, migrate: bool = True, **kwargs: Any) -> Context:

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from vmhost import model, pki, store
-from vmhost.drivers import base, registry
+from vmhost.drivers import base
 from vmhost.model.accounting import HostUsage, HostView, NodeView
 
 from . import accounts
@@ -79,7 +79,7 @@ class HostsService:
         """A host id from an id or a name."""
         if isinstance(key, int):
             return key
-        if key.isdigit():
+        if key.isascii() and key.isdigit() and len(key) < 19:
             return int(key)
         with self.ctx.db.read() as conn:
             return store.hosts.host_id_by_name(conn, key)
@@ -145,14 +145,14 @@ class HostsService:
         )
         if settings.type is model.HostType.LXD and not server_cert_pem:
             try:
-                server_cert_pem, fp = registry.fetch_server_certificate(connection)
+                server_cert_pem, fp = self.ctx.fetch_server_certificate(connection)
                 log.info("pinned the certificate of %s (sha256 %s)", settings.address, fp)
             except base.DriverError as exc:
                 raise model.HostProblemError(str(exc)) from exc
             connection = dataclasses.replace(connection, server_cert_pem=server_cert_pem)
         if trust_token or (password and settings.type is model.HostType.LXD):
             try:
-                registry.trust(connection, token=trust_token, password=password)
+                self.ctx.trust(connection, token=trust_token, password=password)
             except base.DriverError as exc:
                 raise model.HostProblemError(
                     f"could not get the certificate trusted: {exc}"
@@ -171,7 +171,14 @@ class HostsService:
             host_id = store.hosts.insert_host(conn, settings, creds)
         log.info("added VM host %s (%s %s)", settings.name, settings.type.value, settings.address)
         if refresh:
-            self.refresh(host_id, raise_errors=False)
+            detail = self.refresh(host_id, raise_errors=False)
+            if detail.row["status"] in (model.HostStatus.UNREACHABLE, model.HostStatus.ERROR):
+                # An address that does not answer is bad input: nothing is kept (DESIGN §8). A host
+                # that answers but does not trust us yet is kept, so the operator can trust the
+                # certificate shown and refresh.
+                with self.ctx.db.write() as conn:
+                    store.hosts.delete_host(conn, host_id)
+                raise model.HostProblemError(detail.row["last_error"])
         return self.get(host_id)
 
     def _client_pair(
@@ -188,27 +195,6 @@ class HostsService:
             return cert_pem, key_pem
         pair = pki.generate(pki.client_cn(settings.name, self.ctx.settings.manager_name))
         return pair.certificate_pem, pair.key_pem
-
-    def certificate(self, host_id: int) -> dict[str, Any]:
-        """The host's client certificate (PEM, fingerprint, CN, expiry) and the command that
-        trusts it; never the key."""
-        with self.ctx.db.read() as conn:
-            row = store.hosts.host_row(conn, host_id)
-            creds = store.hosts.credentials(conn, host_id)
-        pem = creds.get("client_cert_pem", "")
-        if not pem:
-            raise model.NotFoundError("certificate of VM host", host_id)
-        info = pki.describe(pem)
-        return {
-            "host_id": host_id,
-            "name": row["name"],
-            "certificate": pem,
-            "fingerprint": info.fingerprint,
-            "cn": info.cn,
-            "expires": info.not_after.isoformat(),
-            "generated_by_vmhost": info.generated_by_vmhost,
-            "trust_command": pki.trust_command(f"{row['name']}.crt"),
-        }
 
     def _check_names(self, conn: sa.Connection, zone: str | None, pool: str | None) -> None:
         errors: dict[str, list[str]] = {}

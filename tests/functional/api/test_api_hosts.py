@@ -219,14 +219,11 @@ def test_create_virsh_host_maps_to_libvirt_driver(api: ApiEnv) -> None:
             "power_pass": "s3cret-pass",
         },
     )
-    assert response.status_code == 201, response.text
-    host = response.json()
-    assert host["type"] == "virsh" and host["driver"] == "libvirt"
-    # unreachable here: kept, with its status and the host's error
-    assert host["status"] == "unreachable" and host["last_error"]
+    # unreachable here: refused with the host's own error, and nothing is kept (DESIGN §8)
+    assert response.status_code == 503, response.text
+    assert "qemu+ssh://ubuntu@127.0.0.1/system" in response.json()["message"]
     assert "s3cret-pass" not in response.text
-    params = api.get("/api/v1/vm-hosts/kvm1/parameters").json()
-    assert params["password"] == "s3cret-pass" and params["type"] == "virsh"
+    assert api.get("/api/v1/vm-hosts").json() == []
 
 
 @pytest.mark.parametrize(
@@ -312,14 +309,13 @@ def test_create_malformed_json_is_422(api: ApiEnv) -> None:
     assert "JSON" in body["message"]
 
 
-def test_create_host_that_fails_discovery_is_kept_with_its_error(api: ApiEnv) -> None:
+def test_create_host_that_cannot_be_reached_is_refused_and_not_kept(api: ApiEnv) -> None:
     response = api.post(
         "/api/v1/vm-hosts", {"type": "fake", "power_address": "fake://nosuchprofile"}
     )
-    assert response.status_code == 201
-    host = response.json()
-    assert host["status"] == "unreachable"
-    assert "nosuchprofile" in host["last_error"]
+    assert response.status_code == 503
+    assert "nosuchprofile" in response.json()["message"]
+    assert api.get("/api/v1/vm-hosts").json() == []
 
 
 # --- LXD certificates ----------------------------------------------------------------------
@@ -332,7 +328,9 @@ def test_lxd_host_gets_a_certificate_with_trust_command_and_fetch_url(api: ApiEn
     assert response.status_code == 201, response.text
     host = response.json()
     assert host["type"] == "lxd" and host["project"] == "default"
-    assert host["status"] == "unreachable"
+    assert (
+        host["status"] == "untrusted"
+    )  # kept: the operator trusts the certificate, then refreshes
     assert "PRIVATE KEY" not in response.text and "BEGIN CERTIFICATE" not in response.text
     cert = api.get("/api/v1/vm-hosts/l1/certificate").json()
     assert cert["certificate"].startswith("-----BEGIN CERTIFICATE-----")

@@ -52,7 +52,7 @@ def used(view: HostView, vcpus: int, memory_mib: int) -> HostView:
             {"can_run_containers": False},
             "cannot run containers",
         ),
-        ({}, {"status": model.HostStatus.UNREACHABLE}, "are unreachable"),
+        ({}, {"status": model.HostStatus.UNREACHABLE}, "unreachable (not ready)"),
         ({"host_id": 7}, {}, "not host 7"),
         (
             {"not_spaces": ("public",)},
