@@ -56,7 +56,7 @@ def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.V
     response_model=schemas.VmHost,
     dependencies=[Admin],
     responses={
-        **errors.responses(400, 401, 403, 409, 422),
+        **errors.responses(400, 401, 403, 409, 422, 503),
         202: {"model": schemas.Operation, "description": "Started (?async=true)"},
     },
     summary="Add a VM host (MAAS: vm-hosts create)",
