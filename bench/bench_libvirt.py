@@ -50,6 +50,7 @@ import libvirt
 
 from vmhost import model
 from vmhost.drivers import base
+from vmhost.drivers.libvirt.discovery import FETCH_WORKERS
 from vmhost.drivers.libvirt.driver import LibvirtDriver
 from vmhost.service import Services, Settings
 
@@ -390,7 +391,7 @@ def bench_refresh(
     variants: dict[str, dict[str, Any]] = {
         "discover_connected_s": {},
         "discover_no_pool_refresh_s": {"refresh_pools": False},
-        "discover_one_at_a_time_s": {"discovery_workers": 1},
+        "discover_workers_s": {"discovery_workers": FETCH_WORKERS},
     }
     drivers = {
         key: LibvirtDriver(
@@ -503,13 +504,11 @@ class LatencyProxy:
 
 
 def bench_latency(rtt_ms: float, refreshes: int) -> dict[str, float]:
-    """discover() over a slow link: one call at a time, then with the default workers."""
+    """discover() over a slow link: one call at a time, then as many as for a remote host."""
     result = {}
     with LatencyProxy(rtt_ms) as proxy:
-        for key, workers in (("one_at_a_time_s", 1), ("workers_s", 0)):
-            options = dict(OPTIONS)
-            if workers:
-                options["discovery_workers"] = workers
+        for key, workers in (("one_at_a_time_s", 1), ("workers_s", FETCH_WORKERS)):
+            options: dict[str, Any] = {**OPTIONS, "discovery_workers": workers}
             driver = LibvirtDriver(
                 base.HostConnection(model.HostType.LIBVIRT, proxy.uri, options=options)
             )
@@ -613,32 +612,39 @@ def report(a: dict[str, Any] | None, b: dict[str, Any] | None) -> None:
                 "<source pool volume>" if b["by_volume"] else "by path"
             )
         print(f"\n(b) refresh of a host with {n} defined, stopped domains ({kind})")
-        print(f"{'what':<62}{'ms':>9}")
-        print(f"{'making the domains (raw libvirt, not vmhost)':<62}{ms(b['make_s'])}")
-        print(f"{'HostsService.refresh before (0 of ours)':<62}{ms(b['refresh_before_s'])}")
-        print(f"{f'HostsService.refresh, first (adopts {n})':<62}{ms(b['refresh_first_s'])}")
-        label = f"HostsService.refresh, median of {b['refreshes']} (target < 1000)"
-        print(f"{label:<62}{ms(b['refresh_s'])}")
-        print(f"{'driver.discover(), new driver (connect + caps)':<62}{ms(b['discover_fresh_s'])}")
-        print(f"{'driver.discover(), open connection':<62}{ms(b['discover_connected_s'])}")
-        print(
-            f"{'driver.discover(), open connection, refresh_pools=false':<62}"
-            f"{ms(b['discover_no_pool_refresh_s'])}"
-        )
-        print(
-            f"{'driver.discover(), open connection, discovery_workers=1':<62}"
-            f"{ms(b['discover_one_at_a_time_s'])}"
-        )
+        rows = [
+            ("making the domains (raw libvirt, not vmhost)", b["make_s"]),
+            ("HostsService.refresh before (0 of ours)", b["refresh_before_s"]),
+            (f"HostsService.refresh, first (adopts {n})", b["refresh_first_s"]),
+            (f"HostsService.refresh, median of {b['refreshes']} (target < 1000)", b["refresh_s"]),
+            ("driver.discover(), new driver (connect + caps)", b["discover_fresh_s"]),
+            (
+                "driver.discover(), open connection (local default: 1 at a time)",
+                b["discover_connected_s"],
+            ),
+            (
+                "driver.discover(), open connection, refresh_pools=false",
+                b["discover_no_pool_refresh_s"],
+            ),
+            (
+                f"driver.discover(), open connection, discovery_workers={FETCH_WORKERS}",
+                b["discover_workers_s"],
+            ),
+        ]
+        if "latency" in b:
+            lat = b["latency"]
+            link = f"driver.discover() over a {lat['rtt_ms']:g} ms RTT link"
+            rows += [
+                (f"{link}, one call at a time", lat["one_at_a_time_s"]),
+                (f"{link}, {FETCH_WORKERS} at a time (remote default)", lat["workers_s"]),
+            ]
+        print(f"{'what':<70}{'ms':>9}")
+        for label, seconds in rows:
+            print(f"{label:<70}{ms(seconds)}")
         print(
             f"discovered {b['discovered']} of ours, {b['discovered_with_sizes']} with disk sizes; "
             f"other use counted: {b['usage_other']}"
         )
-        if "latency" in b:
-            lat = b["latency"]
-            label = f"driver.discover() over a {lat['rtt_ms']:g} ms RTT link, one call at a time"
-            print(f"{label:<62}{ms(lat['one_at_a_time_s'])}")
-            label = f"driver.discover() over a {lat['rtt_ms']:g} ms RTT link, default workers"
-            print(f"{label:<62}{ms(lat['workers_s'])}")
         if "profile" in b:
             print("\nprofile of one HostsService.refresh:\n" + b["profile"])
 

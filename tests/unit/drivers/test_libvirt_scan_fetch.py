@@ -4,7 +4,8 @@ Against libvirt's in-process ``test:///default`` host (no daemon) with more doma
 ``discovery.FETCH_THRESHOLD``, each with a disk given by pool and volume (the case libvirt's
 domain stats cannot size for a stopped domain): the inventory is the same one at a time and
 with workers, and each volume is sized once. Plus ``fetch_all``'s order and errors, and a domain
-undefined between the listing and its XML read.
+undefined between the listing and its XML read, and the default (one at a time on the local
+socket, several for a remote host).
 """
 
 from __future__ import annotations
@@ -202,3 +203,24 @@ def test_a_domain_undefined_before_its_xml_is_read_is_skipped(host: Any) -> None
         found = discovery.scan_domains(Conn(), workers)
         assert len(found) == len(real(libvirt.VIR_DOMAIN_STATS_STATE, 0))
         assert len([p for p, _, _ in found if p.name.startswith("scan-")]) == COUNT
+
+
+@pytest.mark.parametrize(
+    ("address", "workers"),
+    [
+        ("qemu:///system", 1),
+        ("qemu+unix:///system?socket=/run/libvirt/libvirt-sock", 1),
+        ("test:///default", 1),
+        ("qemu+ssh://root@10.0.0.5/system", discovery.FETCH_WORKERS),
+        ("qemu+tls://kvm1.example/system", discovery.FETCH_WORKERS),
+        ("qemu+tcp://127.0.0.1:16509/system", discovery.FETCH_WORKERS),
+        ("qemu://kvm1.example/system", discovery.FETCH_WORKERS),
+    ],
+)
+def test_default_workers_local_socket_one_remote_several(address: str, workers: int) -> None:
+    driver = LibvirtDriver(base.HostConnection(model.HostType.LIBVIRT, address))
+    assert driver.discovery_workers == workers  # nothing is opened until a call
+    explicit = LibvirtDriver(
+        base.HostConnection(model.HostType.LIBVIRT, address, options={"discovery_workers": 3})
+    )
+    assert explicit.discovery_workers == 3
