@@ -55,7 +55,7 @@ class Context:
             client_key_pem=self.unseal(creds.get("client_key_sealed", "")),
             server_cert_pem=creds.get("server_cert_pem", ""),
             password=self.unseal(creds.get("password_sealed", "")),
-            options=dict(creds.get("options") or {}),
+            options=_options(row, creds),
         )
 
     def driver(self, host_id: int) -> base.HostDriver:
@@ -69,3 +69,11 @@ class Context:
     def unseal(self, token: str) -> str:
         """Decrypt a stored secret."""
         return pki.sealing.unseal(token, self.secret) if token else ""
+
+
+def _options(row: dict[str, Any], creds: dict[str, Any]) -> dict[str, Any]:
+    """Driver options: the stored ones plus host settings drivers act on."""
+    options = dict(creds.get("options") or {})
+    if row.get("default_macvlan_mode"):
+        options.setdefault("default_macvlan_mode", row["default_macvlan_mode"])
+    return options
