@@ -386,10 +386,31 @@ class VmHostClient:
     # -- vms ----------------------------------------------------------------------------------
 
     def list_vms(
-        self, host: int | str | None = None, origin: str | None = None, state: str | None = None
+        self,
+        host: int | str | None = None,
+        origin: str | None = None,
+        state: str | None = None,
+        *,
+        owner: str | None = None,
+        idle: bool | None = None,
     ) -> list[schemas.Vm]:
-        """VMs, filtered."""
-        return self._list(f"{P}/vms", schemas.Vm, host=host, origin=origin, state=state)
+        """VMs, filtered (``idle=True``: the warm pool; ``owner``: one owner's VMs)."""
+        return self._list(
+            f"{P}/vms", schemas.Vm, host=host, origin=origin, state=state, owner=owner, idle=idle
+        )
+
+    def allocate_vm(self, vm_id: int, owner: str) -> schemas.Vm:
+        """Allocate an idle VM to ``owner`` (ConflictError when it is not idle)."""
+        body = _validated(schemas.AllocateBody, {"owner": owner}).model_dump()
+        return self._send("POST", f"{P}/vms/{_seg(vm_id)}/allocate", schemas.Vm, body)
+
+    def release_vm(self, vm_id: int) -> schemas.Vm:
+        """Clear a VM's owner: it stays, idle (in the warm pool)."""
+        return self._send("POST", f"{P}/vms/{_seg(vm_id)}/release", schemas.Vm)
+
+    def refresh_vm(self, vm_id: int) -> schemas.Vm:
+        """Re-read a VM's power state and addresses from its host."""
+        return self._send("POST", f"{P}/vms/{_seg(vm_id)}/refresh", schemas.Vm)
 
     def get_vm(self, vm_id: int) -> schemas.Vm:
         """One VM."""

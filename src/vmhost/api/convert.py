@@ -142,6 +142,8 @@ def vm(vm: model.Vm, host_name: str) -> schemas.Vm:
             "uuid": vm.uuid,
             "error": vm.error,
             "resource_uri": vm_uri(vm.id),
+            "owner": vm.owner,
+            "addresses": list(vm.addresses),
         }
     )
 
@@ -186,12 +188,14 @@ def compose_request(
         instance_type=model.InstanceType(body.instance_type),
         hostname=body.hostname,
         zone=body.zone,
+        zones=tuple(body.zones),
         pool=body.pool,
         tags=tuple(body.tags),
         not_tags=tuple(body.not_tags),
         not_spaces=tuple(body.not_spaces),
         host_id=host_id,
         user_data=body.user_data,
+        owner=body.owner or "",
         **kwargs,
     )
 

@@ -25,17 +25,33 @@ def list_vms(
     host: str | None = fastapi.Query(None, description="host id or name", max_length=255),
     origin: Literal["composed", "adopted"] | None = None,
     state: Literal["claimed", "ready", "releasing", "missing"] | None = None,
+    owner: str | None = fastapi.Query(
+        None,
+        description="VMs allocated to this owner",
+        min_length=1,
+        max_length=255,
+        pattern=schemas.OWNER_PATTERN,
+    ),
+    idle: bool | None = fastapi.Query(
+        None,
+        description="true: the warm pool (composed, ready, no owner); false: allocated VMs",
+    ),
     svc: Services = fastapi.Depends(deps.services),
 ) -> list[schemas.Vm]:
-    """VMs, filtered by host, origin (composed here / adopted from the host) and state."""
+    """VMs, filtered by host, origin (composed here / adopted from the host), state, owner and
+    whether they are idle."""
     host_id = deps.host_id(svc, host) if host is not None else None
     if host_id is not None:
         svc.hosts.get(host_id)
-    vms = svc.vms.list(
-        host_id=host_id,
-        origin=model.VmOrigin(origin) if origin else None,
-        states=[model.VmState(state)] if state else None,
-    )
+    filters: dict[str, Any] = {
+        "host_id": host_id,
+        "origin": model.VmOrigin(origin) if origin else None,
+        "states": [model.VmState(state)] if state else None,
+    }
+    if owner is None and idle is None:
+        vms = svc.vms.list(**filters)
+    else:
+        vms = svc.allocation.list(**filters, owner=owner, idle=idle)
     names = svc.extras.host_names()
     return [convert.vm(vm, names.get(vm.host_id, "")) for vm in vms]
 
@@ -112,6 +128,49 @@ for _on in (True, False):
         name=f"power_{'on' if _on else 'off'}",
         summary=f"Power a VM {'on' if _on else 'off'}",
     )
+
+
+def _answer(svc: Services, vm: model.Vm) -> schemas.Vm:
+    return convert.vm(vm, svc.extras.host_names([vm.host_id]).get(vm.host_id, ""))
+
+
+@router.post(
+    "/{vm_id}/allocate",
+    dependencies=[Admin],
+    responses=errors.responses(400, 401, 403, 404, 409, 422),
+    summary="Allocate an idle VM to an owner (409 when it is not idle)",
+)
+def allocate_vm(
+    body: schemas.AllocateBody,
+    vm_id: int = VmId,
+    svc: Services = fastapi.Depends(deps.services),
+) -> schemas.Vm:
+    """Give an idle composed VM (ready, no owner) to ``owner``, atomically: of two callers
+    racing for one VM, one gets it and the other 409."""
+    return _answer(svc, svc.allocation.allocate(vm_id, body.owner))
+
+
+@router.post(
+    "/{vm_id}/release",
+    dependencies=[Admin],
+    responses=errors.responses(401, 403, 404),
+    summary="Release a VM: clear its owner, keep it (idle, in the warm pool)",
+)
+def release_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+    """Clear the VM's owner; the VM stays on its host, idle. Releasing an idle VM is a no-op;
+    to delete the VM, DELETE it."""
+    return _answer(svc, svc.allocation.release(vm_id))
+
+
+@router.post(
+    "/{vm_id}/refresh",
+    dependencies=[Admin],
+    responses=errors.responses(401, 403, 404, 503),
+    summary="Re-read a VM's power state and addresses from its host",
+)
+def refresh_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+    """Ask the host for this VM's power state and IP addresses now, record and answer them."""
+    return _answer(svc, svc.allocation.observe(vm_id))
 
 
 @router.delete(

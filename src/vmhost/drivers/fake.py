@@ -10,12 +10,17 @@ Failure injection: ``FakeHypervisor.inject(op, message, count)`` makes the next 
 calls of ``op`` (``discover``, ``compose``, ``decompose``, ``power``) raise; the options
 ``compose_delay_s`` (before the VM exists) and ``compose_delay_after_s`` (after it exists, before
 compose returns) slow compose down, to crash a process in the middle of one.
+
+Addresses: a NIC on a network with a ``cidr`` gets the next free address of it (from the 10th
+host address on), seen at the next ``discover`` but not in compose's answer, as a DHCP lease
+comes a moment after the VM starts.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import fcntl
+import ipaddress
 import json
 import os
 import threading
@@ -169,7 +174,26 @@ def _vm_from_json(data: Mapping[str, Any]) -> model.DiscoveredVm:
         power_state=data.get("power_state", "running"),
         instance_type=data.get("instance_type", "virtual-machine"),
         uuid=data.get("uuid", ""),
+        addresses=tuple(data.get("addresses", ())),
     )
+
+
+def _addresses(
+    inventory: model.HostInventory, nics: tuple[model.VmInterface, ...], taken: set[str]
+) -> tuple[str, ...]:
+    """An address per NIC on a network with a CIDR: its first free one from the 10th on."""
+    cidrs = {n.name: n.cidr for n in inventory.networks if n.cidr}
+    found: list[str] = []
+    for nic in nics:
+        if nic.network not in cidrs:
+            continue
+        network = ipaddress.ip_network(cidrs[nic.network], strict=False)
+        for i, address in enumerate(network.hosts()):
+            if i >= 9 and str(address) not in taken:
+                taken.add(str(address))
+                found.append(str(address))
+                break
+    return tuple(found)
 
 
 class FakeHypervisor:
@@ -321,6 +345,9 @@ class FakeDriver:
                 power_state="running" if spec.start else "stopped",
                 instance_type=spec.instance_type.value,
                 uuid=vm_uuid,
+                addresses=_addresses(
+                    inv, nics, {a for vm in self.hv.vms.values() for a in vm.addresses}
+                ),
             )
             self.hv.save()
             if self.hv.compose_delay_after_s:

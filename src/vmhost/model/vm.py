@@ -18,6 +18,7 @@ DEFAULT_CORES = 1
 DEFAULT_MEMORY_MIB = 2048
 DEFAULT_ROOT_DISK_BYTES = 8 * 1000**3  # MAAS composed 8 GB (decimal) root disks
 MIN_MEMORY_MIB = 64
+MAX_OWNER_LENGTH = 255
 _HOSTNAME_RE = re.compile(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -99,6 +100,7 @@ class ComposeRequest:
     host_id: int | None = None  # compose on this host only
     user_data: str | None = None  # cloud-init
     zones: tuple[str, ...] = ()  # host in one of these (Juju's zones); () = any
+    owner: str = ""  # allocated to this owner from the start ("" = idle once composed)
 
     def __post_init__(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -127,6 +129,8 @@ class ComposeRequest:
             ]
         if self.hugepage_size_kib is not None and not self.hugepages_backed:
             errors["hugepage_size_kib"] = ["only with hugepages_backed"]
+        if self.owner and (len(self.owner) > MAX_OWNER_LENGTH or not self.owner.isprintable()):
+            errors["owner"] = [f"must be 1 to {MAX_OWNER_LENGTH} printable characters"]
         if errors:
             first = next(iter(errors.items()))
             raise InvalidInputError(f"{first[0]}: {first[1][0]}", errors)
@@ -194,6 +198,8 @@ class Vm:
     uuid: str = ""
     error: str = ""
     created_at: float = 0.0
+    owner: str = ""  # who the VM is allocated to; "" = idle (composed VMs only)
+    addresses: tuple[str, ...] = ()  # as last seen on the host
 
     @property
     def used_cores(self) -> int:

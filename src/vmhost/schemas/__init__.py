@@ -39,6 +39,8 @@ from .hosts import (
     VmHostUpdate,
 )
 from .vms import (
+    OWNER_PATTERN,
+    AllocateBody,
     Candidates,
     ComposeBody,
     ComposeResult,
@@ -47,6 +49,8 @@ from .vms import (
     HostRef,
     InterfaceSpec,
     Vm,
+    VmDisk,
+    VmInterface,
     parse_interfaces,
     parse_storage,
 )
@@ -55,6 +59,8 @@ __all__ = [
     "API_PREFIX",
     "DRIVER_FOR_TYPE",
     "MAAS_TYPE",
+    "OWNER_PATTERN",
+    "AllocateBody",
     "Candidates",
     "Certificate",
     "ComposeBody",
@@ -87,9 +93,11 @@ __all__ = [
     "TokenCreated",
     "Unset",
     "Vm",
+    "VmDisk",
     "VmHost",
     "VmHostCreate",
     "VmHostUpdate",
+    "VmInterface",
     "WhoAmI",
     "Zone",
     "parse_interfaces",

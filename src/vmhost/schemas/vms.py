@@ -28,6 +28,8 @@ _STORAGE_ITEM = re.compile(
     r"(?:(?P<label>[a-zA-Z0-9]+):)?(?P<size>[0-9.]+)(?:\((?P<tags>[^)]+)\))?"
 )
 _LABEL = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
+#: An owner: 1 to 255 characters, no control characters.
+OWNER_PATTERN = r"^[^\x00-\x1f\x7f]{1,255}$"
 _MAAS_INTERFACE_KEYS = {
     "id",
     "not_id",
@@ -175,6 +177,11 @@ class ComposeBody(Request):
     instance_type: InstanceType = "virtual-machine"
     hostname: str | None = None
     zone: str | None = None
+    zones: list[str] = pydantic.Field(
+        default_factory=list,
+        max_length=256,
+        description="the host must be in one of these zones (Juju's zones); [] = any",
+    )
     pool: str | None = None
     tags: list[str] = pydantic.Field(default_factory=list, description="host must have all")
     not_tags: list[str] = pydantic.Field(default_factory=list, description="host must have none")
@@ -187,6 +194,13 @@ class ComposeBody(Request):
         default=None, description="a list, or MAAS grammar 'eth0:space=db;eth1:network=br0'"
     )
     user_data: str | None = pydantic.Field(default=None, max_length=1_000_000)
+    owner: str | None = pydantic.Field(
+        default=None,
+        min_length=1,
+        max_length=255,
+        pattern=OWNER_PATTERN,
+        description="allocate the new VM to this owner at once (none: it is idle)",
+    )
 
     @pydantic.field_validator("pinned_cores")
     @classmethod
@@ -291,6 +305,18 @@ class Vm(Response):
     uuid: str
     error: str
     resource_uri: str
+    owner: str = pydantic.Field(
+        default="", description="who the VM is allocated to; '' = idle (composed VMs)"
+    )
+    addresses: list[str] = pydantic.Field(
+        default_factory=list, description="IP addresses as last seen on the host"
+    )
+
+
+class AllocateBody(Request):
+    """Allocate an idle VM."""
+
+    owner: str = pydantic.Field(min_length=1, max_length=255, pattern=OWNER_PATTERN)
 
 
 class ComposeResult(Response):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from vmhost.settings import Settings
 
 from . import views
+from .allocation import AllocationService
 from .catalog import (
     AuthenticationError,
     HostExtrasService,
@@ -26,6 +27,7 @@ class Services:
         self.ctx = ctx
         self.hosts = HostsService(ctx)
         self.vms = VmsService(ctx)
+        self.allocation = AllocationService(ctx)
         self.zones = NamedService(ctx, "zone")
         self.pools = NamedService(ctx, "pool")
         self.spaces = SpacesService(ctx)
@@ -43,6 +45,7 @@ class Services:
 
 
 __all__ = [
+    "AllocationService",
     "AuthenticationError",
     "ComposeResult",
     "Context",

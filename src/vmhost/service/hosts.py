@@ -380,6 +380,7 @@ class HostsService:
                     state=state,
                     power_state=seen.power_state,
                     uuid=seen.uuid or vm.uuid,
+                    addresses=seen.addresses,
                     error="",
                 )
                 if fresh != vm:  # write only what changed: refresh of 100s of VMs stays cheap
@@ -497,6 +498,7 @@ def _adopted_vm(vm_id: int, host_id: int, seen: model.DiscoveredVm) -> model.Vm:
         power_state=seen.power_state,
         project=seen.project,
         uuid=seen.uuid,
+        addresses=seen.addresses,
     )
 
 

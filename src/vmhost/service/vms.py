@@ -228,6 +228,7 @@ class VmsService:
             instance_type=request.instance_type,
             project=view.project if view.type is model.HostType.LXD else "",
             hostname=request.hostname or name,
+            owner=request.owner,
         )
         vm_id = store.vms.insert_vm(conn, vm, alloc)
         return Claim(dataclasses.replace(vm, id=vm_id), alloc, view)
@@ -331,6 +332,7 @@ class VmsService:
             state=model.VmState.READY,
             power_state=got.power_state,
             uuid=got.uuid,
+            addresses=got.addresses,
             disks=got.disks or claim.vm.disks,
             interfaces=tuple(
                 dataclasses.replace(nic, space=asked.space)

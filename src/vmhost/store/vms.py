@@ -26,6 +26,7 @@ def spec_to_json(vm: model.Vm) -> dict[str, Any]:
         "interfaces": [
             [i.name, i.network, i.kind.value, i.mac_address, i.space] for i in vm.interfaces
         ],
+        "addresses": list(vm.addresses),
     }
 
 
@@ -57,6 +58,8 @@ def vm_from_row(row: Any) -> model.Vm:
         uuid=row.uuid,
         error=row.error,
         created_at=row.created_at,
+        owner=row.owner,
+        addresses=tuple(spec.get("addresses", ())),
     )
 
 
@@ -82,6 +85,7 @@ def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
                 error=vm.error,
                 created_at=now,
                 updated_at=now,
+                owner=vm.owner,
             )
         ).inserted_primary_key[0]  # type: ignore[index]
     )
@@ -139,8 +143,11 @@ def list_vms(
     states: Sequence[model.VmState] | None = None,
     origin: model.VmOrigin | None = None,
     filters: Mapping[str, Any] | None = None,
+    owner: str | None = None,
+    allocated: bool | None = None,
 ) -> list[tuple[model.Vm, Allocation]]:
-    """VM records, optionally of one host, in some states, of one origin."""
+    """VM records, optionally of one host, in some states, of one origin, of one owner;
+    ``allocated`` True/False keeps VMs that have an owner / have none."""
     query = sa.select(t.vms).order_by(t.vms.c.id)
     if host_id is not None:
         query = query.where(t.vms.c.host_id == host_id)
@@ -148,9 +155,52 @@ def list_vms(
         query = query.where(t.vms.c.state.in_([s.value for s in states]))
     if origin is not None:
         query = query.where(t.vms.c.origin == origin.value)
+    if owner is not None:
+        query = query.where(t.vms.c.owner == owner)
+    if allocated is not None:
+        query = query.where(t.vms.c.owner != "" if allocated else t.vms.c.owner == "")
     for key, value in (filters or {}).items():
         query = query.where(getattr(t.vms.c, key) == value)
     return [(vm_from_row(r), Allocation.from_json(r.allocation)) for r in conn.execute(query)]
+
+
+def allocate_vm(conn: sa.Connection, vm_id: int, owner: str) -> bool:
+    """Give an idle, ready, composed VM to ``owner``: one ``UPDATE ... WHERE owner = ''``, so
+    of two allocators racing for the same VM exactly one wins. False when nothing changed."""
+    result = conn.execute(
+        sa.update(t.vms)
+        .where(
+            t.vms.c.id == vm_id,
+            t.vms.c.owner == "",
+            t.vms.c.origin == model.VmOrigin.COMPOSED.value,
+            t.vms.c.state == model.VmState.READY.value,
+        )
+        .values(owner=owner, updated_at=time.time())
+    )
+    return bool(result.rowcount == 1)
+
+
+def release_vm(conn: sa.Connection, vm_id: int) -> bool:
+    """Clear a VM's owner (it becomes idle). False when the VM does not exist."""
+    result = conn.execute(
+        sa.update(t.vms).where(t.vms.c.id == vm_id).values(owner="", updated_at=time.time())
+    )
+    return bool(result.rowcount == 1)
+
+
+def set_observed(
+    conn: sa.Connection, vm_id: int, power_state: str, addresses: Sequence[str]
+) -> None:
+    """Record what the host says now about a VM: power state and addresses (spec JSON)."""
+    row = conn.execute(sa.select(t.vms.c.spec).where(t.vms.c.id == vm_id)).first()
+    if row is None:
+        raise model.NotFoundError("VM", vm_id)
+    spec = {**row.spec, "addresses": list(addresses)}
+    conn.execute(
+        sa.update(t.vms)
+        .where(t.vms.c.id == vm_id)
+        .values(power_state=power_state, spec=spec, updated_at=time.time())
+    )
 
 
 def count_vms(conn: sa.Connection) -> int:
