@@ -1,0 +1,118 @@
+"""``/api/v1/vms``: owners (allocate, release, ?owner=, ?idle=), compose with an owner and
+zones, a VM's addresses (refresh); through HTTP and through ``vmhost.client``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from api_support import ApiEnv
+
+from vmhost import client as vmclient
+from vmhost import model
+
+
+def _compose(api: ApiEnv, **body: Any) -> dict[str, Any]:
+    response = api.post("/api/v1/vms", {"cores": 1, "memory_mib": 1024, **body})
+    assert response.status_code == 200, response.text
+    return dict(response.json()["vm"])
+
+
+def test_allocate_release_and_filters(api: ApiEnv) -> None:
+    api.add_host("h1")
+    idle = _compose(api)
+    owned = _compose(api, owner="juju:model-1")
+    assert idle["owner"] == "" and owned["owner"] == "juju:model-1"
+    assert idle["addresses"] == []
+
+    def ids(query: str) -> list[int]:
+        response = api.get(f"/api/v1/vms?{query}")
+        assert response.status_code == 200, response.text
+        return [vm["id"] for vm in response.json()]
+
+    assert ids("idle=true") == [idle["id"]]
+    assert ids("idle=false") == [owned["id"]]
+    assert ids("owner=juju:model-1") == [owned["id"]]
+    assert ids("owner=nobody") == []
+    assert ids("idle=true&origin=adopted") == []
+
+    taken = api.post(f"/api/v1/vms/{idle['id']}/allocate", {"owner": "juju:model-2"})
+    assert taken.status_code == 200, taken.text
+    assert taken.json()["owner"] == "juju:model-2"
+    again = api.post(f"/api/v1/vms/{idle['id']}/allocate", {"owner": "juju:model-3"})
+    assert again.status_code == 409
+    assert again.json()["message"] == (
+        f"VM {idle['name']!r} is already allocated to 'juju:model-2'"
+    )
+    assert ids("idle=true") == []
+
+    released = api.post(f"/api/v1/vms/{idle['id']}/release")
+    assert released.status_code == 200 and released.json()["owner"] == ""
+    assert ids("idle=true") == [idle["id"]]
+
+
+def test_allocation_errors(api: ApiEnv) -> None:
+    api.add_host("h1")
+    vm = _compose(api)
+    assert api.post("/api/v1/vms/999/allocate", {"owner": "x"}).status_code == 404
+    assert api.post("/api/v1/vms/999/release").status_code == 404
+    for body in ({}, {"owner": ""}, {"owner": "a\nb"}, {"owner": "x" * 256}, {"owner": 5}):
+        response = api.post(f"/api/v1/vms/{vm['id']}/allocate", body)
+        assert response.status_code == 422, (body, response.text)
+        assert "owner" in response.json()["fields"]
+    assert api.get("/api/v1/vms?owner=").status_code == 422
+    assert api.post("/api/v1/vms", {"owner": "a\tb"}).status_code == 422
+    reader = api.client.post(
+        f"/api/v1/vms/{vm['id']}/allocate", json={"owner": "x"}, headers=api.reader
+    )
+    assert reader.status_code == 403
+    assert api.get(f"/api/v1/vms/{vm['id']}").json()["owner"] == ""  # nothing changed
+
+
+def test_compose_with_zones(api: ApiEnv) -> None:
+    api.post("/api/v1/zones", {"name": "z1"})
+    api.post("/api/v1/zones", {"name": "z2"})
+    api.add_host("h1", zone="z1")
+    api.add_host("h2", "fake://small", zone="z2")
+    response = api.post("/api/v1/vms", {"cores": 1, "zones": ["z2", "default"]})
+    assert response.status_code == 200, response.text
+    assert response.json()["host"]["name"] == "h2"
+    unknown = api.post("/api/v1/vms", {"cores": 1, "zones": ["z9"]})
+    assert unknown.status_code == 400 and "z9" in unknown.json()["message"]
+
+
+def test_refresh_reads_addresses(api: ApiEnv) -> None:
+    inventory = {
+        "cores": 4,
+        "memory_mib": 8192,
+        "storage_pools": [{"name": "default", "total_bytes": 10**12}],
+        "networks": [{"name": "br0", "kind": "bridge", "cidr": "198.51.100.0/24"}],
+    }
+    api.services.hosts.add(  # a fake network with a CIDR: VMs get addresses on it
+        model.HostSettings(name="cidr", type=model.HostType.FAKE, address="fake://cidr"),
+        options={"inventory": inventory},
+    )
+    vm = _compose(api)
+    assert vm["addresses"] == []
+    refreshed = api.post(f"/api/v1/vms/{vm['id']}/refresh")
+    assert refreshed.status_code == 200, refreshed.text
+    assert refreshed.json()["addresses"] == ["198.51.100.10"]
+    assert api.get(f"/api/v1/vms/{vm['id']}").json()["addresses"] == ["198.51.100.10"]
+    assert api.post("/api/v1/vms/999/refresh").status_code == 404
+
+
+def test_client_methods(api: ApiEnv) -> None:
+    api.add_host("h1")
+    with vmclient.VmHostClient("http://testserver", api.admin_token, http=api.client) as vmh:
+        vm = vmh.compose(cores=1, memory_mib=1024, owner="juju:a").vm
+        assert vm.owner == "juju:a"
+        idle = vmh.compose(cores=1, memory_mib=1024).vm
+        assert [v.id for v in vmh.list_vms(idle=True)] == [idle.id]
+        assert [v.id for v in vmh.list_vms(owner="juju:a")] == [vm.id]
+        assert vmh.allocate_vm(idle.id, "juju:b").owner == "juju:b"
+        with pytest.raises(vmclient.ConflictError, match="already allocated"):
+            vmh.allocate_vm(idle.id, "juju:c")
+        with pytest.raises(vmclient.InvalidInputError, match="owner"):
+            vmh.allocate_vm(idle.id, "")
+        assert vmh.release_vm(idle.id).owner == ""
+        assert vmh.refresh_vm(idle.id).power_state == "running"

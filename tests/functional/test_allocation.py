@@ -1,0 +1,221 @@
+"""Owners of composed VMs: allocate (atomic), release, the idle list, addresses, and the
+migration that added ``vms.owner``; on SQLite and on the real PostgreSQL."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from core_support import GIB, add_fake_host, inventory
+
+from vmhost import model, store
+from vmhost.service import Services
+
+SMALL = model.ComposeRequest(cores=1, memory_mib=1 * GIB, disks=(model.DiskRequest(10**9),))
+
+
+def _inventory_with_cidr() -> dict[str, Any]:
+    inv = inventory()
+    inv["networks"] = [{"name": "br0", "kind": "bridge", "cidr": "192.0.2.0/24"}]
+    return inv
+
+
+def test_composed_vm_is_idle_unless_composed_with_an_owner(services: Services) -> None:
+    add_fake_host(services, "h1")
+    idle = services.vms.compose(SMALL).vm
+    owned = services.vms.compose(
+        model.ComposeRequest(cores=1, memory_mib=GIB, disks=SMALL.disks, owner="juju:m1")
+    ).vm
+    assert idle.owner == "" and owned.owner == "juju:m1"
+    assert services.vms.get(owned.id).owner == "juju:m1"  # stored with the claim
+    assert [vm.id for vm in services.allocation.idle()] == [idle.id]
+    assert [vm.id for vm in services.allocation.list(owner="juju:m1")] == [owned.id]
+    assert [vm.id for vm in services.allocation.list(idle=False)] == [owned.id]
+    assert [vm.id for vm in services.allocation.list(idle=True)] == [idle.id]
+
+
+def test_allocate_then_release(services: Services) -> None:
+    add_fake_host(services, "h1")
+    vm = services.vms.compose(SMALL).vm
+    got = services.allocation.allocate(vm.id, "juju:m1")
+    assert got.owner == "juju:m1" and got.id == vm.id
+    assert services.allocation.idle() == []
+    with pytest.raises(model.ConflictError, match="already allocated to 'juju:m1'"):
+        services.allocation.allocate(vm.id, "juju:m2")
+    with pytest.raises(model.ConflictError, match="already allocated"):
+        services.allocation.allocate(vm.id, "juju:m1")  # not re-entrant: one allocation
+    released = services.allocation.release(vm.id)
+    assert released.owner == ""
+    assert services.allocation.release(vm.id).owner == ""  # releasing an idle VM: no-op
+    assert [v.id for v in services.allocation.idle()] == [vm.id]
+    assert services.vms.get(vm.id).state is model.VmState.READY  # still there, resources held
+    usage = services.hosts.get(vm.host_id).view.usage
+    assert usage.vcpus.allocated == 1
+
+
+def test_allocate_refuses_what_is_not_idle(services: Services) -> None:
+    host_id = add_fake_host(services, "h1")
+    with pytest.raises(model.NotFoundError):
+        services.allocation.allocate(999, "x")
+    with pytest.raises(model.NotFoundError):
+        services.allocation.release(999)
+    for bad in ("", "x" * 256, "a\x00b", "tab\there"):
+        with pytest.raises(model.InvalidInputError, match="owner"):
+            services.allocation.allocate(1, bad)
+    # a claim (compose in flight) is not ready
+    claim = services.vms.claim(SMALL, "in-flight")
+    with pytest.raises(model.ConflictError, match="claimed, not ready"):
+        services.allocation.allocate(claim.vm.id, "x")
+    services.vms.release(claim.vm.id)
+    # an adopted VM is the host's, not vmhost's to hand out
+    from vmhost.drivers import fake
+
+    hv = fake._HYPERVISORS["fake://h1"]
+    hv.vms["found"] = model.DiscoveredVm(name="found", cores=1, memory_mib=512)
+    services.hosts.refresh(host_id)
+    adopted = next(vm for vm in services.vms.list() if vm.name == "found")
+    with pytest.raises(model.ConflictError, match="not composed by vmhost"):
+        services.allocation.allocate(adopted.id, "x")
+    assert services.allocation.idle() == []
+
+
+def test_idle_filters_and_order(services: Services) -> None:
+    add_fake_host(services, "h1")
+    big = services.vms.compose(dataclasses_replace(SMALL, cores=4, memory_mib=4 * GIB)).vm
+    small = services.vms.compose(SMALL).vm
+    box = services.vms.compose(
+        dataclasses_replace(SMALL, instance_type=model.InstanceType.CONTAINER)
+    ).vm
+    assert [v.id for v in services.allocation.idle()] == [small.id, box.id, big.id]
+    assert [v.id for v in services.allocation.idle(min_cores=2)] == [big.id]
+    assert [v.id for v in services.allocation.idle(min_memory_mib=2 * GIB)] == [big.id]
+    assert [
+        v.id for v in services.allocation.idle(instance_type=model.InstanceType.CONTAINER)
+    ] == [box.id]
+
+
+def dataclasses_replace(request: model.ComposeRequest, **changes: Any) -> model.ComposeRequest:
+    import dataclasses
+
+    return dataclasses.replace(request, **changes)
+
+
+def test_racing_allocators_never_share_a_vm(services: Services) -> None:
+    add_fake_host(services, "h1")
+    vms = [services.vms.compose(SMALL).vm for _ in range(3)]
+    n = 12
+    barrier = threading.Barrier(n)
+
+    def grab(i: int) -> list[int]:
+        barrier.wait(timeout=30)
+        won = []
+        for vm in vms:  # everyone tries every VM, in the same order
+            try:
+                services.allocation.allocate(vm.id, f"owner-{i}")
+                won.append(vm.id)
+            except model.ConflictError:
+                pass
+        return won
+
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(grab, range(n)))
+    winners = [vm_id for won in results for vm_id in won]
+    assert sorted(winners) == sorted(vm.id for vm in vms)  # each VM exactly once
+    owners = {services.vms.get(vm.id).owner for vm in vms}
+    assert len(owners) == len({i for i, won in enumerate(results) if won})
+
+
+def test_addresses_come_from_the_host(services: Services) -> None:
+    host_id = add_fake_host(services, "h1", _inventory_with_cidr())
+    vm = services.vms.compose(SMALL).vm
+    assert vm.addresses == ()  # the fake's DHCP lease comes after compose answers
+    seen = services.allocation.observe(vm.id)
+    assert seen.addresses == ("192.0.2.10",)
+    assert services.vms.get(vm.id).addresses == ("192.0.2.10",)
+    other = services.vms.compose(SMALL).vm
+    services.hosts.refresh(host_id)  # a host refresh records them too
+    assert services.vms.get(other.id).addresses == ("192.0.2.11",)
+    assert services.allocation.observe(vm.id).power_state == "running"
+
+
+def test_observe_a_vm_whose_host_is_unreachable(services: Services) -> None:
+    add_fake_host(services, "h1")
+    vm = services.vms.compose(SMALL).vm
+    from vmhost.drivers import fake
+
+    fake._HYPERVISORS["fake://h1"].inject("discover", "unreachable: host down")
+    with pytest.raises(model.HostProblemError, match="cannot read VM"):
+        services.allocation.observe(vm.id)
+
+
+def test_decompose_of_an_allocated_vm_drops_it(services: Services) -> None:
+    add_fake_host(services, "h1")
+    vm = services.vms.compose(dataclasses_replace(SMALL, owner="juju:m1")).vm
+    services.vms.decompose(vm.id)
+    assert services.allocation.list(owner="juju:m1") == []
+
+
+# -- the migration -------------------------------------------------------------------------------
+
+
+def _upgrade_from_0002(url: str) -> None:
+    db = store.Database(url)
+    try:
+        store.upgrade(db, "0002")
+        with db.write() as conn:
+            zone = conn.execute(
+                sa.insert(store.tables.zones).values(name="z")
+            ).inserted_primary_key
+            pool = conn.execute(
+                sa.insert(store.tables.resource_pools).values(name="p")
+            ).inserted_primary_key
+            host = conn.execute(
+                sa.text(
+                    "INSERT INTO hosts (name, type, address, zone_id, pool_id, tags, "
+                    "cpu_over_commit_ratio, memory_over_commit_ratio, status, architectures, "
+                    "inventory, usage, created_at) VALUES ('h', 'fake', 'fake://h', :z, :p, "
+                    "'[]', 1, 1, 'ready', '[]', '{}', '{}', 0) RETURNING id"
+                ),
+                {"z": zone[0], "p": pool[0]},
+            ).scalar_one()
+            conn.execute(
+                sa.text(
+                    "INSERT INTO vms (host_id, name, origin, state, cores, memory_mib, "
+                    "instance_type, spec, allocation, created_at, updated_at) VALUES "
+                    "(:h, 'old', 'composed', 'ready', 1, 512, 'virtual-machine', '{}', '{}', 0, 0)"
+                ),
+                {"h": host},
+            )
+        store.upgrade(db)
+        with db.write() as conn:
+            rows = store.vms.list_vms(conn)
+            assert [(vm.name, vm.owner) for vm, _ in rows] == [("old", "")]
+            assert store.vms.allocate_vm(conn, rows[0][0].id, "juju:m1")
+            assert not store.vms.allocate_vm(conn, rows[0][0].id, "juju:m2")
+            # the migrated schema is the tables' schema (nothing left for autogenerate)
+            context = MigrationContext.configure(conn, opts={"render_as_batch": True})
+            diffs = [
+                d for d in compare_metadata(context, store.tables.metadata) if "vms" in str(d)
+            ]
+            assert diffs == []
+        command.downgrade(store.migrate.alembic_config(db.url), "0002")
+        with db.read() as conn:
+            assert "owner" not in {c["name"] for c in sa.inspect(conn).get_columns("vms")}
+    finally:
+        db.dispose()
+
+
+def test_migration_0003_on_sqlite(tmp_path: Any) -> None:
+    _upgrade_from_0002(f"sqlite:///{tmp_path / 'vmhost.db'}")
+
+
+@pytest.mark.postgres
+def test_migration_0003_on_postgresql(postgres_server: Any) -> None:
+    with postgres_server.fresh_database("migration0003") as url:
+        _upgrade_from_0002(url)
