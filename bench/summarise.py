@@ -17,6 +17,8 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for path in sorted(out.glob("*.json")):
         data = json.loads(path.read_text())
+        if "results" not in data:  # another benchmark's output
+            continue
         base = None
         for result in data["results"]:
             s = result["summary"]
