@@ -14,7 +14,7 @@ import typer
 
 from vmhost import client
 
-from . import catalog, common, hosts, output, profiles, vms
+from . import catalog, common, hosts, juju, output, profiles, vms
 
 app = typer.Typer(
     name="vmhost",
@@ -97,6 +97,7 @@ app.add_typer(catalog.spaces_app, name="spaces")
 app.add_typer(catalog.tokens_app, name="tokens")
 app.add_typer(catalog.tokens_app, name="token", hidden=True)
 app.add_typer(catalog.operations_app, name="operations")
+juju.register(app)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
