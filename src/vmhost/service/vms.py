@@ -87,9 +87,9 @@ class VmsService:
         """Names in the request must exist somewhere; say which do not."""
         errors: dict[str, list[str]] = {}
         with self.ctx.db.read() as conn:
-            named = [("zone", request.zone), ("pool", request.pool)]
-            named += [("zone", z) for z in request.zones]
-            for kind, value in named:
+            names = [("zone", request.zone), ("pool", request.pool)]
+            names += [("zone", z) for z in request.zones]
+            for kind, value in names:
                 if value is not None:
                     try:
                         store.hosts.named_id(conn, kind, value)
@@ -98,7 +98,7 @@ class VmsService:
                         errors.setdefault(kind, []).append(f"no {what} named {value!r}")
             if request.host_id is not None:
                 store.hosts.host_row(conn, request.host_id)
-            named = any(d.pool for d in request.disks) or any(i.space for i in request.interfaces)
+            named = any(d.pool for d in request.disks) or any(n.space for n in request.interfaces)
             views = store.hosts.load_views(conn) if named else []
         pools = {p.name for v in views for p in v.pools}
         for disk in request.disks:
