@@ -77,10 +77,12 @@ def register_lxd(services: Services) -> str:
         return "skipped: LXD does not listen on 127.0.0.1:8443 (run scripts/setup-hosts)"
     host_id = _existing(services, "local-lxd")
     if host_id is None:
+        image = os.environ.get("VMHOST_LOCAL_LXD_IMAGE", "")
         detail = services.hosts.add(
             model.HostSettings(
                 name="local-lxd", type=model.HostType.LXD, address=LXD_ADDRESS, project="vmhost"
             ),
+            options={"image": image} if image else None,
             refresh=False,
         )
         host_id = int(detail.row["id"])
