@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 
 from vmhost import model, store
 from vmhost.drivers import base
@@ -119,25 +120,38 @@ class AllocationService:
 
     def observe(self, vm_id: int) -> model.Vm:
         """Ask the VM's host what the VM looks like now (power state, addresses), record it
-        and return the VM. HostProblemError when the host cannot be asked."""
+        and return the VM. HostProblemError when the host cannot be asked.
+
+        A driver with ``observe(name) -> (power_state, addresses)`` (LXD: one call) is asked
+        for the one VM; otherwise the host is discovered and the VM looked up in it.
+        """
         with self.ctx.db.read() as conn:
             vm, _ = store.vms.get_vm(conn, vm_id)
         try:
             driver = self.ctx.driver(vm.host_id)
             try:
-                inventory = driver.discover()
+                power_state, addresses = _observe(driver, vm)
             finally:
                 driver.close()
         except base.DriverError as exc:
             raise model.HostProblemError(
                 f"cannot read VM {vm.name!r} from its host: {exc}"
             ) from exc
-        seen = next(
-            (v for v in inventory.vms if v.name == vm.name and v.project == vm.project), None
-        )
-        power_state = seen.power_state if seen is not None else "unknown"
-        addresses = tuple(seen.addresses) if seen is not None else ()
         if (power_state, addresses) != (vm.power_state, vm.addresses):
             with self.ctx.db.write() as conn:
                 store.vms.set_observed(conn, vm_id, power_state, addresses)
         return dataclasses.replace(vm, power_state=power_state, addresses=addresses)
+
+
+def _observe(driver: base.HostDriver, vm: model.Vm) -> tuple[str, tuple[str, ...]]:
+    observe: Callable[[str], tuple[str, tuple[str, ...]]] | None = getattr(driver, "observe", None)
+    if observe is not None:
+        power_state, addresses = observe(vm.name)
+        return power_state, tuple(addresses)
+    seen = next(
+        (v for v in driver.discover().vms if v.name == vm.name and v.project == vm.project),
+        None,
+    )
+    if seen is None:
+        return "unknown", ()
+    return seen.power_state, tuple(seen.addresses)

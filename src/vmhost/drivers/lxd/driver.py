@@ -209,6 +209,19 @@ class LxdDriver:
         except base.DriverNotFoundError:
             return None
 
+    def observe(self, name: str) -> tuple[str, tuple[str, ...]]:
+        """One instance's power state and global addresses now, in one call (its state; the
+        discovery listing has no state, so no addresses). ``("unknown", ())`` when absent."""
+        if not _NAME_RE.match(name):
+            return "unknown", ()
+        try:
+            state: dict[str, Any] = self.client.get(
+                _path("instances", name, "state"), project=self.project
+            )
+        except base.DriverNotFoundError:
+            return "unknown", ()
+        return discovery.power_state(state), discovery.addresses({"state": state})
+
     def compose(self, spec: base.ComposeSpec) -> model.ComposedVm:
         """Create the volumes and the instance, start it, report what was obtained.
 
