@@ -9,9 +9,11 @@ Through :mod:`vmhost.client` only (``/work/shared/reference/maas-vm-hosts.md`` Â
    the request is allocated to ``owner``: at least the cores, memory and root disk asked for
    (extra disks likewise, in order, on the named pools), the same instance type, a host with
    the architecture, in the zone(s) and resource pool, with every required tag and no excluded
-   one, and a NIC for every space (or network) asked for and none in an excluded space.
-   Candidates are tried smallest first (MAAS's cost: cores + memory in GiB); allocation is
-   atomic on the server, so a VM another allocator took in the meantime is skipped.
+   one, and a NIC for every space (or network) asked for and none in an excluded space. The
+   server offers the idle VMs that pass those checks (``POST /api/v1/vms/idle``, cheapest
+   first: MAAS's cost, cores + memory in GiB); each is checked again here against its host
+   (:func:`mismatch`) before it is allocated. Allocation is atomic on the server, so a VM
+   another allocator took in the meantime is skipped.
 3. Otherwise a VM is **composed** with ``owner`` set in the same transaction as its record: the
    server picks the best host. When no host can take it, :class:`NoCapacity` says which
    constraint could not be met (the server's per-check ``reasons`` mapped to Juju's names, e.g.
@@ -83,6 +85,9 @@ CHECK_CONSTRAINTS: Final = {
     "instance-type": VIRT_TYPE,
 }
 _NO_HOST_PREFIX: Final = "No VM host can take this request"
+#: How many idle VMs to ask the server for (it filters and ranks them; they are checked again
+#: here, with their hosts, before one is allocated).
+IDLE_LIMIT: Final = 5
 
 
 class AllocationClient(Protocol):
@@ -90,15 +95,7 @@ class AllocationClient(Protocol):
 
     def list_spaces(self) -> list[schemas.Space]: ...
 
-    def list_vms(
-        self,
-        host: int | str | None = None,
-        origin: str | None = None,
-        state: str | None = None,
-        *,
-        owner: str | None = None,
-        idle: bool | None = None,
-    ) -> list[schemas.Vm]: ...
+    def idle_vms(self, limit: int = 100, **request: Any) -> list[schemas.Vm]: ...
 
     def get_host(self, key: int | str) -> schemas.VmHost: ...
 
@@ -315,9 +312,8 @@ def _reuse(client: AllocationClient, request: ComposeRequest, owner: str) -> sch
     """Allocate the cheapest idle VM that satisfies the request, or None."""
     if request.hostname is not None:
         return None
-    idle = sorted(
-        (vm for vm in client.list_vms(idle=True) if _vm_mismatch(vm, request) is None), key=_cost
-    )
+    offered = client.idle_vms(limit=IDLE_LIMIT, **compose_body(request))
+    idle = sorted((vm for vm in offered if _vm_mismatch(vm, request) is None), key=_cost)
     hosts: dict[int, schemas.VmHost | None] = {}
     for vm in idle:
         if vm.host.id not in hosts:

@@ -399,6 +399,13 @@ class VmHostClient:
             f"{P}/vms", schemas.Vm, host=host, origin=origin, state=state, owner=owner, idle=idle
         )
 
+    def idle_vms(self, limit: int = 100, **request: Any) -> list[schemas.Vm]:
+        """Idle VMs that would satisfy a compose request, cheapest first (none allocated)."""
+        response = self.request(
+            "POST", f"{P}/vms/idle", json=_body(request), params={"limit": limit}
+        )
+        return [schemas.Vm.model_validate(x) for x in response.json()]
+
     def allocate_vm(self, vm_id: int, owner: str) -> schemas.Vm:
         """Allocate an idle VM to ``owner`` (ConflictError when it is not idle)."""
         body = _validated(schemas.AllocateBody, {"owner": owner}).model_dump()

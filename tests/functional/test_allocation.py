@@ -93,11 +93,28 @@ def test_idle_filters_and_order(services: Services) -> None:
         dataclasses_replace(SMALL, instance_type=model.InstanceType.CONTAINER)
     ).vm
     assert [v.id for v in services.allocation.idle()] == [small.id, box.id, big.id]
-    assert [v.id for v in services.allocation.idle(min_cores=2)] == [big.id]
-    assert [v.id for v in services.allocation.idle(min_memory_mib=2 * GIB)] == [big.id]
-    assert [
-        v.id for v in services.allocation.idle(instance_type=model.InstanceType.CONTAINER)
-    ] == [box.id]
+    assert [v.id for v in services.allocation.idle(limit=1)] == [small.id]
+
+    def idle(**changes: Any) -> list[int]:
+        return [v.id for v in services.allocation.idle(dataclasses_replace(SMALL, **changes))]
+
+    assert idle() == [small.id, big.id]  # virtual machines at least this big
+    assert idle(cores=2) == [big.id]
+    assert idle(memory_mib=2 * GIB) == [big.id]
+    assert idle(instance_type=model.InstanceType.CONTAINER) == [box.id]
+    assert idle(disks=(model.DiskRequest(2 * 10**9),)) == []
+    assert idle(zone="default") == [small.id, big.id]
+    assert idle(zones=("z9",)) == []
+    assert idle(tags=("gpu",)) == []
+    assert idle(architecture="arm64") == []
+    assert idle(architecture="amd64") == [small.id, big.id]
+    assert idle(interfaces=(model.InterfaceRequest(network="br0"),)) == [small.id, big.id]
+    assert idle(interfaces=(model.InterfaceRequest(network="br1"),)) == []
+    assert idle(interfaces=(model.InterfaceRequest(space="db"),)) == []
+    services.spaces.set("db", "br0")
+    assert idle(interfaces=(model.InterfaceRequest(space="db"),)) == [small.id, big.id]
+    assert idle(not_spaces=("db",)) == []
+    assert idle(hostname=small.hostname) == [small.id]
 
 
 def dataclasses_replace(request: model.ComposeRequest, **changes: Any) -> model.ComposeRequest:

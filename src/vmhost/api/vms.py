@@ -102,6 +102,31 @@ def candidates(
     return schemas.Candidates.model_validate(data)
 
 
+@router.post(
+    "/idle",
+    dependencies=[Reader],
+    responses=errors.responses(400, 401, 404, 422),
+    summary="Idle VMs that would satisfy a compose request (nothing is allocated)",
+)
+def idle_vms(
+    body: schemas.HostComposeBody,
+    limit: int = fastapi.Query(100, ge=1, le=1000),
+    svc: Services = fastapi.Depends(deps.services),
+) -> list[schemas.Vm]:
+    """The warm pool filtered by a request: composed, ready VMs with no owner that have at
+    least the cores, memory and disks asked for, the same instance type, a NIC per space or
+    network asked for (none in an excluded space), on a ready host that passes the zone,
+    pool, tags and architecture checks; cheapest first (cores + memory in GiB)."""
+    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
+    wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
+    pool_names = svc.extras.storage_pool_names() if wants_pools else set()
+    request = convert.compose_request(body, host_id, pool_names)
+    svc.vms.validate(request)
+    vms = svc.allocation.idle(request, limit=limit)
+    names = svc.extras.host_names(list({vm.host_id for vm in vms})) if vms else {}
+    return [convert.vm(vm, names.get(vm.host_id, "")) for vm in vms]
+
+
 @router.get("/{vm_id}", dependencies=[Reader], responses=errors.responses(401, 404))
 def read_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
     """One VM."""

@@ -16,6 +16,8 @@ from collections.abc import Callable
 
 from vmhost import model, store
 from vmhost.drivers import base
+from vmhost.model.accounting import HostView
+from vmhost.scheduler import filters
 
 from .context import Context
 
@@ -66,31 +68,42 @@ class AllocationService:
             return store.vms.get_vm(conn, vm_id)[0]
 
     def idle(
-        self,
-        *,
-        host_id: int | None = None,
-        instance_type: model.InstanceType | None = None,
-        min_cores: int = 0,
-        min_memory_mib: int = 0,
+        self, request: model.ComposeRequest | None = None, limit: int | None = None
     ) -> list[model.Vm]:
-        """Composed, ready VMs nobody owns (the warm pool), smallest first (MAAS's cost:
-        cores + memory in GiB), optionally of one host and type, at least this big."""
+        """Composed, ready VMs nobody owns (the warm pool), cheapest first (MAAS's cost:
+        cores + memory in GiB, then id); with ``request``, only those that satisfy it
+        (:func:`vm_mismatch`, then :func:`idle_mismatch` against their hosts). Records and
+        host views are read a page at a time until ``limit`` are found. Nothing is allocated.
+        """
         with self.ctx.db.read() as conn:
-            rows = store.vms.list_vms(
-                conn,
-                host_id,
-                states=[model.VmState.READY],
-                origin=model.VmOrigin.COMPOSED,
-                allocated=False,
-            )
-        vms = [
-            vm
-            for vm, _ in rows
-            if vm.cores >= min_cores
-            and vm.memory_mib >= min_memory_mib
-            and (instance_type is None or vm.instance_type is instance_type)
-        ]
-        return sorted(vms, key=lambda v: (v.cores + v.memory_mib / 1024, v.id))
+            if request is None:
+                return store.vms.idle_vms(conn, limit=limit)
+            page = max(32, 4 * limit) if limit is not None else None
+            views: dict[int, HostView] = {}
+            chosen: list[model.Vm] = []
+            offset = 0
+            while True:
+                vms = store.vms.idle_vms(
+                    conn,
+                    request.cores,
+                    request.memory_mib,
+                    request.instance_type,
+                    limit=page,
+                    offset=offset,
+                )
+                fits = [vm for vm in vms if vm_mismatch(vm, request) is None]
+                wanted = sorted({vm.host_id for vm in fits} - views.keys())
+                if wanted:
+                    views.update((v.id, v) for v in store.hosts.load_views(conn, wanted))
+                for vm in fits:
+                    view = views.get(vm.host_id)
+                    if view is not None and idle_mismatch(vm, view, request) is None:
+                        chosen.append(vm)
+                        if limit is not None and len(chosen) >= limit:
+                            return chosen
+                if page is None or len(vms) < page:
+                    return chosen
+                offset += page
 
     def list(
         self,
@@ -155,3 +168,74 @@ def _observe(driver: base.HostDriver, vm: model.Vm) -> tuple[str, tuple[str, ...
     if seen is None:
         return "unknown", ()
     return seen.power_state, tuple(seen.addresses)
+
+
+# -- matching an idle VM to a request ---------------------------------------------------------
+
+
+_HOST_FILTERS = ("host", "status", "zone", "pool", "tags", "architecture")
+
+
+def vm_mismatch(vm: model.Vm, request: model.ComposeRequest) -> str | None:
+    """What the VM itself lacks for ``request`` (at least its cores, memory and disks, the same
+    instance type), or None. A request naming a hostname matches only that VM."""
+    if request.hostname is not None and vm.hostname != request.hostname:
+        return f"is not named {request.hostname!r}"
+    if vm.instance_type is not request.instance_type:
+        return f"is a {vm.instance_type.value}"
+    if vm.cores < request.cores or vm.memory_mib < request.memory_mib:
+        return "is smaller"
+    if (request.pinned and len(vm.pinned_cores) < request.cores) or (
+        request.hugepages_backed and not vm.hugepages_backed
+    ):
+        return "lacks pinned cores or hugepages"
+    if request.numa_affinity and vm.numa_node is None and not vm.pinned_cores:
+        return "is not NUMA-affine"
+    if len(vm.disks) < len(request.disks):
+        return "has fewer disks"
+    for have, want in zip(vm.disks, request.disks, strict=False):
+        if have.size_bytes < want.size_bytes or (want.pool and have.pool != want.pool):
+            return f"disk {have.name} is smaller or in another pool"
+    return None
+
+
+def idle_mismatch(vm: model.Vm, view: HostView, request: model.ComposeRequest) -> str | None:
+    """What the VM on ``view`` lacks for ``request`` beyond :func:`vm_mismatch`: its host must
+    pass the scheduler's host, status, zone, pool, tags and architecture filters, every disk
+    tag must be its pool's (or name it), and every requested NIC must find a NIC of its own
+    (by space, through the host's mapping, or by network; each NIC serves one), none in an
+    excluded space."""
+    for name, check in filters.DEFAULT_FILTERS:
+        if name in _HOST_FILTERS:
+            reason = check(view, request)
+            if reason is not None:
+                return reason
+    for disk, asked in zip(vm.disks, request.disks, strict=False):
+        pool = view.storage_pool(disk.pool)
+        tagged = pool is not None and set(asked.tags) <= set(pool.tags)
+        if asked.tags and disk.pool not in asked.tags and not tagged:
+            return f"disk {disk.name} is not in a pool tagged {','.join(asked.tags)}"
+
+    def spaces_of(nic: model.VmInterface) -> set[str]:
+        found = {s for s, networks in view.spaces.items() if nic.network in networks}
+        return found | ({nic.space} if nic.space else set())
+
+    excluded = set(request.not_spaces)
+    if excluded and any(spaces_of(nic) & excluded for nic in vm.interfaces):
+        return "has a NIC in an excluded space"
+    free = list(vm.interfaces)
+    for want in request.interfaces:
+        found = next(
+            (
+                nic
+                for nic in free
+                if (want.space is None or want.space in spaces_of(nic))
+                and (want.network is None or nic.network == want.network)
+                and (want.kind is None or nic.kind is want.kind)
+            ),
+            None,
+        )
+        if found is None:
+            return f"has no NIC for {want.space or want.network or 'a NIC'}"
+        free.remove(found)
+    return None

@@ -164,6 +164,38 @@ def list_vms(
     return [(vm_from_row(r), Allocation.from_json(r.allocation)) for r in conn.execute(query)]
 
 
+def idle_vms(
+    conn: sa.Connection,
+    min_cores: int = 0,
+    min_memory_mib: int = 0,
+    instance_type: model.InstanceType | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[model.Vm]:
+    """Composed, ready VMs without an owner, at least this big, of this type, cheapest first
+    (cores + memory in GiB, then id), a page at a time. Records only: their allocations are
+    not read."""
+    v = t.vms.c
+    query = (
+        sa.select(*(c for c in t.vms.c if c.name != "allocation"))
+        .where(
+            v.state == model.VmState.READY.value,
+            v.origin == model.VmOrigin.COMPOSED.value,
+            v.owner == "",
+        )
+        .order_by(v.cores + v.memory_mib / 1024.0, v.id)
+    )
+    if min_cores:
+        query = query.where(v.cores >= min_cores)
+    if min_memory_mib:
+        query = query.where(v.memory_mib >= min_memory_mib)
+    if instance_type is not None:
+        query = query.where(v.instance_type == instance_type.value)
+    if limit is not None:
+        query = query.limit(limit).offset(offset)
+    return [vm_from_row(row) for row in conn.execute(query)]
+
+
 def allocate_vm(conn: sa.Connection, vm_id: int, owner: str) -> bool:
     """Give an idle, ready, composed VM to ``owner``: one ``UPDATE ... WHERE owner = ''``, so
     of two allocators racing for the same VM exactly one wins. False when nothing changed."""

@@ -51,6 +51,27 @@ def test_allocate_release_and_filters(api: ApiEnv) -> None:
     assert ids("idle=true") == [idle["id"]]
 
 
+def test_idle_vms_for_a_request(api: ApiEnv) -> None:
+    api.add_host("h1")
+    small = _compose(api)
+    big = _compose(api, cores=4, memory_mib=4096, interfaces="eth0:network=br-db")
+    _compose(api, owner="juju:x")  # allocated: never offered
+    # the body is a compose request: unset sizes are the compose defaults (2048 MiB)
+    assert [vm["id"] for vm in api.post("/api/v1/vms/idle", {}).json()] == [big["id"]]
+    response = api.client.post("/api/v1/vms/idle", json={"memory_mib": 1024}, headers=api.reader)
+    assert response.status_code == 200, response.text
+    assert [vm["id"] for vm in response.json()] == [small["id"], big["id"]]
+    assert [v["id"] for v in api.post("/api/v1/vms/idle?limit=1", {"memory_mib": 64}).json()] == [
+        small["id"]
+    ]
+    one = api.post("/api/v1/vms/idle", {"cores": 2, "interfaces": "0:network=br-db"})
+    assert [vm["id"] for vm in one.json()] == [big["id"]]
+    assert api.post("/api/v1/vms/idle", {"memory_mib": 8192}).json() == []
+    assert api.post("/api/v1/vms/idle", {"zones": ["nope"]}).status_code == 400
+    assert api.post("/api/v1/vms/idle?limit=0", {}).status_code == 422
+    assert api.post("/api/v1/vms/idle", {"cores": "2"}).status_code == 422
+
+
 def test_allocation_errors(api: ApiEnv) -> None:
     api.add_host("h1")
     vm = _compose(api)
@@ -108,6 +129,8 @@ def test_client_methods(api: ApiEnv) -> None:
         assert vm.owner == "juju:a"
         idle = vmh.compose(cores=1, memory_mib=1024).vm
         assert [v.id for v in vmh.list_vms(idle=True)] == [idle.id]
+        assert [v.id for v in vmh.idle_vms(cores=1, memory_mib=1024)] == [idle.id]
+        assert vmh.idle_vms(cores=2) == []
         assert [v.id for v in vmh.list_vms(owner="juju:a")] == [vm.id]
         assert vmh.allocate_vm(idle.id, "juju:b").owner == "juju:b"
         with pytest.raises(vmclient.ConflictError, match="already allocated"):

@@ -9,7 +9,7 @@ import pytest
 from api_support import ApiEnv
 
 PUBLIC = {("GET", "/api/v1/health"), ("GET", "/vmhost-certificate/{name}")}
-READ_ONLY_POSTS = {("POST", "/api/v1/vms/candidates")}
+READ_ONLY_POSTS = {("POST", "/api/v1/vms/candidates"), ("POST", "/api/v1/vms/idle")}
 ADMIN_GETS = {("GET", "/api/v1/vm-hosts/{host}/parameters"), ("GET", "/api/v1/tokens")}
 
 
