@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import fcntl
 import ipaddress
 import json
 import os
@@ -184,13 +185,26 @@ class State:
             raise
         os.chmod(self.path, 0o600)
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """One writer at a time (two plugins running at once lose nothing)."""
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(f"{self.path}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def add(self, machine: Machine) -> None:
         """Record one more machine."""
-        self.save([*self.load(), machine])
+        with self._locked():
+            self.save([*self.load(), machine])
 
     def remove(self, machine: Machine) -> None:
         """Forget a machine."""
-        self.save([m for m in self.load() if m != machine])
+        with self._locked():
+            self.save([m for m in self.load() if m != machine])
 
 
 # --------------------------------------------------------------------------------------

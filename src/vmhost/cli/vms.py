@@ -19,14 +19,18 @@ def vms_list(
     host: str | None = typer.Option(None, help="host id or name"),
     origin: str | None = typer.Option(None, help="composed or adopted"),
     state: str | None = typer.Option(None, help="claimed, ready, releasing or missing"),
+    owner: str | None = typer.Option(None, help="VMs allocated to this owner"),
+    idle: bool | None = typer.Option(
+        None, "--idle/--allocated", help="the warm pool (no owner) / VMs with an owner"
+    ),
     fmt: output.Format = FormatOption,
 ) -> None:
     """VMs, filtered."""
-    vms = common.api(ctx).list_vms(host=host, origin=origin, state=state)
+    vms = common.api(ctx).list_vms(host=host, origin=origin, state=state, owner=owner, idle=idle)
     output.print_list(
         vms,
         fmt,
-        ("ID", "NAME", "HOST", "ORIGIN", "STATE", "POWER", "CORES", "MEMORY", "DISK"),
+        ("ID", "NAME", "HOST", "ORIGIN", "STATE", "POWER", "CORES", "MEMORY", "DISK", "OWNER"),
         lambda v: [
             v.id,
             v.name,
@@ -37,8 +41,27 @@ def vms_list(
             v.cores,
             output.size_mib(v.memory_mib),
             output.size_bytes(sum(d.size_bytes for d in v.disks)),
+            v.owner or "-",
         ],
     )
+
+
+@vms_app.command("allocate")
+def vms_allocate(
+    ctx: typer.Context,
+    vm_id: int = VmArg,
+    owner: str = typer.Option(..., help="who the VM is for"),
+) -> None:
+    """Allocate an idle VM to an owner (fails when it is not idle)."""
+    vm = common.api(ctx).allocate_vm(vm_id, owner)
+    output.message(f"VM {vm.name!r} is allocated to {vm.owner!r}.")
+
+
+@vms_app.command("release")
+def vms_release(ctx: typer.Context, vm_id: int = VmArg) -> None:
+    """Clear a VM's owner: it stays, idle, in the warm pool."""
+    vm = common.api(ctx).release_vm(vm_id)
+    output.message(f"VM {vm.name!r} is idle.")
 
 
 @vms_app.command("read")

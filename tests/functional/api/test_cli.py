@@ -209,8 +209,19 @@ def test_compose_list_power_delete(cli: Cli) -> None:
         "CORES",
         "MEMORY",
         "DISK",
+        "OWNER",
     ]
     assert "web1" in table and "web2" in table
+    assert (
+        "allocated to 'juju:a'"
+        in cli("vms", "allocate", str(vm["id"]), "--owner", "juju:a").stderr
+    )
+    assert [v["name"] for v in cli.json("vms", "list", "--idle", "-f", "json")] == ["web2"]
+    assert [v["name"] for v in cli.json("vms", "list", "--owner", "juju:a", "-f", "json")] == [
+        "web1"
+    ]
+    cli("vms", "allocate", str(vm["id"]), "--owner", "juju:b", code=1)
+    assert "is idle" in cli("vms", "release", str(vm["id"])).stderr
     listed = cli.json("vms", "list", "--host", "h1", "--format", "json")
     assert [v["name"] for v in listed] == ["web1", "web2"]
     assert cli.json("vms", "read", str(vm["id"]))["hostname"] == "web1"

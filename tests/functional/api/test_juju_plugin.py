@@ -367,3 +367,19 @@ def test_vmhost_juju_runs_the_installed_plugin(live_server: LiveServer, tmp_path
     assert wrong.returncode == 0  # listing needs no server
     wrong = sh(vmhost, "--profile", "nope", "juju", "remove-machine", "3")
     assert wrong.returncode == 2 and "no vmhost profile named 'nope'" in wrong.stderr
+
+
+def test_state_file_writers_do_not_lose_entries(tmp_path: Path) -> None:
+    import concurrent.futures
+
+    state = plugin.State(tmp_path / "cfg" / plugin.STATE_FILE)
+
+    def add(i: int) -> None:
+        state.add(plugin.Machine(machine=str(i), vm_id=i, vm_name=f"v{i}", address="192.0.2.1"))
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(add, range(40)))
+    assert sorted(m.vm_id for m in state.load()) == list(range(40))
+    assert stat.S_IMODE(state.path.stat().st_mode) == 0o600
+    state.remove(state.load()[0])
+    assert len(state.load()) == 39
