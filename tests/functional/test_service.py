@@ -281,3 +281,95 @@ def test_power(services: Services) -> None:
 def test_driver_contract_errors_are_typed() -> None:
     assert base.DriverConnectionError("x").retryable
     assert not base.DriverAuthError("x").retryable
+
+
+def test_decomposing_a_missing_vm_never_subtracts_twice(services: Services) -> None:
+    a = add_fake_host(services, "a")
+    keep = services.vms.compose(model.ComposeRequest(cores=2, memory_mib=GIB)).vm
+    gone = services.vms.compose(model.ComposeRequest(cores=3, memory_mib=GIB)).vm
+    fake.hypervisor_for(services.ctx.connection(a)).vms.pop(gone.name)
+    services.hosts.refresh(a)
+    assert services.vms.get(gone.id).state is model.VmState.MISSING
+    services.vms.decompose(gone.id)
+    usage = services.hosts.get(a).view.usage
+    assert (usage.vms.allocated, usage.vcpus.allocated) == (1, 2)
+    assert_accounts_exact(services)
+    services.vms.decompose(keep.id)
+    assert services.hosts.get(a).view.usage.vcpus.total == 0
+
+
+def test_explicit_pinned_cores_across_numa_nodes_are_found(services: Services) -> None:
+    services.hosts.add(
+        model.HostSettings(name="n", type=model.HostType.FAKE, address="fake://numa")
+    )
+    vm = services.vms.compose(model.ComposeRequest(cores=10, pinned_cores=tuple(range(3, 13)))).vm
+    assert vm.pinned_cores == tuple(range(3, 13))
+    assert dict(vm.numa_memory_mib).keys() == {0, 1}
+
+
+def test_a_hostname_in_use_is_an_input_error(services: Services) -> None:
+    add_fake_host(services, "a")
+    add_fake_host(services, "b")
+    services.vms.compose(model.ComposeRequest(hostname="web"))
+    with pytest.raises(model.InvalidInputError, match="a VM named 'web' already exists"):
+        services.vms.compose(model.ComposeRequest(hostname="web"))
+    assert len(services.vms.list()) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"name": 5}, "name"),
+        ({"tags": "abc"}, "tags"),
+        ({"zone": None}, "zone"),
+        ({"default_storage_pool": 3}, "default_storage_pool"),
+    ],
+)
+def test_update_with_wrong_types(
+    services: Services, changes: dict[str, object], field: str
+) -> None:
+    host_id = add_fake_host(services, "h1")
+    before = _host_state(services, host_id)
+    with pytest.raises(model.InvalidInputError) as err:
+        services.hosts.update(host_id, changes)
+    assert field in err.value.fields
+    assert _host_state(services, host_id) == before
+
+
+def test_a_claim_released_during_compose_is_given_back(services: Services) -> None:
+    a = add_fake_host(services, "a")
+    hv = fake.hypervisor_for(services.ctx.connection(a))
+    real_compose = services.ctx.driver(a).compose
+
+    def compose_then_lose_the_claim(spec):  # type: ignore[no-untyped-def]
+        got = real_compose(spec)
+        # another manager's reconcile settles the claim meanwhile
+        (claim,) = services.vms.list(states=[model.VmState.CLAIMED])
+        services.vms.release(claim.id)
+        return got
+
+    driver = services.ctx.driver(a)
+    driver.compose = compose_then_lose_the_claim  # type: ignore[method-assign]
+    services.ctx.driver_factory = lambda connection: driver  # type: ignore[assignment,misc]
+    with pytest.raises(model.ConflictError, match="was released while the VM was being composed"):
+        services.vms.compose(model.ComposeRequest())
+    assert hv.vms == {}  # what the driver made was removed
+    assert services.vms.list() == []
+    assert_accounts_exact(services)
+
+
+def test_a_refresh_that_cannot_be_recorded_leaves_the_host_in_error(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = add_fake_host(services, "a")
+    from vmhost.service import accounts
+
+    def broken(conn, host_id):  # type: ignore[no-untyped-def]
+        raise model.ConflictError("the store refused the write")
+
+    monkeypatch.setattr(accounts, "recount", broken)
+    with pytest.raises(model.ConflictError):
+        services.hosts.refresh(a)
+    row = services.hosts.get(a).row
+    assert row["status"] == "error"
+    assert row["last_error"] == "refresh failed: the store refused the write"

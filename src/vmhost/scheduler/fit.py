@@ -48,7 +48,7 @@ class Placement:
     hugepage_size_kib: int | None = None
 
 
-def _gib(mib: int) -> str:
+def _mib(mib: int) -> str:
     return f"{mib} MiB"
 
 
@@ -124,7 +124,11 @@ def _numa_node_for(view: HostView, request: model.ComposeRequest, spread: bool) 
             continue
         if request.hugepages_backed:
             free_mem = max(
-                (cap.free_hugepages_mib(view, node, h.page_size_kib) for h in node.hugepages),
+                (
+                    cap.free_hugepages_mib(view, node, h.page_size_kib)
+                    for h in node.hugepages
+                    if request.hugepage_size_kib in (None, h.page_size_kib)
+                ),
                 default=0,
             )
         else:
@@ -139,7 +143,7 @@ def _numa_node_for(view: HostView, request: model.ComposeRequest, spread: bool) 
     if best is None:
         return Rejection(
             "numa",
-            f"no NUMA node has {request.cores} cores and {_gib(request.memory_mib)} free",
+            f"no NUMA node has {request.cores} cores and {_mib(request.memory_mib)} free",
         )
     return best[1]
 
@@ -167,7 +171,7 @@ def _hugepages(
             if cap.free_hugepages_mib(view, nodes[k], size) < mib:
                 return Rejection(
                     "hugepages",
-                    f"lack {_gib(request.memory_mib)} of {size} KiB hugepages on the pinned nodes",
+                    f"lack {_mib(request.memory_mib)} of {size} KiB hugepages on NUMA node {k}",
                 )
         return tuple((k, size, mib) for k, mib in parts), size
     need = round_up(request.memory_mib)
@@ -179,7 +183,7 @@ def _hugepages(
     if not options:
         return Rejection(
             "hugepages",
-            f"lack {_gib(request.memory_mib)} of {size} KiB hugepages on one NUMA node",
+            f"lack {_mib(request.memory_mib)} of {size} KiB hugepages on one NUMA node",
         )
     options.sort(key=lambda o: (-o[0] if spread else o[0], o[1]))
     return ((options[0][1], size, need),), size
@@ -296,7 +300,7 @@ def _memory(
         return 0, hp[0], hp[1], ()
     memory = request.memory_mib
     if view.usage.memory_mib.total + memory > cap.memory_capacity_mib(view):
-        return Rejection("memory", f"lack {_gib(memory)} of memory")
+        return Rejection("memory", f"lack {_mib(memory)} of memory")
     numa_memory: tuple[tuple[int, int], ...] = ()
     if weights:
         numa_memory = tuple(_split_weighted(memory, weights))
@@ -304,7 +308,7 @@ def _memory(
         for k, mib in numa_memory:
             used = view.usage.node_memory_mib.get(k, 0)
             if used + mib > cap.node_memory_capacity_mib(view, nodes[k]):
-                return Rejection("memory", f"lack {_gib(memory)} of memory on NUMA node {k}")
+                return Rejection("memory", f"lack {_mib(memory)} of memory on NUMA node {k}")
     return memory, (), None, numa_memory
 
 

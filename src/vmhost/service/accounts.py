@@ -43,6 +43,17 @@ def change_usage(
     return dataclasses.replace(view, usage=usage, generation=view.generation + 1)
 
 
+def settle(conn: sa.Connection, host_id: int) -> HostView:
+    """Set a host's usage to the sum of its VM records, under its generation.
+
+    Every change that removes or restores a VM's resources goes through here rather than
+    subtracting: a VM already taken out of the usage (MISSING) can never be subtracted twice,
+    and a pinned core re-given meanwhile is never dropped from the set.
+    """
+    usage = recount(conn, host_id)
+    return change_usage(conn, host_id, lambda _old: usage)
+
+
 def recount(conn: sa.Connection, host_id: int) -> HostUsage:
     """The usage a host should have: the sum of its VM records' allocations."""
     held = [
@@ -78,9 +89,13 @@ def adopted_allocation(view: HostView, vm: model.DiscoveredVm) -> Allocation:
     for d in vm.disks:
         disks[d.pool] = disks.get(d.pool, 0) + d.size_bytes
     sriov: dict[str, int] = {}
+    by_network = {s.network: s.name for s in view.sriov if s.network}
     for nic in vm.nics:
         if nic.kind is model.NetworkKind.SRIOV:
-            sriov[nic.network] = sriov.get(nic.network, 0) + 1
+            # accounts are per physical function; LXD reports a managed SR-IOV network's name
+            pf = nic.network if any(s.name == nic.network for s in view.sriov) else None
+            pf = pf or by_network.get(nic.network, nic.network)
+            sriov[pf] = sriov.get(pf, 0) + 1
     return Allocation(
         vcpus=0 if pinned else vm.cores,
         pinned_cores=pinned,

@@ -221,6 +221,7 @@ class HostsService:
                     "Cannot change the type of a VM host. Delete it and add it again with the "
                     "other type.",
                 )
+        _check_types(changes)
         unknown = set(changes) - SETTABLE - SECRET_FIELDS - {"type"}
         if unknown:
             raise model.InvalidInputError(
@@ -287,6 +288,13 @@ class HostsService:
                 "options": changes.get("options"),
             }
             secrets = {k: v for k, v in secrets.items() if v is not None}
+            if "client_key_pem" in changes or "client_cert_pem" in changes:
+                stored = store.hosts.credentials(conn, host_id)
+                cert = changes.get("client_cert_pem", stored.get("client_cert_pem", ""))
+                key = changes.get("client_key_pem") or self.ctx.unseal(
+                    stored.get("client_key_sealed", "")
+                )
+                pki.load_pair(cert, key)  # field errors: passphrase, mismatch, not PEM
             if secrets:
                 store.hosts.update_credentials(conn, host_id, secrets)
 
@@ -328,7 +336,17 @@ class HostsService:
         finally:
             if driver is not None:
                 driver.close()
-        accounts.with_cas_retry(self.ctx.db, lambda conn: self._sync(conn, host_id, inventory))
+        try:
+            accounts.with_cas_retry(self.ctx.db, lambda conn: self._sync(conn, host_id, inventory))
+        except Exception as exc:
+            # never leave a host "refreshing": say what failed, then let the caller know
+            with self.ctx.db.write() as conn:
+                store.hosts.set_status(
+                    conn, host_id, model.HostStatus.ERROR, f"refresh failed: {exc}"
+                )
+            log.exception("refresh of VM host %s failed while recording what it found", host_id)
+            if raise_errors or not isinstance(exc, model.VmHostError):
+                raise
         return self.get(host_id)
 
     def _sync(self, conn: sa.Connection, host_id: int, inv: model.HostInventory) -> None:
@@ -453,6 +471,25 @@ class HostsService:
         with self.ctx.db.write() as conn:
             store.hosts.delete_host(conn, host_id)
         return errors
+
+
+_TEXT_FIELDS = ("name", "address", "zone", "pool", "project", "password", "client_cert_pem")
+_OPTIONAL_TEXT_FIELDS = ("default_storage_pool", "default_macvlan_mode")
+
+
+def _check_types(changes: Mapping[str, Any]) -> None:
+    """Wrong types are input errors naming the field, before anything is read or written."""
+    for key in _TEXT_FIELDS:
+        if key in changes and not isinstance(changes[key], str):
+            raise model.InvalidInputError.for_field(key, f"must be text, not {changes[key]!r}")
+    for key in _OPTIONAL_TEXT_FIELDS:
+        if key in changes and not isinstance(changes[key], str | None):
+            raise model.InvalidInputError.for_field(
+                key, f"must be text or null, not {changes[key]!r}"
+            )
+    tags = changes.get("tags", ())
+    if not isinstance(tags, list | tuple) or not all(isinstance(x, str) for x in tags):
+        raise model.InvalidInputError.for_field("tags", f"must be a list of tags, not {tags!r}")
 
 
 def _check_reserved(view: HostView, settings: model.HostSettings) -> None:

@@ -26,6 +26,7 @@ from .context import Context
 
 log = logging.getLogger("vmhost.service.vms")
 CLAIM_ROUNDS = 20
+RECONCILE_GRACE_SHARED_S = 900.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -58,11 +59,16 @@ def _query(
     request: model.ComposeRequest, policy: model.PlacementPolicy
 ) -> store.hosts.CandidateQuery:
     pinned = request.cores if request.pinned else 0
+    # The pinnable-core and hugepage columns are per-NUMA-node maxima: exact for vmhost's own
+    # NUMA-local choice, too strict for explicit cores (and their memory) spread over nodes.
+    spread_over_nodes = bool(request.pinned_cores)
     return store.hosts.CandidateQuery(
         vcpus=0 if pinned else request.cores,
         memory_mib=0 if request.hugepages_backed else request.memory_mib,
-        pinned_cores=pinned,
-        hugepages_mib=request.memory_mib if request.hugepages_backed else 0,
+        pinned_cores=1 if spread_over_nodes else pinned,
+        hugepages_mib=request.memory_mib
+        if request.hugepages_backed and not spread_over_nodes
+        else 0,
         node_vcpus=request.cores if request.numa_affinity and not pinned else 0,
         node_memory_mib=request.memory_mib
         if request.numa_affinity and not pinned and not request.hugepages_backed
@@ -98,6 +104,10 @@ class VmsService:
                         errors.setdefault(kind, []).append(f"no {what} named {value!r}")
             if request.host_id is not None:
                 store.hosts.host_row(conn, request.host_id)
+            if request.hostname and store.vms.list_vms(conn, filters={"name": request.hostname}):
+                errors.setdefault("hostname", []).append(
+                    f"a VM named {request.hostname!r} already exists"
+                )
             # host views for pool names only: spaces come from the mapping table (the views'
             # spaces are read from it too), and reading 1,000 views costs ~50 ms
             views = store.hosts.load_views(conn) if any(d.pool for d in request.disks) else []
@@ -281,17 +291,13 @@ class VmsService:
             offset += batch
             batch = min(batch * 4, 1024)
 
-    def release(self, vm_id: int, delete: bool = True) -> None:
-        """Give a VM's resources back (and drop its record)."""
+    def release(self, vm_id: int) -> None:
+        """Drop a VM's record and give its resources back (the host's usage is recounted)."""
 
         def work(conn: sa.Connection) -> None:
-            vm, alloc = store.vms.get_vm(conn, vm_id)
-            if vm.state is not model.VmState.MISSING:
-                accounts.change_usage(conn, vm.host_id, lambda u: u.apply(alloc, vm.origin, -1))
-            if delete:
-                store.vms.delete_vm(conn, vm_id)
-            else:
-                store.vms.set_vm_state(conn, vm_id, model.VmState.MISSING)
+            vm, _ = store.vms.get_vm(conn, vm_id)
+            store.vms.delete_vm(conn, vm_id)
+            accounts.settle(conn, vm.host_id)
 
         accounts.with_cas_retry(self.ctx.db, work)
 
@@ -342,7 +348,20 @@ class VmsService:
             or claim.vm.interfaces,
         )
         with self.ctx.db.write() as conn:
-            store.vms.update_vm(conn, vm)
+            kept = store.vms.update_vm(conn, vm, expect_state=model.VmState.CLAIMED)
+        if not kept:
+            # Another manager's reconcile released this claim while the driver worked (a
+            # compose slower than the reconcile grace): give the host back what we made.
+            log.warning("claim of %s was released during compose; decomposing it", vm.name)
+            driver = self.ctx.driver(vm.host_id)
+            try:
+                driver.decompose(vm.name, vm.disks)
+            finally:
+                driver.close()
+            raise model.ConflictError(
+                f"the claim for {vm.name!r} was released while the VM was being composed "
+                "(it took longer than the reconcile grace); the VM was removed, try again"
+            )
         return vm
 
     # -- decompose and power -------------------------------------------------------------------
@@ -410,7 +429,13 @@ class VmsService:
         finished); one whose VM does not exist is released. A ``releasing`` record is decomposed
         again (idempotent) and released. Hosts that cannot be reached are left for next time.
         """
-        grace = self.ctx.settings.reconcile_grace_s if older_than_s is None else older_than_s
+        grace = older_than_s
+        if grace is None:
+            grace = self.ctx.settings.reconcile_grace_s
+        if grace is None:
+            # one SQLite manager has no claims in flight at start; managers sharing a server
+            # database leave each other's in-flight composes alone
+            grace = 0.0 if self.ctx.db.is_sqlite else RECONCILE_GRACE_SHARED_S
         cutoff = time.time() - grace
         counts = {"completed": 0, "released": 0, "decomposed": 0, "skipped": 0}
         pending = [
@@ -433,6 +458,10 @@ class VmsService:
                             counts["decomposed"] += 1
                         elif (vm.project, vm.name) in present:
                             seen = present[(vm.project, vm.name)]
+                            disks = tuple(
+                                model.VmDisk(d.name, d.size_bytes, d.pool, d.volume)
+                                for d in seen.disks
+                            )
                             with self.ctx.db.write() as conn:
                                 store.vms.update_vm(
                                     conn,
@@ -441,10 +470,13 @@ class VmsService:
                                         state=model.VmState.READY,
                                         power_state=seen.power_state,
                                         uuid=seen.uuid,
+                                        disks=disks or vm.disks,  # the volumes really created
                                     ),
                                 )
                             counts["completed"] += 1
                         else:
+                            # no VM, but a crash may have left volumes: decompose is idempotent
+                            driver.decompose(vm.name, vm.disks)
                             self.release(vm.id)
                             counts["released"] += 1
                 finally:

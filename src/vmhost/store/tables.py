@@ -111,7 +111,7 @@ vms = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     # who the VM is allocated to ("" = idle: a warm-pool VM); set only by compare-and-swap
     sa.Column("owner", sa.Text, nullable=False, server_default=""),
-    sa.UniqueConstraint("host_id", "name", name="uq_vms_host_id_name"),
+    sa.UniqueConstraint("host_id", "project", "name", name="uq_vms_host_id_project_name"),
 )
 sa.Index("ix_vms_state", vms.c.state)
 

@@ -91,8 +91,15 @@ def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
     )
 
 
-def update_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation | None = None) -> None:
-    """Write a VM record back."""
+def update_vm(
+    conn: sa.Connection,
+    vm: model.Vm,
+    allocation: Allocation | None = None,
+    *,
+    expect_state: model.VmState | None = None,
+) -> bool:
+    """Write a VM record back; with ``expect_state``, only if it is still in that state.
+    Whether a row was written."""
     values: dict[str, Any] = {
         "state": vm.state.value,
         "cores": vm.cores,
@@ -107,7 +114,10 @@ def update_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation | None =
     }
     if allocation is not None:
         values["allocation"] = allocation.to_json()
-    conn.execute(sa.update(t.vms).where(t.vms.c.id == vm.id).values(**values))
+    query = sa.update(t.vms).where(t.vms.c.id == vm.id)
+    if expect_state is not None:
+        query = query.where(t.vms.c.state == expect_state.value)
+    return conn.execute(query.values(**values)).rowcount == 1
 
 
 def set_vm_state(conn: sa.Connection, vm_id: int, state: model.VmState, error: str = "") -> None:
