@@ -304,6 +304,10 @@ class HostView:
     project: str = ""
     usage: HostUsage = HostUsage()
 
+    def nodes(self) -> tuple[NumaNode, ...]:
+        """The NUMA nodes, or one node 0 holding every core and all memory."""
+        return self.numa or (NumaNode(0, tuple(range(self.cores)), self.memory_mib),)
+
     @property
     def hugepages_mib(self) -> int:
         """Memory set aside as hugepages on the whole host."""

@@ -135,7 +135,7 @@ def prefilter_hints(view: HostView) -> PrefilterHints:
     """The numbers the store filters candidates on in SQL (see PrefilterHints)."""
     pinned = view.usage.pinned
     allowed = set(pinnable_cores(view))
-    nodes = view.numa or (NodeView(0, tuple(range(view.cores)), view.memory_mib),)
+    nodes = view.nodes()
     return PrefilterHints(
         free_vcpus=free_vcpus(view),
         free_memory_mib=free_memory_mib(view),

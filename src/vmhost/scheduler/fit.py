@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 
 from vmhost import model
-from vmhost.model.accounting import Allocation, HostView, NodeView
+from vmhost.model.accounting import Allocation, HostView
 
 from . import capacity as cap
 
@@ -64,12 +64,6 @@ def _split_weighted(total: int, weights: Sequence[tuple[int, int]]) -> list[tupl
     return [(k, p) for k, p in parts if p]
 
 
-def _nodes(view: HostView) -> tuple[NodeView, ...]:
-    if view.numa:
-        return view.numa
-    return (NodeView(0, tuple(range(view.cores)), view.memory_mib),)
-
-
 def _pin(
     view: HostView, request: model.ComposeRequest, spread: bool
 ) -> tuple[int, ...] | Rejection:
@@ -85,7 +79,7 @@ def _pin(
         return tuple(sorted(request.pinned_cores))
     n = request.cores
     options = []
-    for node in _nodes(view):
+    for node in view.nodes():
         free = [c for c in node.cores if c in allowed and c not in taken]
         if len(free) >= n:
             options.append((len(free), node.index, tuple(free[:n])))
@@ -103,7 +97,7 @@ def _cores(
             return Rejection(
                 "cores", f"pinning {len(pinned)} cores would over-commit the shared vCPUs"
             )
-        for node in _nodes(view):
+        for node in view.nodes():
             mine = sum(1 for c in pinned if c in node.cores)
             if mine and view.usage.node_vcpus.get(node.index, 0) > cap.node_core_capacity(
                 view, node, mine
@@ -118,7 +112,7 @@ def _cores(
 def _numa_node_for(view: HostView, request: model.ComposeRequest, spread: bool) -> int | Rejection:
     """The NUMA node for an unpinned NUMA-affine VM."""
     best: tuple[int, int] | None = None
-    for node in _nodes(view):
+    for node in view.nodes():
         free_cores = cap.node_core_capacity(view, node) - view.usage.node_vcpus.get(node.index, 0)
         if free_cores < request.cores:
             continue
@@ -154,7 +148,7 @@ def _hugepages(
     weights: list[tuple[int, int]],
     spread: bool,
 ) -> tuple[tuple[tuple[int, int, int], ...], int] | Rejection:
-    sizes = sorted({h.page_size_kib for n in _nodes(view) for h in n.hugepages})
+    sizes = sorted({h.page_size_kib for n in view.nodes() for h in n.hugepages})
     size = request.hugepage_size_kib or (sizes[0] if sizes else 0)
     if not size or size not in sizes:
         what = f"{size} KiB hugepages" if request.hugepage_size_kib else "hugepages"
@@ -164,7 +158,7 @@ def _hugepages(
     def round_up(mib: int) -> int:
         return math.ceil(mib / page_mib) * size // 1024 if size >= 1024 else mib
 
-    nodes = {n.index: n for n in _nodes(view)}
+    nodes = {n.index: n for n in view.nodes()}
     if weights:
         parts = [(k, round_up(mib)) for k, mib in _split_weighted(request.memory_mib, weights)]
         for k, mib in parts:
@@ -304,7 +298,7 @@ def _memory(
     numa_memory: tuple[tuple[int, int], ...] = ()
     if weights:
         numa_memory = tuple(_split_weighted(memory, weights))
-        nodes = {n.index: n for n in _nodes(view)}
+        nodes = {n.index: n for n in view.nodes()}
         for k, mib in numa_memory:
             used = view.usage.node_memory_mib.get(k, 0)
             if used + mib > cap.node_memory_capacity_mib(view, nodes[k]):
@@ -330,7 +324,7 @@ def fit(
     if pinned:
         weights = [
             (n.index, sum(1 for c in pinned if c in n.cores))
-            for n in _nodes(view)
+            for n in view.nodes()
             if any(c in n.cores for c in pinned)
         ]
         numa_nodes = tuple(k for k, _ in weights)
