@@ -33,7 +33,7 @@ import fastapi.routing
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vmhost import model
-from vmhost.schemas import ErrorResponse
+from vmhost.schemas import ErrorResponse, Operation
 
 log = logging.getLogger("vmhost.api")
 
@@ -175,3 +175,9 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         503: "The VM host refused or could not be reached",
     }
     return {c: {"model": ErrorResponse, "description": text[c]} for c in codes}
+
+
+def async_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """``responses`` of a long operation: its error codes, and 202 with the operation to follow
+    when called with ``?async=true``."""
+    return {**responses(*codes), 202: {"model": Operation, "description": "Started (?async=true)"}}

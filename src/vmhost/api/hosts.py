@@ -55,10 +55,7 @@ def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.V
     status_code=201,
     response_model=schemas.VmHost,
     dependencies=[Admin],
-    responses={
-        **errors.responses(400, 401, 403, 409, 422, 503),
-        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
-    },
+    responses=errors.async_responses(400, 401, 403, 409, 422, 503),
     summary="Add a VM host (MAAS: vm-hosts create)",
 )
 def create_host(
@@ -194,10 +191,7 @@ def update_host(
     "/{host}",
     response_model=schemas.Deleted,
     dependencies=[Admin],
-    responses={
-        **errors.responses(400, 401, 403, 404),
-        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
-    },
+    responses=errors.async_responses(400, 401, 403, 404),
     summary="Delete a VM host (MAAS: vm-host delete)",
 )
 def delete_host(
@@ -226,10 +220,7 @@ def delete_host(
     "/{host}/refresh",
     response_model=schemas.VmHost,
     dependencies=[Admin],
-    responses={
-        **errors.responses(401, 403, 404, 503),
-        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
-    },
+    responses=errors.async_responses(401, 403, 404, 503),
     summary="Rediscover a VM host (MAAS: vm-host refresh)",
 )
 def refresh_host(
@@ -253,10 +244,7 @@ def refresh_host(
     "/{host}/compose",
     response_model=schemas.ComposeResult,
     dependencies=[Admin],
-    responses={
-        **errors.responses(400, 401, 403, 404, 409, 422, 503),
-        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
-    },
+    responses=errors.async_responses(400, 401, 403, 404, 409, 422, 503),
     summary="Compose a VM on this host (MAAS: vm-host compose)",
 )
 def compose_on_host(

@@ -60,10 +60,7 @@ def list_vms(
     "",
     response_model=schemas.ComposeResult,
     dependencies=[Admin],
-    responses={
-        **errors.responses(400, 401, 403, 404, 409, 422, 503),
-        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
-    },
+    responses=errors.async_responses(400, 401, 403, 404, 409, 422, 503),
     summary="Compose a VM on the best host",
 )
 def compose_anywhere(
@@ -202,10 +199,7 @@ def refresh_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)
     "/{vm_id}",
     response_model=schemas.Deleted,
     dependencies=[Admin],
-    responses={
-        **errors.responses(401, 403, 404, 409, 503),
-        202: {"model": schemas.Operation, "description": "Started (?async=true)"},
-    },
+    responses=errors.async_responses(401, 403, 404, 409, 503),
     summary="Decompose a VM (delete it and its volumes from the host)",
 )
 def delete_vm(
