@@ -373,3 +373,19 @@ def test_a_refresh_that_cannot_be_recorded_leaves_the_host_in_error(
     row = services.hosts.get(a).row
     assert row["status"] == "error"
     assert row["last_error"] == "refresh failed: the store refused the write"
+
+
+def test_a_vm_back_after_its_pinned_cores_were_reused_is_flagged(services: Services) -> None:
+    services.hosts.add(model.HostSettings(name="n", type=model.HostType.FAKE, address="fake://numa"))
+    first = services.vms.compose(model.ComposeRequest(cores=2, pinned_cores=(2, 3))).vm
+    hv = fake.hypervisor_for(services.ctx.connection(first.host_id))
+    stash = hv.vms.pop(first.name)
+    services.hosts.refresh(first.host_id)
+    assert services.vms.get(first.id).state is model.VmState.MISSING
+    services.vms.compose(model.ComposeRequest(cores=2, pinned_cores=(3, 4)))
+    hv.vms[first.name] = stash
+    services.hosts.refresh(first.host_id)
+    back = services.vms.get(first.id)
+    assert back.state is model.VmState.READY
+    assert back.error == "came back after its pinned cores [3] were given to other VMs"
+    assert_accounts_exact(services)

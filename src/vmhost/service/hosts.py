@@ -392,15 +392,7 @@ class HostsService:
                 ):
                     store.vms.update_vm(conn, fresh, alloc)
             elif vm.state is not model.VmState.CLAIMED:
-                state = model.VmState.READY if vm.state is model.VmState.MISSING else vm.state
-                fresh = dataclasses.replace(
-                    vm,
-                    state=state,
-                    power_state=seen.power_state,
-                    uuid=seen.uuid or vm.uuid,
-                    addresses=seen.addresses,
-                    error="",
-                )
+                fresh = _seen_again(vm, seen, view.usage.pinned)
                 if fresh != vm:  # write only what changed: refresh of 100s of VMs stays cheap
                     store.vms.update_vm(conn, fresh)
         for seen in found.values():
@@ -511,6 +503,25 @@ class _Row:
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.__dict__.update(data)
+
+
+def _seen_again(vm: model.Vm, seen: model.DiscoveredVm, pinned_now: frozenset[int]) -> model.Vm:
+    """A composed VM's record after the host showed it again (back to ready if it was missing)."""
+    error = ""
+    if vm.state is model.VmState.MISSING and vm.pinned_cores:
+        clash = sorted(set(vm.pinned_cores) & pinned_now)
+        if clash:
+            # counted again; say so, since those cores now serve two VMs
+            error = f"came back after its pinned cores {clash} were given to other VMs"
+            log.warning("VM %s on host %s %s", vm.name, vm.host_id, error)
+    return dataclasses.replace(
+        vm,
+        state=model.VmState.READY if vm.state is model.VmState.MISSING else vm.state,
+        power_state=seen.power_state,
+        uuid=seen.uuid or vm.uuid,
+        addresses=seen.addresses,
+        error=error,
+    )
 
 
 def _adopted_vm(vm_id: int, host_id: int, seen: model.DiscoveredVm) -> model.Vm:
