@@ -94,6 +94,8 @@ def test_idle_filters_and_order(services: Services) -> None:
     ).vm
     assert [v.id for v in services.allocation.idle()] == [small.id, box.id, big.id]
     assert [v.id for v in services.allocation.idle(limit=1)] == [small.id]
+    assert services.allocation.idle(limit=0) == []
+    assert services.allocation.idle(SMALL, limit=0) == []
 
     def idle(**changes: Any) -> list[int]:
         return [v.id for v in services.allocation.idle(dataclasses_replace(SMALL, **changes))]

@@ -75,6 +75,8 @@ class AllocationService:
         (:func:`vm_mismatch`, then :func:`idle_mismatch` against their hosts). Records and
         host views are read a page at a time until ``limit`` are found. Nothing is allocated.
         """
+        if limit is not None and limit <= 0:
+            return []
         with self.ctx.db.read() as conn:
             if request is None:
                 return store.vms.idle_vms(conn, limit=limit)
