@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -14,6 +14,22 @@ from vmhost.scheduler import capacity
 
 T = TypeVar("T")
 CAS_RETRIES = 50
+
+
+def unknown_names(
+    conn: sa.Connection, names: Iterable[tuple[str, str | None]]
+) -> dict[str, list[str]]:
+    """Errors per field for zone/pool names (``("zone", name)``, ``("pool", name)``) that do not
+    exist; None values are skipped."""
+    errors: dict[str, list[str]] = {}
+    for kind, value in names:
+        if value is None:
+            continue
+        try:
+            store.hosts.named_id(conn, kind, value)
+        except model.NotFoundError as exc:
+            errors.setdefault(kind, []).append(f"no {exc.kind} named {value!r}")
+    return errors
 
 
 def usage_values(view: HostView, usage: HostUsage) -> dict[str, object]:

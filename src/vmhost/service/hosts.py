@@ -197,15 +197,7 @@ class HostsService:
         return pair.certificate_pem, pair.key_pem
 
     def _check_names(self, conn: sa.Connection, zone: str | None, pool: str | None) -> None:
-        errors: dict[str, list[str]] = {}
-        for kind, value in (("zone", zone), ("pool", pool)):
-            if value is None:
-                continue
-            try:
-                store.hosts.named_id(conn, kind, value)
-            except model.NotFoundError:
-                what = "zone" if kind == "zone" else "resource pool"
-                errors[kind] = [f"no {what} named {value!r}"]
+        errors = accounts.unknown_names(conn, (("zone", zone), ("pool", pool)))
         if errors:
             first = next(iter(errors.values()))[0]
             raise model.InvalidInputError(first, errors)

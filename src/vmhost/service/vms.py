@@ -95,13 +95,7 @@ class VmsService:
         with self.ctx.db.read() as conn:
             names = [("zone", request.zone), ("pool", request.pool)]
             names += [("zone", z) for z in request.zones]
-            for kind, value in names:
-                if value is not None:
-                    try:
-                        store.hosts.named_id(conn, kind, value)
-                    except model.NotFoundError:
-                        what = "zone" if kind == "zone" else "resource pool"
-                        errors.setdefault(kind, []).append(f"no {what} named {value!r}")
+            errors.update(accounts.unknown_names(conn, names))
             if request.host_id is not None:
                 store.hosts.host_row(conn, request.host_id)
             if request.hostname and store.vms.list_vms(conn, filters={"name": request.hostname}):
