@@ -376,7 +376,9 @@ def test_a_refresh_that_cannot_be_recorded_leaves_the_host_in_error(
 
 
 def test_a_vm_back_after_its_pinned_cores_were_reused_is_flagged(services: Services) -> None:
-    services.hosts.add(model.HostSettings(name="n", type=model.HostType.FAKE, address="fake://numa"))
+    services.hosts.add(
+        model.HostSettings(name="n", type=model.HostType.FAKE, address="fake://numa")
+    )
     first = services.vms.compose(model.ComposeRequest(cores=2, pinned_cores=(2, 3))).vm
     hv = fake.hypervisor_for(services.ctx.connection(first.host_id))
     stash = hv.vms.pop(first.name)
