@@ -46,7 +46,7 @@ def _default_name(address: str) -> str:
 def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.VmHost]:
     """Every VM host, by id."""
     zones, pools = svc.extras.refs()
-    hosts = [convert.host_data(d, zones, pools) for d in svc.extras.details()]
+    hosts = [convert.host_data(d, zones, pools) for d in svc.hosts.list()]
     return deps.json_response(hosts)  # type: ignore[return-value]
 
 
@@ -127,7 +127,7 @@ def read_host(
 ) -> schemas.VmHost:
     """One VM host, by id or name."""
     zones, pools = svc.extras.refs()
-    detail = svc.extras.detail(deps.host_id(svc, host))
+    detail = svc.hosts.get(deps.host_id(svc, host))
     return deps.json_response(convert.host_data(detail, zones, pools))  # type: ignore[return-value]
 
 

@@ -18,7 +18,6 @@ from vmhost import model, pki, store
 from vmhost.drivers import base
 
 from .context import Context
-from .hosts import HostDetail
 
 log = logging.getLogger("vmhost.service.catalog")
 
@@ -335,21 +334,6 @@ class HostExtrasService:
             raise model.HostProblemError(f"cannot list projects: {exc}") from exc
         return [dataclasses.asdict(p) for p in projects]
 
-    def details(self) -> list[HostDetail]:
-        """Every host, by id, as ``HostsService.list`` but from one read of the host rows
-        (the list endpoint's hot path: half the JSON decoding)."""
-        with self.ctx.db.read() as conn:
-            rows = store.hosts.host_rows(conn)
-            spaces = store.hosts.space_map(conn)
-        return [HostDetail(r, store.hosts.view_from_row(_Attrs(r), spaces)) for r in rows]
-
-    def detail(self, host_id: int) -> HostDetail:
-        """One host, as ``HostsService.get`` but from one read of its row."""
-        with self.ctx.db.read() as conn:
-            row = store.hosts.host_row(conn, host_id)
-            spaces = store.hosts.space_map(conn)
-        return HostDetail(row, store.hosts.view_from_row(_Attrs(row), spaces))
-
     def refs(self) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, Any]]]:
         """Zones and resource pools by id (without host counts: cheap)."""
         t = store.tables
@@ -394,13 +378,6 @@ class HostExtrasService:
             "hosts": [(str(s), str(ty), int(n)) for s, ty, n in hosts],
             "vms": [(str(o), str(s), int(n)) for o, s, n in vms],
         }
-
-
-class _Attrs:
-    """Attribute access over a row mapping (for ``store.hosts.view_from_row``)."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.__dict__.update(data)
 
 
 def _host_names(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> dict[int, str]:

@@ -62,18 +62,18 @@ class HostsService:
     # -- reading ------------------------------------------------------------------------
 
     def get(self, host_id: int) -> HostDetail:
-        """One host."""
+        """One host, from one read of its row."""
         with self.ctx.db.read() as conn:
-            return HostDetail(
-                store.hosts.host_row(conn, host_id), store.hosts.load_view(conn, host_id)
-            )
+            row = store.hosts.host_row(conn, host_id)
+            spaces = store.hosts.space_map(conn)
+        return HostDetail(row, store.hosts.view_from_row(row, spaces))
 
-    def list(self) -> list[HostDetail]:
-        """Every host, by id."""
+    def list(self) -> builtins.list[HostDetail]:
+        """Every host, by id, from one read of the host rows (the list endpoint's hot path)."""
         with self.ctx.db.read() as conn:
             rows = store.hosts.host_rows(conn)
-            views = {v.id: v for v in store.hosts.load_views(conn)}
-        return [HostDetail(r, views[r["id"]]) for r in rows]
+            spaces = store.hosts.space_map(conn)
+        return [HostDetail(r, store.hosts.view_from_row(r, spaces)) for r in rows]
 
     def resolve(self, key: int | str) -> int:
         """A host id from an id or a name."""
@@ -419,11 +419,8 @@ class HostsService:
             "last_error": "",
             "refreshed_at": time.time(),
         }
-        fresh_row = {**store.hosts.host_row(conn, host_id), **values}
-        zone_pool = {"zone": view.zone, "pool": view.pool}
-        fresh_view = store.hosts.view_from_row(
-            _Row({**fresh_row, **zone_pool, "usage": usage.to_json()}), {}
-        )
+        fresh_row = {**store.hosts.host_row(conn, host_id), **values, "usage": usage.to_json()}
+        fresh_view = store.hosts.view_from_row(fresh_row, {})
         values.update(accounts.usage_values(fresh_view, usage))
         store.hosts.cas_update_host(conn, host_id, view.generation, values)
 
@@ -488,13 +485,6 @@ def _check_reserved(view: HostView, settings: model.HostSettings) -> None:
             f"{settings.reserved_memory_mib} MiB reserved is more than the host's "
             f"{view.memory_mib} MiB",
         )
-
-
-class _Row:
-    """Attribute access over a mapping (to reuse view_from_row on computed values)."""
-
-    def __init__(self, data: Mapping[str, Any]) -> None:
-        self.__dict__.update(data)
 
 
 def _seen_again(vm: model.Vm, seen: model.DiscoveredVm, pinned_now: frozenset[int]) -> model.Vm:

@@ -177,35 +177,36 @@ def _view_select() -> sa.Select[Any]:
 
 
 def view_from_row(
-    row: Any, spaces: Mapping[int | None, Mapping[str, tuple[str, ...]]]
+    row: Mapping[Any, Any], spaces: Mapping[int | None, Mapping[str, tuple[str, ...]]]
 ) -> HostView:
-    """A HostView from a row of ``_view_select``; ``spaces`` maps host id (None = all hosts)
-    to {space: networks}."""
-    inv = row.inventory
+    """A HostView from a host row's mapping (``_view_select``'s columns or all of ``hosts``,
+    with ``zone`` and ``pool`` names); ``spaces`` maps host id (None = all hosts) to
+    {space: networks}."""
+    inv = row["inventory"]
     networks = tuple((n[0], model.NetworkKind(n[1])) for n in inv["networks"])
     names = {n for n, _ in networks} | {s[0] for s in inv["sriov"]}
     host_spaces: dict[str, tuple[str, ...]] = {}
-    for scope in (None, row.id):
+    for scope in (None, row["id"]):
         for space, nets in spaces.get(scope, {}).items():
             present = tuple(n for n in nets if n in names)
             if present:
                 host_spaces[space] = tuple(dict.fromkeys(host_spaces.get(space, ()) + present))
     return HostView(
-        id=row.id,
-        name=row.name,
-        type=model.HostType(row.type),
-        generation=row.generation,
-        status=model.HostStatus(row.status),
-        zone=row.zone,
-        pool=row.pool,
-        tags=tuple(row.tags),
-        architectures=tuple(row.architectures),
-        cpu_over_commit_ratio=row.cpu_over_commit_ratio,
-        memory_over_commit_ratio=row.memory_over_commit_ratio,
-        reserved_cores=row.reserved_cores,
-        reserved_memory_mib=row.reserved_memory_mib,
-        cores=row.cores,
-        memory_mib=row.memory_mib,
+        id=row["id"],
+        name=row["name"],
+        type=model.HostType(row["type"]),
+        generation=row["generation"],
+        status=model.HostStatus(row["status"]),
+        zone=row["zone"],
+        pool=row["pool"],
+        tags=tuple(row["tags"]),
+        architectures=tuple(row["architectures"]),
+        cpu_over_commit_ratio=row["cpu_over_commit_ratio"],
+        memory_over_commit_ratio=row["memory_over_commit_ratio"],
+        reserved_cores=row["reserved_cores"],
+        reserved_memory_mib=row["reserved_memory_mib"],
+        cores=row["cores"],
+        memory_mib=row["memory_mib"],
         numa=tuple(
             NodeView(
                 n["index"],
@@ -227,15 +228,15 @@ def view_from_row(
             )
             for p in inv["pools"]
         ),
-        default_pool=row.default_storage_pool,
+        default_pool=row["default_storage_pool"],
         networks=networks,
         spaces=host_spaces,
         sriov=tuple(SriovView(s[0], s[1], s[2], s[3]) for s in inv["sriov"]),
-        can_run_vms=row.can_run_vms,
-        can_run_containers=row.can_run_containers,
-        vm_unsupported_reason=row.vm_unsupported_reason,
-        project=row.project,
-        usage=HostUsage.from_json(row.usage),
+        can_run_vms=row["can_run_vms"],
+        can_run_containers=row["can_run_containers"],
+        vm_unsupported_reason=row["vm_unsupported_reason"],
+        project=row["project"],
+        usage=HostUsage.from_json(row["usage"]),
     )
 
 
@@ -257,7 +258,7 @@ def load_view(
     row = conn.execute(_view_select().where(t.hosts.c.id == host_id)).first()
     if row is None:
         raise model.NotFoundError("VM host", host_id)
-    return view_from_row(row, spaces if spaces is not None else space_map(conn))
+    return view_from_row(row._mapping, spaces if spaces is not None else space_map(conn))
 
 
 def load_views(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> list[HostView]:
@@ -266,7 +267,7 @@ def load_views(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> li
     if host_ids is not None:
         query = query.where(t.hosts.c.id.in_(host_ids))
     spaces = space_map(conn)
-    return [view_from_row(r, spaces) for r in conn.execute(query)]
+    return [view_from_row(r._mapping, spaces) for r in conn.execute(query)]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -344,7 +345,7 @@ def candidate_views(
     params.update(limit=limit, offset=offset)
     query = _candidate_select(shape, q.order, limit is not None)
     spaces = spaces if spaces is not None else space_map(conn)
-    return [view_from_row(r, spaces) for r in conn.execute(query, params)]
+    return [view_from_row(r._mapping, spaces) for r in conn.execute(query, params)]
 
 
 def count_hosts(conn: sa.Connection) -> int:

@@ -119,7 +119,7 @@ def test_a_bug_is_a_generic_500_with_the_traceback_only_in_the_log(
     def broken() -> list[Any]:
         raise RuntimeError("secret internal detail /etc/vmhost")
 
-    monkeypatch.setattr(api.services.extras, "details", broken)
+    monkeypatch.setattr(api.services.hosts, "list", broken)
     with caplog.at_level(logging.ERROR, logger="vmhost.api"):
         response = api.get("/api/v1/vm-hosts")
     body = _error(response, 500)
