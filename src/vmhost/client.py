@@ -138,7 +138,17 @@ def _validated(model: type[T], fields: Mapping[str, Any]) -> T:
 
 
 def _seg(value: int | str) -> str:
-    return urllib.parse.quote(str(value), safe="")
+    """One path segment from an id or a name: every character outside RFC 3986's unreserved
+    set is percent-encoded (``/``, ``?``, ``#``, ``%``, spaces...), and so are the dots of a
+    ``.`` or ``..`` segment, which HTTP clients and proxies would otherwise resolve away
+    (``vm-host read .`` must not become ``GET /vm-hosts``). Every path built by this client
+    goes through here."""
+    text = urllib.parse.quote(str(value), safe="")
+    if not text:
+        raise InvalidInputError("a name or id cannot be empty")
+    if text.strip(".") == "":
+        return text.replace(".", "%2E")
+    return text
 
 
 def _body(values: Mapping[str, Any]) -> dict[str, Any]:

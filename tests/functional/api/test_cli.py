@@ -328,3 +328,43 @@ def test_help_and_completion_are_available(cli: Cli) -> None:
         assert group in out
     assert "--install-completion" in out
     assert "storage-pools" in cli("vm-host", "--help").stdout
+
+
+def test_names_are_percent_encoded_in_paths(
+    cli: Cli, live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A name is one path segment whatever it holds: dot segments are not resolved away and
+    reserved characters are escaped, so a request never reaches another endpoint."""
+    from vmhost import client
+    from vmhost.cli import common
+
+    sent: list[bytes] = []
+    make = common.make_client
+
+    def spying(profile: Any) -> client.VmHostClient:
+        api = make(profile)
+        api.http.event_hooks["request"].append(lambda r: sent.append(r.url.raw_path))
+        return api
+
+    monkeypatch.setattr(common, "make_client", spying)
+    cli("-q", "vm-hosts", "create", "--type", "fake", "--address", "fake://numa", "--name", "h1")
+    cli("tokens", "create", "x")
+    for args, path in [
+        (("vm-host", "read", "."), b"/api/v1/vm-hosts/%2E"),
+        (("vm-host", "delete", ".."), b"/api/v1/vm-hosts/%2E%2E"),
+        (("vm-host", "refresh", ".."), b"/api/v1/vm-hosts/%2E%2E/refresh"),
+        (("token", "revoke", ".."), b"/api/v1/tokens/%2E%2E"),
+        (("zones", "delete", "..."), b"/api/v1/zones/%2E%2E%2E"),
+        (("vm-host", "delete", "../tokens/x"), b"/api/v1/vm-hosts/..%2Ftokens%2Fx"),
+        (("vm-host", "read", "h1?x=1#y"), b"/api/v1/vm-hosts/h1%3Fx%3D1%23y"),
+        (("vm-host", "read", "a b%2F"), b"/api/v1/vm-hosts/a%20b%252F"),
+    ]:
+        result = cli(*args, code=1)
+        assert sent[-1].split(b"?")[0] == path, (args, sent[-1])
+        assert result.stderr.count("\n") == 1 and result.stdout == "", (args, result.output)
+    assert "does not exist" in cli("vm-host", "read", ".", code=1).stderr
+    assert "'..' does not exist" in cli("vm-host", "delete", "..", code=1).stderr
+    assert "cannot be empty" in cli("vm-host", "read", "", code=1).stderr
+    # Nothing was reached by mistake: the host and the token are still there.
+    assert cli.json("vm-host", "read", "h1")["name"] == "h1"
+    assert "x" in [t["name"] for t in cli.json("tokens", "list", "-f", "json")]
