@@ -50,8 +50,8 @@ import libvirt
 
 from vmhost import model
 from vmhost.drivers import base
-from vmhost.drivers.libvirt.discovery import FETCH_WORKERS
 from vmhost.drivers.libvirt.driver import LibvirtDriver
+from vmhost.drivers.libvirt.scan import FETCH_WORKERS
 from vmhost.service import Services, Settings
 
 URI = os.environ.get("VMHOST_LIBVIRT_URI", "qemu:///system")

@@ -1,7 +1,7 @@
 """Discovery's per-item libvirt calls (domain XML, volume sizes) made a few at a time.
 
 Against libvirt's in-process ``test:///default`` host (no daemon) with more domains than
-``discovery.FETCH_THRESHOLD``, each with a disk given by pool and volume (the case libvirt's
+``scan.FETCH_THRESHOLD``, each with a disk given by pool and volume (the case libvirt's
 domain stats cannot size for a stopped domain): the inventory is the same one at a time and
 with workers, and each volume is sized once. Plus ``fetch_all``'s order and errors, and a domain
 undefined between the listing and its XML read, and the default (one at a time on the local
@@ -20,12 +20,12 @@ import pytest
 
 from vmhost import model
 from vmhost.drivers import base
-from vmhost.drivers.libvirt import discovery
+from vmhost.drivers.libvirt import scan
 from vmhost.drivers.libvirt.driver import LibvirtDriver
 
 POOL = "default-pool"
 MIB = 1024**2
-COUNT = discovery.FETCH_THRESHOLD + 8
+COUNT = scan.FETCH_THRESHOLD + 8
 
 
 def domain_xml(name: str, volume: str) -> str:
@@ -66,8 +66,8 @@ def ours(inventory: model.HostInventory) -> list[model.DiscoveredVm]:
 
 
 def test_scan_with_workers_finds_the_same_as_one_at_a_time(host: Any) -> None:
-    one = discovery.scan(host, workers=1).inventory
-    four = discovery.scan(host, workers=4).inventory
+    one = scan.scan(host, workers=1).inventory
+    four = scan.scan(host, workers=4).inventory
     assert ours(one) == ours(four)
     assert one == four
     found = {v.name: v for v in ours(four)}
@@ -140,7 +140,7 @@ def test_volume_sizes_are_listed_once_per_pool_and_asked_once_per_volume() -> No
     calls: list[str] = []
     names = [f"v{i:03d}" for i in range(COUNT)]
     pool = CountingPool(calls, names)
-    sizes = discovery._VolumeSizes(CountingConn(pool), workers=4)
+    sizes = scan._VolumeSizes(CountingConn(pool), workers=4)
     wanted = [("p", n) for n in names] * 2 + [("gone", "x"), ("p", "absent"), ("", "")]
     sizes.prefetch(wanted)
     assert pool.listings == 1
@@ -167,10 +167,10 @@ def test_fetch_all_keeps_order_and_runs_a_few_at_a_time() -> None:
         return i * i
 
     items = list(range(COUNT))
-    assert discovery.fetch_all(slow, items, workers=4) == [i * i for i in items]
+    assert scan.fetch_all(slow, items, workers=4) == [i * i for i in items]
     assert 1 < peak <= 4
     peak = 0
-    assert discovery.fetch_all(slow, items[:3], workers=4) == [0, 1, 4]  # few: in line
+    assert scan.fetch_all(slow, items[:3], workers=4) == [0, 1, 4]  # few: in line
     assert peak == 1
 
 
@@ -181,7 +181,7 @@ def test_fetch_all_raises_the_first_error() -> None:
         return i
 
     with pytest.raises(ValueError, match="seven"):
-        discovery.fetch_all(fail_on_seven, list(range(COUNT)), workers=4)
+        scan.fetch_all(fail_on_seven, list(range(COUNT)), workers=4)
 
 
 def test_a_domain_undefined_before_its_xml_is_read_is_skipped(host: Any) -> None:
@@ -200,7 +200,7 @@ def test_a_domain_undefined_before_its_xml_is_read_is_skipped(host: Any) -> None
             return [*records[:5], (Gone(), {"state.state": 5}), *records[5:]]
 
     for workers in (1, 4):
-        found = discovery.scan_domains(Conn(), workers)
+        found = scan.scan_domains(Conn(), workers)
         assert len(found) == len(real(libvirt.VIR_DOMAIN_STATS_STATE, 0))
         assert len([p for p, _, _ in found if p.name.startswith("scan-")]) == COUNT
 
@@ -211,10 +211,10 @@ def test_a_domain_undefined_before_its_xml_is_read_is_skipped(host: Any) -> None
         ("qemu:///system", 1),
         ("qemu+unix:///system?socket=/run/libvirt/libvirt-sock", 1),
         ("test:///default", 1),
-        ("qemu+ssh://root@10.0.0.5/system", discovery.FETCH_WORKERS),
-        ("qemu+tls://kvm1.example/system", discovery.FETCH_WORKERS),
-        ("qemu+tcp://127.0.0.1:16509/system", discovery.FETCH_WORKERS),
-        ("qemu://kvm1.example/system", discovery.FETCH_WORKERS),
+        ("qemu+ssh://root@10.0.0.5/system", scan.FETCH_WORKERS),
+        ("qemu+tls://kvm1.example/system", scan.FETCH_WORKERS),
+        ("qemu+tcp://127.0.0.1:16509/system", scan.FETCH_WORKERS),
+        ("qemu://kvm1.example/system", scan.FETCH_WORKERS),
     ],
 )
 def test_default_workers_local_socket_one_remote_several(address: str, workers: int) -> None:

@@ -37,8 +37,9 @@ import libvirt
 from vmhost import model
 from vmhost.drivers import base
 
-from . import designer, discovery
+from . import designer, parse, parse_domain
 from . import domain_xml as dx
+from . import scan as scanner
 from .connection import LibvirtConnection, libvirt_message, map_error
 
 LOG = logging.getLogger(__name__)
@@ -65,22 +66,22 @@ class LibvirtDriver:
         self.refresh_pools = bool(connection.options.get("refresh_pools", True))
         workers = connection.options.get("discovery_workers")
         if workers is None:
-            workers = 1 if is_local_uri(self.conn.uri) else discovery.FETCH_WORKERS
+            workers = 1 if is_local_uri(self.conn.uri) else scanner.FETCH_WORKERS
         self.discovery_workers = max(1, int(str(workers)))
-        self._caps: discovery.Capabilities | None = None
+        self._caps: parse.Capabilities | None = None
 
     # --- discovery -----------------------------------------------------------------------------
 
-    def _capabilities(self, conn: Any) -> discovery.Capabilities:
+    def _capabilities(self, conn: Any) -> parse.Capabilities:
         if self._caps is None:
-            self._caps = discovery.parse_capabilities(conn.getCapabilities())
+            self._caps = parse.parse_capabilities(conn.getCapabilities())
         return self._caps
 
-    def scan(self) -> discovery.Scan:
+    def scan(self) -> scanner.Scan:
         """Inventory and design facts in one pass."""
         return self.conn.call(
             "discovering the host",
-            lambda c: discovery.scan(
+            lambda c: scanner.scan(
                 c,
                 refresh_pools=self.refresh_pools,
                 caps=self._capabilities(c),
@@ -96,13 +97,13 @@ class LibvirtDriver:
         """What ``design()`` needs; the domain pass only when SR-IOV VFs must be chosen."""
         caps = self._capabilities(conn)
         if any(i.kind is model.NetworkKind.SRIOV for i in spec.interfaces):
-            scan = discovery.scan(
+            found = scanner.scan(
                 conn, refresh_pools=False, caps=caps, workers=self.discovery_workers
             )
-            return self._with_options(scan.facts)
-        pools = discovery.scan_pools(conn, refresh=False)
-        networks = discovery.scan_networks(conn)
-        interfaces = discovery.scan_interfaces(conn)
+            return self._with_options(found.facts)
+        pools = scanner.scan_pools(conn, refresh=False)
+        networks = scanner.scan_networks(conn)
+        interfaces = scanner.scan_interfaces(conn)
         kinds: dict[str, model.NetworkKind] = {}
         network_bridges = {bridge for _, bridge in networks}
         for network, _bridge in networks:
@@ -196,7 +197,7 @@ class LibvirtDriver:
                 self._wait_running(domain, spec.name)
                 power = "running"
             # what libvirt really has (MACs, the UUID) rather than what was asked
-            parsed = discovery.parse_domain(domain.XMLDesc(0))
+            parsed = parse_domain.parse_domain(domain.XMLDesc(0))
         except BaseException as exc:
             self._undo(conn, spec.name, domain, created)
             if isinstance(exc, libvirt.libvirtError):
@@ -291,7 +292,7 @@ class LibvirtDriver:
             if state in (libvirt.VIR_DOMAIN_SHUTOFF, libvirt.VIR_DOMAIN_CRASHED):
                 raise base.DriverError(
                     f"{name!r} stopped right after starting "
-                    f"({discovery.power_state(state)}, libvirt state {state})"
+                    f"({parse_domain.power_state(state)}, libvirt state {state})"
                 )
             if time.monotonic() > deadline:
                 raise base.DriverError(
@@ -435,7 +436,7 @@ class LibvirtDriver:
             domain = self._lookup(conn, name)
             if domain is None:
                 return "unknown"
-            return discovery.power_state(domain.state()[0])
+            return parse_domain.power_state(domain.state()[0])
 
         return self.conn.call(f"querying {name!r}", query)
 

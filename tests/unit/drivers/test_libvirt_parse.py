@@ -7,7 +7,7 @@ import pathlib
 import pytest
 
 from vmhost import model
-from vmhost.drivers.libvirt import designer, discovery
+from vmhost.drivers.libvirt import designer, parse, parse_domain
 from vmhost.drivers.libvirt import domain_xml as dx
 
 DATA = pathlib.Path(__file__).parent / "data" / "libvirt"
@@ -21,7 +21,7 @@ VF = [dx.PciAddress(0, 0x3B, 0x10, f) for f in (0, 2, 4, 6)]
 
 
 def test_capabilities_real_kvm_host() -> None:
-    caps = discovery.parse_capabilities(read("capabilities-kvm-1node.xml"))
+    caps = parse.parse_capabilities(read("capabilities-kvm-1node.xml"))
     assert caps.arch == "x86_64"
     assert caps.page_sizes_kib == (4, 2048, 1048576)
     assert caps.hugepage_sizes_kib == (2048, 1048576)
@@ -38,7 +38,7 @@ def test_capabilities_real_kvm_host() -> None:
 
 
 def test_capabilities_two_nodes_with_hugepages() -> None:
-    caps = discovery.parse_capabilities(read("capabilities-2numa-hugepages.xml"))
+    caps = parse.parse_capabilities(read("capabilities-2numa-hugepages.xml"))
     assert [n.cores for n in caps.numa_nodes] == [(0, 1, 2, 3), (4, 5, 6, 7)]
     assert [n.memory_mib for n in caps.numa_nodes] == [32000, 32000]
     assert caps.numa_nodes[0].hugepages == (
@@ -47,14 +47,14 @@ def test_capabilities_two_nodes_with_hugepages() -> None:
     )
     assert caps.numa_nodes[1].hugepages_mib == 4096
     assert caps.numa_nodes[0].hugepages_mib == 2048 + 4096
-    free = discovery.with_free_hugepages(caps.numa_nodes, {0: {2048: 1000, 1048576: 3}})
+    free = parse.with_free_hugepages(caps.numa_nodes, {0: {2048: 1000, 1048576: 3}})
     assert free[0].hugepages[0].free_pages == 1000
     assert free[0].hugepages[1].free_pages == 3
     assert free[1].hugepages[0].free_pages is None
 
 
 def test_capabilities_test_driver_two_cells() -> None:
-    caps = discovery.parse_capabilities(read("capabilities-test-2nodes.xml"))
+    caps = parse.parse_capabilities(read("capabilities-test-2nodes.xml"))
     assert [len(n.cores) for n in caps.numa_nodes] == [8, 8]
     assert caps.guests[0].domain_types == ("test",)
 
@@ -89,7 +89,7 @@ def test_capabilities_test_driver_two_cells() -> None:
     ],
 )
 def test_pools(name: str, kind: str, path: str, total: int, available: int, uuid: str) -> None:
-    info = discovery.parse_pool(read(name))
+    info = parse.parse_pool(read(name))
     pool = info.pool
     assert pool.type == kind
     assert pool.path == path
@@ -103,32 +103,32 @@ def test_pools(name: str, kind: str, path: str, total: int, available: int, uuid
 
 
 def test_networks() -> None:
-    isolated, bridge = discovery.parse_network(read("network-isolated.xml"))
+    isolated, bridge = parse.parse_network(read("network-isolated.xml"))
     assert isolated == model.Network("vmhost-net0", model.NetworkKind.NETWORK, "10.213.72.0/24")
     assert bridge == "vmhnet0"
-    nat, nat_bridge = discovery.parse_network(read("network-nat.xml"))
+    nat, nat_bridge = parse.parse_network(read("network-nat.xml"))
     assert nat.cidr == "192.168.122.0/24"  # from a netmask
     assert nat_bridge == "virbr0"
 
 
 def test_interfaces_and_host_networks() -> None:
-    bridge = discovery.parse_interface(read("iface-bridge.xml"))
-    assert bridge == discovery.HostInterface("vmhnet0", "bridge", ())
-    eth0 = discovery.parse_net_device(read("nodedev-net-eth0.xml"))
-    assert eth0 == discovery.NodeNet("eth0", "pci_0000_00_03_0", virtual=False)
-    pf_net = discovery.parse_net_device(read("nodedev-net-pf.xml"))
-    vf_net = discovery.parse_net_device(read("nodedev-net-vf.xml"))
+    bridge = parse.parse_interface(read("iface-bridge.xml"))
+    assert bridge == parse.HostInterface("vmhnet0", "bridge", ())
+    eth0 = parse.parse_net_device(read("nodedev-net-eth0.xml"))
+    assert eth0 == parse.NodeNet("eth0", "pci_0000_00_03_0", virtual=False)
+    pf_net = parse.parse_net_device(read("nodedev-net-pf.xml"))
+    vf_net = parse.parse_net_device(read("nodedev-net-vf.xml"))
     assert pf_net is not None and vf_net is not None
-    pci = [discovery.parse_pci_device(read(f"nodedev-pci-vf{f}.xml")) for f in (0, 2, 4, 6)]
-    lo = discovery.NodeNet("lo", "computer", virtual=True)
-    vnet = discovery.NodeNet("vnet3", "computer", virtual=False)
-    member = discovery.NodeNet("eno2", "pci_0000_01_00_1", virtual=False)
-    networks = discovery.host_networks(
-        [discovery.parse_network(read("network-isolated.xml"))],
+    pci = [parse.parse_pci_device(read(f"nodedev-pci-vf{f}.xml")) for f in (0, 2, 4, 6)]
+    lo = parse.NodeNet("lo", "computer", virtual=True)
+    vnet = parse.NodeNet("vnet3", "computer", virtual=False)
+    member = parse.NodeNet("eno2", "pci_0000_01_00_1", virtual=False)
+    networks = parse.host_networks(
+        [parse.parse_network(read("network-isolated.xml"))],
         [
             bridge,  # the network's own bridge: not listed twice
-            discovery.HostInterface("br-db", "bridge", ("eno2",)),
-            discovery.HostInterface("eth0", "ethernet"),
+            parse.HostInterface("br-db", "bridge", ("eno2",)),
+            parse.HostInterface("eth0", "ethernet"),
         ],
         [eth0, pf_net, vf_net, lo, vnet, member],
         [p for p in pci if p is not None],
@@ -143,26 +143,26 @@ def test_interfaces_and_host_networks() -> None:
 
 
 def test_sriov_pf_and_vfs() -> None:
-    pf = discovery.parse_pci_device(read("nodedev-pci-pf.xml"))
+    pf = parse.parse_pci_device(read("nodedev-pci-pf.xml"))
     assert pf is not None
     assert pf.address == dx.PciAddress(0, 0x3B, 0, 0)
     assert pf.max_vfs == 63
     assert pf.vfs == tuple(VF)
     assert pf.numa_node == 1
-    vf = discovery.parse_pci_device(read("nodedev-pci-vf2.xml"))
+    vf = parse.parse_pci_device(read("nodedev-pci-vf2.xml"))
     assert vf is not None and vf.physical_function == pf.address and vf.max_vfs == 0
     nets = [
-        discovery.parse_net_device(read("nodedev-net-pf.xml")),
-        discovery.parse_net_device(read("nodedev-net-vf.xml")),
+        parse.parse_net_device(read("nodedev-net-pf.xml")),
+        parse.parse_net_device(read("nodedev-net-vf.xml")),
     ]
-    (sriov,) = discovery.sriov_pfs([pf, vf], [n for n in nets if n])
+    (sriov,) = parse.sriov_pfs([pf, vf], [n for n in nets if n])
     assert sriov.name == "enp59s0f0"
     assert sriov.numa_node == 1
     assert sriov.vfs == tuple(VF)
 
 
 def test_domain_composed_by_vmhost_running() -> None:
-    parsed = discovery.parse_domain(read("domain-kvm-running.xml"))
+    parsed = parse_domain.parse_domain(read("domain-kvm-running.xml"))
     assert parsed.name == "vmhost-record"
     assert parsed.active
     assert parsed.cores == 1
@@ -186,7 +186,7 @@ def test_domain_composed_by_vmhost_running() -> None:
             dx.VolumeRef("vmhost-test", "vmhost-record-data"),
         )
     )
-    vm = discovery.to_discovered_vm(
+    vm = parse_domain.to_discovered_vm(
         parsed,
         state=1,
         pools=[],
@@ -204,7 +204,7 @@ def test_domain_composed_by_vmhost_running() -> None:
 
 
 def test_domain_with_sriov_macvlan_bridge_hugepages() -> None:
-    parsed = discovery.parse_domain(read("domain-sriov-hugepages.xml"))
+    parsed = parse_domain.parse_domain(read("domain-sriov-hugepages.xml"))
     assert not parsed.active
     assert parsed.cores == 2  # current vCPUs, not the maximum
     assert parsed.memory_mib == 4096  # unit='GiB'
@@ -218,7 +218,7 @@ def test_domain_with_sriov_macvlan_bridge_hugepages() -> None:
         designer.PoolFacts("libvirt", "dir", path="/var/lib/libvirt"),
         designer.PoolFacts("vg-fast", "logical", path="/dev/vg-fast"),
     ]
-    vm = discovery.to_discovered_vm(
+    vm = parse_domain.to_discovered_vm(
         parsed,
         state=5,
         pools=pools,
@@ -251,10 +251,10 @@ def test_domain_with_sriov_macvlan_bridge_hugepages() -> None:
     ],
 )
 def test_power_states(state: int, power: str) -> None:
-    assert discovery.power_state(state) == power
+    assert parse_domain.power_state(state) == power
 
 
 def test_pool_of_path() -> None:
     pools = [designer.PoolFacts("a", "dir", path="/srv/a/"), designer.PoolFacts("b", "dir")]
-    assert discovery.pool_of_path("/srv/a/x.img", pools) == ("a", "x.img")
-    assert discovery.pool_of_path("/srv/ab/x.img", pools) == ("", "")
+    assert parse_domain.pool_of_path("/srv/a/x.img", pools) == ("a", "x.img")
+    assert parse_domain.pool_of_path("/srv/ab/x.img", pools) == ("", "")
