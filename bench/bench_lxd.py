@@ -141,7 +141,7 @@ class Bench:
             refresh=False,
         )
         self.host_id = int(detail.row["id"])
-        cert = self.services.hosts.certificate(self.host_id)
+        cert = self.services.extras.certificate(self.host_id)
         with tempfile.NamedTemporaryFile("w", suffix=".crt") as f:
             f.write(cert["certificate"])
             f.flush()
