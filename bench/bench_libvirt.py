@@ -201,9 +201,9 @@ class Bench:
             options=OPTIONS,
             refresh=refresh,
         )
-        if refresh and detail.row["status"] != model.HostStatus.READY.value:
-            raise RuntimeError(f"host not ready: {detail.row['last_error']}")
-        return int(detail.row["id"])
+        if refresh and detail.host.status != model.HostStatus.READY.value:
+            raise RuntimeError(f"host not ready: {detail.host.last_error}")
+        return int(detail.host.id)
 
     def close(self) -> None:
         self.services.close()
@@ -364,8 +364,8 @@ def bench_refresh(
     start = time.perf_counter()
     detail = services.hosts.refresh(host_id)
     result["refresh_first_s"] = time.perf_counter() - start
-    if detail.row["status"] != model.HostStatus.READY.value:
-        raise RuntimeError(f"refresh failed: {detail.row['last_error']}")
+    if detail.host.status != model.HostStatus.READY.value:
+        raise RuntimeError(f"refresh failed: {detail.host.last_error}")
     adopted = len(services.vms.list(host_id)) - base_vms
     if adopted != count:
         raise RuntimeError(f"{adopted} domains adopted, expected {count}")

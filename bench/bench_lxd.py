@@ -140,16 +140,16 @@ class Bench:
             options={"image": IMAGE},
             refresh=False,
         )
-        self.host_id = int(detail.row["id"])
-        cert = self.services.extras.certificate(self.host_id)
+        self.host_id = int(detail.host.id)
+        cert = self.services.certificates.certificate(self.host_id)
         with tempfile.NamedTemporaryFile("w", suffix=".crt") as f:
-            f.write(cert["certificate"])
+            f.write(cert.certificate)
             f.flush()
             lxc("config", "trust", "add", f.name, "--name", f"vmhost-bench-{self.project}")
-        self.fingerprint = cert["fingerprint"]
+        self.fingerprint = cert.fingerprint
         detail = self.services.hosts.refresh(self.host_id)  # creates the project
-        if detail.row["status"] != "ready":
-            raise RuntimeError(f"host not ready: {detail.row['last_error']}")
+        if detail.host.status != "ready":
+            raise RuntimeError(f"host not ready: {detail.host.last_error}")
 
     def pylxd_client(self) -> pylxd.Client:
         """pylxd over HTTPS with the host's own certificate, pinned server certificate."""

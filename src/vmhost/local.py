@@ -1,8 +1,10 @@
 """Register this machine's own LXD and libvirt as VM hosts, and mint an admin token.
 
 Used by the README's run command (``scripts/run``): ``python -m vmhost.local --data-dir D``.
-Idempotent: hosts already registered are refreshed, not added again. Prints one line per step
-and, last, the admin token (shown once; only its hash is stored).
+Idempotent: hosts already registered are refreshed, not added again; the admin token kept in
+``--token-file`` is reused while it is valid (a new one replaces it otherwise, and the tokens of
+earlier runs are revoked). Prints one line per step and, last, the admin token (only its hash
+is stored).
 """
 
 from __future__ import annotations
@@ -10,15 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
-import time
 
-from vmhost import model, store
+from vmhost import model
 from vmhost.service import Services
 from vmhost.settings import Settings
 
@@ -35,10 +35,10 @@ def _port_open(host: str, port: int) -> bool:
 
 
 def _existing(services: Services, name: str) -> int | None:
-    for detail in services.hosts.list():
-        if detail.row["name"] == name:
-            return int(detail.row["id"])
-    return None
+    try:
+        return services.hosts.host_id_by_name(name)
+    except model.NotFoundError:
+        return None
 
 
 def _trust_locally(cert_pem: str, fingerprint: str) -> str:
@@ -85,15 +85,13 @@ def register_lxd(services: Services) -> str:
             options={"image": image} if image else None,
             refresh=False,
         )
-        host_id = int(detail.row["id"])
-    cert = services.extras.certificate(host_id)
-    problem = _trust_locally(cert["certificate"], cert["fingerprint"])
+        host_id = detail.host.id
+    cert = services.certificates.certificate(host_id)
+    problem = _trust_locally(cert.certificate, cert.fingerprint)
     if problem:
-        return (
-            f"added, but could not trust its certificate: {problem}; run: {cert['trust_command']}"
-        )
+        return f"added, but could not trust its certificate: {problem}; run: {cert.trust_command}"
     detail = services.hosts.refresh(host_id, raise_errors=False)
-    return f"{detail.row['status']} {detail.row['last_error']}".strip()
+    return _status(detail.host)
 
 
 def register_libvirt(services: Services) -> str:
@@ -109,15 +107,25 @@ def register_libvirt(services: Services) -> str:
         )
     else:
         detail = services.hosts.refresh(host_id, raise_errors=False)
-    return f"{detail.row['status']} {detail.row['last_error']}".strip()
+    return _status(detail.host)
 
 
-def admin_token(services: Services) -> str:
-    """A new admin token; only its hash is stored."""
-    token = "vmh_" + secrets.token_urlsafe(32)
-    name = time.strftime("run-%Y%m%d-%H%M%S")
-    with services.ctx.db.write() as conn:
-        store.tokens.insert_token(conn, name, "admin", token, None)
+def _status(host: model.Host) -> str:
+    return f"{host.status.value} {host.last_error}".strip()
+
+
+def admin_token(services: Services, token_file: str | None) -> str:
+    """The admin token kept in ``token_file`` while it is valid, else a new one (written
+    there); tokens of earlier runs it replaces are revoked. Only hashes are stored."""
+    current = None
+    if token_file and os.path.exists(token_file):
+        with open(token_file) as f:
+            current = f.read().strip() or None
+    token, new = services.tokens.local_admin(current)
+    if token_file and new:
+        fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
     return token
 
 
@@ -125,19 +133,18 @@ def main(argv: list[str] | None = None) -> int:
     """Register local hosts and print an admin token."""
     parser = argparse.ArgumentParser(prog="python -m vmhost.local", description=__doc__)
     parser.add_argument("--data-dir", required=True)
-    parser.add_argument("--token-file", help="also write the token here (mode 600)")
+    parser.add_argument(
+        "--token-file",
+        help="keep the token here (mode 600): reused while valid, replaced (and revoked) if not",
+    )
     args = parser.parse_args(argv)
     services = Services.create(Settings(data_dir=args.data_dir))
     try:
         print(f"local LXD:     {register_lxd(services)}", flush=True)
         print(f"local libvirt: {register_libvirt(services)}", flush=True)
-        token = admin_token(services)
+        token = admin_token(services, args.token_file)
     finally:
         services.close()
-    if args.token_file:
-        fd = os.open(args.token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token + "\n")
     print(f"admin token:   {token}", flush=True)
     return 0
 

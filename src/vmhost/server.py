@@ -142,16 +142,16 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
             expires = args.expires_days * 86400 if args.expires_days is not None else None
             record, token = services.tokens.create(args.name, args.role, expires)
             print(
-                f"Created {record['role']} token {record['name']!r} (id {record['id']}, "
-                f"expires {_when(record['expires_at'])}). It is shown once:",
+                f"Created {record.role} token {record.name!r} (id {record.id}, "
+                f"expires {_when(record.expires_at)}). It is shown once:",
                 file=sys.stderr,
             )
             print(token)
         elif args.action == "list":
             print(f"{'ID':>4}  {'NAME':<24} {'ROLE':<9} {'PREFIX':<9} EXPIRES")
             for t in services.tokens.list():
-                expires = _when(t["expires_at"]) + (" (expired)" if t["expired"] else "")
-                print(f"{t['id']:>4}  {t['name']:<24} {t['role']:<9} {t['prefix']:<9} {expires}")
+                expires = _when(t.expires_at) + (" (expired)" if t.expired else "")
+                print(f"{t.id:>4}  {t.name:<24} {t.role:<9} {t.prefix:<9} {expires}")
         else:
             services.tokens.revoke(args.name)
             print(f"Revoked token {args.name!r}.", file=sys.stderr)

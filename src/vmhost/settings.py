@@ -22,14 +22,12 @@ class Settings(pydantic_settings.BaseSettings):
     policy: model.PlacementPolicy = model.PlacementPolicy.PACK
     manager_name: str = "vmhost"
     compose_attempts: int = pydantic.Field(default=5, ge=1, le=50)
-    candidate_batch: int = pydantic.Field(default=16, ge=1, le=1000)
     reconcile_grace_s: float | None = pydantic.Field(
         default=None,
         ge=0,
         description="claims older than this are settled at start (default: 0 on SQLite, "
         "900 s on a database several managers share)",
     )
-    lxd_image: str = "ubuntu/24.04"
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

@@ -61,14 +61,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
                 project=PROJECT,
             )
         )
-        host_id = int(detail.row["id"])
-        cert = services.extras.certificate(host_id)["certificate"]
+        host_id = int(detail.host.id)
+        cert = services.certificates.certificate(host_id).certificate
         with tempfile.NamedTemporaryFile("w", suffix=".crt") as f:
             f.write(cert)
             f.flush()
             h.lxc("config", "trust", "add", f.name, "--name", f"vmhost-cli-{h.RUN}")
         fingerprint = pki.fingerprint(cert)
-        assert services.hosts.refresh(host_id).row["status"] == "ready"
+        assert services.hosts.refresh(host_id).host.status == "ready"
         _, token = services.tokens.create("cli-admin", "admin")
         port = _free_port()
         srv = uvicorn.Server(

@@ -109,7 +109,7 @@ def host_id(services: Services) -> Iterator[int]:
             ),
             options=OPTIONS,
         )
-        yield int(detail.row["id"])
+        yield int(detail.host.id)
     finally:
         remove_everything_named(URI, POOL, PREFIX)
         remove_networks()
@@ -153,16 +153,16 @@ def no_allocations(usage: HostUsage) -> None:
 
 def test_added_host_is_ready_with_pools_and_networks(services: Services, host_id: int) -> None:
     detail = services.hosts.get(host_id)
-    row, view = detail.row, detail.view
-    assert row["status"] == model.HostStatus.READY.value, row["last_error"]
-    assert row["last_error"] == ""
+    host, view = detail.host, detail.view
+    assert host.status == model.HostStatus.READY.value, host.last_error
+    assert host.last_error == ""
     info = dict(
         (k.strip(), v.strip())
         for k, _, v in (line.partition(":") for line in virsh("nodeinfo").splitlines())
     )
     assert view.cores == int(info["CPU(s)"])
     assert view.memory_mib == int(info["Memory size"].split()[0]) // 1024
-    assert row["version"].startswith("libvirt ")
+    assert host.version.startswith("libvirt ")
     assert view.can_run_vms and view.vm_unsupported_reason == ""
     assert not view.can_run_containers
     pool = view.storage_pool(POOL)
@@ -172,7 +172,7 @@ def test_added_host_is_ready_with_pools_and_networks(services: Services, host_id
     assert networks[NETS[0]] is networks[NETS[1]] is model.NetworkKind.NETWORK
 
     again = services.hosts.refresh(host_id)
-    assert again.row["status"] == model.HostStatus.READY.value
+    assert again.host.status == model.HostStatus.READY.value
     assert again.view.usage == view.usage
     assert_accounts_exact(services)
 

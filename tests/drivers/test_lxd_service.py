@@ -95,11 +95,11 @@ def hosts(services: Services) -> Iterator[dict[str, AddedHost]]:
                 ),
                 options={"image": h.IMAGE},  # the driver's image option (default ubuntu:24.04)
             )
-            host_id = int(untrusted.row["id"])
-            cert = services.extras.certificate(host_id)
-            trusted.append(trust_pem(cert["certificate"], f"vmhost-svc-{h.RUN}-{key}"))
+            host_id = int(untrusted.host.id)
+            cert = services.certificates.certificate(host_id)
+            trusted.append(trust_pem(cert.certificate, f"vmhost-svc-{h.RUN}-{key}"))
             ready = services.hosts.refresh(host_id)
-            added[key] = AddedHost(host_id, project, cert["fingerprint"], untrusted, ready)
+            added[key] = AddedHost(host_id, project, cert.fingerprint, untrusted, ready)
         yield added
     finally:
         for fp in trusted:
@@ -115,30 +115,30 @@ def test_added_host_is_untrusted_until_its_certificate_is_trusted(
     services: Services, hosts: dict[str, AddedHost]
 ) -> None:
     host = hosts["a"]
-    row = host.untrusted.row
-    assert row["status"] == model.HostStatus.UNTRUSTED.value
+    record = host.untrusted.host
+    assert record.status == model.HostStatus.UNTRUSTED.value
     # the operator reads which certificate and the exact command
-    assert host.fingerprint in row["last_error"]
-    assert "lxc config trust add vmhost.crt" in row["last_error"]
-    cert = services.extras.certificate(host.host_id)
-    assert cert["generated_by_vmhost"]
-    assert cert["trust_command"].startswith("lxc config trust add ")
-    assert cert["fingerprint"] == pki.fingerprint(cert["certificate"])
-    assert "PRIVATE KEY" not in cert["certificate"]
+    assert host.fingerprint in record.last_error
+    assert "lxc config trust add vmhost.crt" in record.last_error
+    cert = services.certificates.certificate(host.host_id)
+    assert cert.generated_by_vmhost
+    assert cert.trust_command.startswith("lxc config trust add ")
+    assert cert.fingerprint == pki.fingerprint(cert.certificate)
+    assert "PRIVATE KEY" not in cert.certificate
     assert host.fingerprint in h.trusted_fingerprints()  # the fixture trusted it, as an operator
 
 
 @pytest.mark.parametrize("key", sorted(PROJECTS))
 def test_refresh_discovers_the_host(hosts: dict[str, AddedHost], key: str) -> None:
     host = hosts[key]
-    row, view = host.ready.row, host.ready.view
-    assert row["status"] == model.HostStatus.READY.value, row["last_error"]
-    assert row["last_error"] == ""
+    record, view = host.ready.host, host.ready.view
+    assert record.status == model.HostStatus.READY.value, record.last_error
+    assert record.last_error == ""
     resources = h.query("/1.0/resources")
     server = h.query("/1.0")
     assert view.cores == resources["cpu"]["total"]
     assert view.memory_mib == resources["memory"]["total"] // (1024 * 1024)
-    assert row["version"] == server["environment"]["server_version"]
+    assert record.version == server["environment"]["server_version"]
     pool = view.storage_pool(h.POOL)
     assert pool is not None and pool.type == "dir" and pool.total_bytes > 0
     assert view.default_pool == h.POOL
@@ -317,7 +317,9 @@ def test_lxd_error_during_compose_releases_the_claim(
         )
         expected = r"limits\.disk"
     else:
-        services.hosts.update(host.host_id, {"options": {"image": f"no-such-image-{h.RUN}"}})
+        services.hosts.update(
+            host.host_id, model.HostChanges(options={"image": f"no-such-image-{h.RUN}"})
+        )
         request = container_request(host.host_id, name)
         expected = r"[Ii]mage( alias)? not found"  # LXD's words
     try:
@@ -327,7 +329,7 @@ def test_lxd_error_during_compose_releases_the_claim(
         if fault == "disk-over-project-limit":
             h.lxc("project", "unset", host.project, "limits.disk")
         else:
-            services.hosts.update(host.host_id, {"options": {"image": h.IMAGE}})
+            services.hosts.update(host.host_id, model.HostChanges(options={"image": h.IMAGE}))
     message = str(err.value)
     assert f"failed to compose: lxd-a: LXD at {h.ADDRESS}" in message
     assert re.search(expected, message), message
@@ -359,10 +361,10 @@ def test_imported_pair_works(fresh_services: Services) -> None:
             client_key_pem=pair.key_pem,
             options={"image": h.IMAGE},
         )
-        assert detail.row["status"] == model.HostStatus.READY.value, detail.row["last_error"]
-        host_id = int(detail.row["id"])
-        cert = fresh_services.extras.certificate(host_id)
-        assert cert["fingerprint"] == fp
+        assert detail.host.status == model.HostStatus.READY.value, detail.host.last_error
+        host_id = int(detail.host.id)
+        cert = fresh_services.certificates.certificate(host_id)
+        assert cert.fingerprint == fp
         assert fresh_services.hosts.parameters(host_id)["key"] == pair.key_pem
         result = fresh_services.vms.compose(
             container_request(

@@ -86,16 +86,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             ),
             options={"image": h.IMAGE},
         )
-        host_id = int(detail.row["id"])
-        cert = services.extras.certificate(host_id)["certificate"]
+        host_id = int(detail.host.id)
+        cert = services.certificates.certificate(host_id).certificate
         with tempfile.NamedTemporaryFile("w", suffix=".crt") as f:
             f.write(cert)
             f.flush()
             h.lxc("config", "trust", "add", f.name, "--name", f"vmhost-provider-{h.RUN}")
         fingerprint = pki.fingerprint(cert)
         ready = services.hosts.refresh(host_id)
-        assert ready.row["status"] == "ready", ready.row["last_error"]
-        assert ready.row["can_run_containers"]
+        assert ready.host.status == "ready", ready.host.last_error
+        assert ready.host.can_run_containers
         _, token = services.tokens.create("provider-admin", "admin")
         port = _free_port()
         srv = uvicorn.Server(

@@ -38,8 +38,8 @@ def add_fake_host(
         model.HostSettings(name=name, type=model.HostType.FAKE, address=f"fake://{name}"),
         options={"inventory": inv or inventory(), **options},
     )
-    assert detail.row["status"] == "ready", detail.row["last_error"]
-    return int(detail.row["id"])
+    assert detail.host.status == "ready", detail.host.last_error
+    return int(detail.host.id)
 
 
 def assert_accounts_exact(services: Services) -> None:

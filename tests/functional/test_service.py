@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -14,7 +15,7 @@ from vmhost.service import Services
 
 def _host_state(services: Services, host_id: int) -> dict[str, object]:
     d = services.hosts.get(host_id)
-    return {"row": {k: v for k, v in d.row.items() if k != "refreshed_at"}, "usage": d.view.usage}
+    return {"host": dataclasses.replace(d.host, refreshed_at=0.0), "view": d.view}
 
 
 @pytest.mark.parametrize(
@@ -41,14 +42,16 @@ def test_bad_updates_are_refused_and_change_nothing(
     host_id = add_fake_host(services, "h1")
     before = _host_state(services, host_id)
     with pytest.raises(model.InvalidInputError) as err:
-        services.hosts.update(host_id, changes)
+        services.hosts.update(host_id, model.HostChanges.parse(changes))
     assert field in err.value.fields, err.value.fields
     assert _host_state(services, host_id) == before
 
 
 def test_ratios_update_capacity_exactly(services: Services) -> None:
     host_id = add_fake_host(services, "h1", inventory(cores=8, memory_mib=128 * GIB))
-    services.hosts.update(host_id, {"cpu_over_commit_ratio": 0.5, "memory_over_commit_ratio": 5.5})
+    services.hosts.update(
+        host_id, model.HostChanges(cpu_over_commit_ratio=0.5, memory_over_commit_ratio=5.5)
+    )
     view = services.hosts.get(host_id).view
     from vmhost.scheduler import capacity
 
@@ -88,8 +91,8 @@ def test_no_capacity_names_every_filter(services: Services) -> None:
     with services.ctx.db.write() as conn:
         from vmhost import store
 
-        store.hosts.create_named(conn, "zone", "z2", "")
-    services.hosts.update(a, {"zone": "z2"})
+        store.catalog.create_named(conn, "zone", "z2", "")
+    services.hosts.update(a, model.HostChanges(zone="z2"))
     with pytest.raises(model.NoCapacityError) as err:
         services.vms.compose(model.ComposeRequest(cores=2, memory_mib=16 * GIB, zone="z2"))
     msg = str(err.value)
@@ -189,12 +192,12 @@ def test_host_that_becomes_unreachable_keeps_its_record_with_the_reason(
     with pytest.raises(model.HostProblemError, match="no route to host"):
         services.hosts.refresh(a)
     detail = services.hosts.get(a)
-    assert detail.row["status"] == "unreachable"
-    assert detail.row["last_error"] == "no route to host"
+    assert detail.host.status == "unreachable"
+    assert detail.host.last_error == "no route to host"
     with pytest.raises(model.NoCapacityError, match=r"1 unreachable \(not ready\)"):
         services.vms.compose(model.ComposeRequest())
     services.hosts.refresh(a)
-    assert services.hosts.get(a).row["status"] == "ready"
+    assert services.hosts.get(a).host.status == "ready"
 
 
 def test_bad_fake_inventory_is_a_driver_error(services: Services) -> None:
@@ -331,7 +334,7 @@ def test_update_with_wrong_types(
     host_id = add_fake_host(services, "h1")
     before = _host_state(services, host_id)
     with pytest.raises(model.InvalidInputError) as err:
-        services.hosts.update(host_id, changes)
+        services.hosts.update(host_id, model.HostChanges.parse(changes))
     assert field in err.value.fields
     assert _host_state(services, host_id) == before
 
@@ -370,9 +373,9 @@ def test_a_refresh_that_cannot_be_recorded_leaves_the_host_in_error(
     monkeypatch.setattr(accounts, "recount", broken)
     with pytest.raises(model.ConflictError):
         services.hosts.refresh(a)
-    row = services.hosts.get(a).row
-    assert row["status"] == "error"
-    assert row["last_error"] == "refresh failed: the store refused the write"
+    host = services.hosts.get(a).host
+    assert host.status == "error"
+    assert host.last_error == "refresh failed: the store refused the write"
 
 
 def test_a_vm_back_after_its_pinned_cores_were_reused_is_flagged(services: Services) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import fastapi
@@ -159,7 +160,7 @@ def unset_space(
 @router.get("/tokens", dependencies=[Admin], tags=["tokens"], responses=errors.responses(401, 403))
 def list_tokens(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.Token]:
     """Every token's record (never a token)."""
-    return [schemas.Token.model_validate(t) for t in svc.tokens.list()]
+    return [schemas.Token.model_validate(dataclasses.asdict(t)) for t in svc.tokens.list()]
 
 
 @router.post(
@@ -176,7 +177,7 @@ def create_token(
     kept."""
     expires = body.expires_in_days * 86400 if body.expires_in_days is not None else None
     record, token = svc.tokens.create(body.name, body.role, expires)
-    return schemas.TokenCreated.model_validate({**record, "token": token})
+    return schemas.TokenCreated.model_validate({**dataclasses.asdict(record), "token": token})
 
 
 @router.delete(
@@ -190,11 +191,11 @@ def revoke_token(
 ) -> schemas.Deleted:
     """Revoke a token by id or name; it stops working at once."""
     target = deps.named_key(key, "token")
-    record = next((t for t in svc.tokens.list() if t["id"] == target or t["name"] == target), None)
+    record = next((t for t in svc.tokens.list() if target in (t.id, t.name)), None)
     if record is None:
         raise model.NotFoundError("token", key)
-    svc.tokens.revoke(record["id"])
-    return schemas.Deleted(id=record["id"], name=record["name"])
+    svc.tokens.revoke(record.id)
+    return schemas.Deleted(id=record.id, name=record.name)
 
 
 @router.get("/whoami", tags=["tokens"], responses=errors.responses(401))

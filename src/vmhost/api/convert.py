@@ -34,69 +34,59 @@ def named(item: Mapping[str, Any], collection: str) -> dict[str, Any]:
     }
 
 
-def named_ref(item: Mapping[str, Any], collection: str) -> dict[str, Any]:
+def named_ref(item: model.Zone | model.ResourcePool, collection: str) -> dict[str, Any]:
     """A zone or pool embedded in the vm-host JSON: exactly MAAS's keys."""
     return {
-        "name": item["name"],
-        "description": item.get("description", ""),
-        "id": item["id"],
-        "resource_uri": f"{API_PREFIX}/{collection}/{item['id']}",
+        "name": item.name,
+        "description": item.description,
+        "id": item.id,
+        "resource_uri": f"{API_PREFIX}/{collection}/{item.id}",
     }
 
 
-def host(
-    detail: HostDetail,
-    zones: Mapping[int, Mapping[str, Any]],
-    pools: Mapping[int, Mapping[str, Any]],
-) -> schemas.VmHost:
+def host(detail: HostDetail) -> schemas.VmHost:
     """The vm-host JSON as its wire model."""
-    return schemas.VmHost.model_validate(host_data(detail, zones, pools))
+    return schemas.VmHost.model_validate(host_data(detail))
 
 
-def host_data(
-    detail: HostDetail,
-    zones: Mapping[int, Mapping[str, Any]],
-    pools: Mapping[int, Mapping[str, Any]],
-) -> dict[str, Any]:
+def host_data(detail: HostDetail) -> dict[str, Any]:
     """The vm-host JSON (``schemas.VmHost``) as plain data: MAAS's keys, then ours. Never a
     secret. The read and list routes send this as is (validating 1,000 hosts again would be
     most of the list's time); the tests check it against the model."""
-    row, view = detail.row, detail.view
+    h, view = detail.host, detail.view
     summary = views.host_summary(detail)
-    zone = zones.get(row["zone_id"]) or {"id": row["zone_id"], "name": row["zone"]}
-    pool = pools.get(row["pool_id"]) or {"id": row["pool_id"], "name": row["pool"]}
     data = {
-        "id": row["id"],
-        "name": row["name"],
-        "tags": list(row["tags"]),
-        "type": schemas.MAAS_TYPE[row["type"]],
-        "architectures": list(row["architectures"]),
+        "id": h.id,
+        "name": h.name,
+        "tags": list(h.tags),
+        "type": schemas.MAAS_TYPE[h.type.value],
+        "architectures": list(h.architectures),
         "capabilities": CAPABILITIES,
         "total": summary["total"],
         "used": summary["used"],
         "available": summary["available"],
-        "zone": named_ref(zone, "zones"),
-        "pool": named_ref(pool, "pools"),
-        "cpu_over_commit_ratio": row["cpu_over_commit_ratio"],
-        "memory_over_commit_ratio": row["memory_over_commit_ratio"],
+        "zone": named_ref(h.zone, "zones"),
+        "pool": named_ref(h.pool, "pools"),
+        "cpu_over_commit_ratio": h.cpu_over_commit_ratio,
+        "memory_over_commit_ratio": h.memory_over_commit_ratio,
         "storage_pools": [{k: p[k] for k in _MAAS_POOL_KEYS} for p in summary["storage_pools"]],
         "host": {"system_id": None, "__incomplete__": True},
-        "default_macvlan_mode": row["default_macvlan_mode"],
-        "version": row["version"],
-        "resource_uri": host_uri(row["id"]),
-        "driver": row["type"],
-        "address": row["address"],
-        "project": row["project"],
-        "status": row["status"],
-        "last_error": row["last_error"],
-        "reserved_cores": row["reserved_cores"],
-        "reserved_memory_mib": row["reserved_memory_mib"],
-        "default_storage_pool": row["default_storage_pool"],
+        "default_macvlan_mode": h.default_macvlan_mode,
+        "version": h.version,
+        "resource_uri": host_uri(h.id),
+        "driver": h.type.value,
+        "address": h.address,
+        "project": h.project,
+        "status": h.status.value,
+        "last_error": h.last_error,
+        "reserved_cores": h.reserved_cores,
+        "reserved_memory_mib": h.reserved_memory_mib,
+        "default_storage_pool": h.default_storage_pool,
         "vm_count": summary["vm_count"],
         "resources": summary["resources"],
         "networks": views.networks(view),
-        "can_run_vms": row["can_run_vms"],
-        "can_run_containers": row["can_run_containers"],
+        "can_run_vms": h.can_run_vms,
+        "can_run_containers": h.can_run_containers,
     }
     return data
 

@@ -43,7 +43,7 @@ def host_id(svc: Services, key: str) -> int:
         if number < 0:
             raise model.NotFoundError("VM host", key)
         return number
-    return svc.extras.host_id_by_name(key)
+    return svc.hosts.host_id_by_name(key)
 
 
 def named_key(key: str, kind: str) -> int | str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import secrets
 import urllib.parse
-from typing import Any
+from typing import Any, TypeVar
 
 import fastapi
 
@@ -23,12 +24,12 @@ Reader = fastapi.Depends(auth.reader)
 Admin = fastapi.Depends(auth.admin)
 HostKey = fastapi.Path(description="VM host id or name", min_length=1, max_length=255)
 
+T = TypeVar("T")
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9._-]+")
 
 
-def _one(svc: Services, detail: HostDetail) -> schemas.VmHost:
-    zones, pools = svc.extras.refs()
-    return convert.host(detail, zones, pools)
+def _one(detail: HostDetail) -> schemas.VmHost:
+    return convert.host(detail)
 
 
 def _default_name(address: str) -> str:
@@ -45,8 +46,7 @@ def _default_name(address: str) -> str:
 )
 def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.VmHost]:
     """Every VM host, by id."""
-    zones, pools = svc.extras.refs()
-    hosts = [convert.host_data(d, zones, pools) for d in svc.hosts.list()]
+    hosts = [convert.host_data(d) for d in svc.hosts.list()]
     return deps.json_response(hosts)  # type: ignore[return-value]
 
 
@@ -94,7 +94,7 @@ def create_host(
             "power_pass", "give the password once, as password (LXD) or power_pass (virsh)"
         )
 
-    creds = svc.extras.client_credentials(host_type, body.certificate or "", body.key or "")
+    creds = svc.certificates.client_credentials(host_type, body.certificate or "", body.key or "")
 
     def work() -> schemas.VmHost:
         detail = svc.hosts.add(
@@ -104,7 +104,7 @@ def create_host(
             password=body.password or body.power_pass or "",
             trust_token=body.trust_token or "",
         )
-        return _one(svc, detail)
+        return _one(detail)
 
     answer = deps.maybe_async(request, run_async, "create-host", f"vm-host {name}", work)
     if isinstance(answer, schemas.VmHost):
@@ -126,22 +126,13 @@ def read_host(
     host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
 ) -> schemas.VmHost:
     """One VM host, by id or name."""
-    zones, pools = svc.extras.refs()
     detail = svc.hosts.get(deps.host_id(svc, host))
-    return deps.json_response(convert.host_data(detail, zones, pools))  # type: ignore[return-value]
+    return deps.json_response(convert.host_data(detail))  # type: ignore[return-value]
 
 
-_SIMPLE_UPDATES = (
-    "name",
-    "zone",
-    "pool",
-    "cpu_over_commit_ratio",
-    "memory_over_commit_ratio",
-    "reserved_cores",
-    "reserved_memory_mib",
-    "default_storage_pool",
-    "project",
-)
+def _given(value: T | None) -> T | model.Unset:
+    """A key of the body: None (not given) keeps the host's value."""
+    return model.UNSET if value is None else value
 
 
 @router.put(
@@ -159,32 +150,34 @@ def update_host(
     or certificate is tried at once (refresh); the host keeps the change either way."""
     host_id = deps.host_id(svc, host)
     current = svc.hosts.get(host_id)
-    changes: dict[str, Any] = {}
-    if body.type is not None:
-        changes["type"] = schemas.DRIVER_FOR_TYPE[body.type]
-    for key in _SIMPLE_UPDATES:
-        value = getattr(body, key)
-        if value is not None:
-            changes[key] = value
-    if "default_macvlan_mode" in body.model_fields_set:
-        changes["default_macvlan_mode"] = body.default_macvlan_mode
-    address = body.power_address or body.address
-    if address is not None:
-        changes["address"] = address
-    if body.tags is not None:
-        changes["tags"] = convert.tags(body.tags)
-    if body.password is not None or body.power_pass is not None:
-        changes["password"] = body.password if body.password is not None else body.power_pass
+    password = body.password if body.password is not None else body.power_pass
+    creds = None
     if body.certificate is not None or body.key is not None:
-        creds = svc.extras.client_credentials(
-            model.HostType(current.row["type"]), body.certificate or "", body.key or ""
+        creds = svc.certificates.client_credentials(
+            current.host.type, body.certificate or "", body.key or ""
         )
-        changes["client_cert_pem"] = creds.certificate_pem
-        changes["client_key_pem"] = creds.key_pem
+    changes = model.HostChanges(
+        type=_given(model.HostType(schemas.DRIVER_FOR_TYPE[body.type]) if body.type else None),
+        name=_given(body.name),
+        address=_given(body.power_address or body.address),
+        zone=_given(body.zone),
+        pool=_given(body.pool),
+        tags=_given(convert.tags(body.tags)),
+        cpu_over_commit_ratio=_given(body.cpu_over_commit_ratio),
+        memory_over_commit_ratio=_given(body.memory_over_commit_ratio),
+        reserved_cores=_given(body.reserved_cores),
+        reserved_memory_mib=_given(body.reserved_memory_mib),
+        default_storage_pool=_given(body.default_storage_pool),
+        default_macvlan_mode=body.default_macvlan_mode
+        if "default_macvlan_mode" in body.model_fields_set
+        else model.UNSET,
+        project=_given(body.project),
+        password=_given(password),
+        client_cert_pem=creds.certificate_pem if creds else model.UNSET,
+        client_key_pem=creds.key_pem if creds else model.UNSET,
+    )
     detail = svc.hosts.update(host_id, changes)
-    if {"address", "password", "client_cert_pem"} & changes.keys():
-        detail = svc.hosts.refresh(host_id, raise_errors=False)
-    return _one(svc, detail)
+    return _one(detail)
 
 
 @router.delete(
@@ -207,7 +200,7 @@ def delete_host(
 ) -> Any:
     """Remove a host and vmhost's records of its VMs."""
     host_id = deps.host_id(svc, host)
-    name = svc.hosts.get(host_id).row["name"]
+    name = svc.hosts.get(host_id).host.name
 
     def work() -> schemas.Deleted:
         problems = svc.hosts.delete(host_id, decompose)
@@ -235,7 +228,7 @@ def refresh_host(
     svc.hosts.get(host_id)
 
     def work() -> schemas.VmHost:
-        return _one(svc, svc.hosts.refresh(host_id))
+        return _one(svc.hosts.refresh(host_id))
 
     return deps.maybe_async(request, run_async, "refresh", convert.host_uri(host_id), work)
 
@@ -269,7 +262,7 @@ def compose(
 ) -> Any:
     """Compose (on one host or the best one), now or in the background."""
     wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
-    pool_names = svc.extras.storage_pool_names() if wants_pools else set()
+    pool_names = svc.hosts.storage_pool_names() if wants_pools else set()
     compose_request = convert.compose_request(body, host_id, pool_names)
 
     def work() -> schemas.ComposeResult:
@@ -313,7 +306,7 @@ def _tag_route(add: bool) -> Any:
             detail = svc.hosts.add_tag(host_id, body.tag)
         else:
             detail = svc.hosts.remove_tag(host_id, body.tag)
-        return _one(svc, detail)
+        return _one(detail)
 
     change_tag.__doc__ = (
         'Add a tag (no-op when present). A tag may not contain a "," or whitespace.'
@@ -361,10 +354,9 @@ def host_certificate(
     """PEM, fingerprint, validity, and the ``lxc config trust add`` command to run on the LXD
     host (fetching the PEM from the unauthenticated URL)."""
     host_id = deps.host_id(svc, host)
-    name = svc.hosts.get(host_id).row["name"]
-    return schemas.Certificate.model_validate(
-        svc.extras.certificate(host_id, fetch_url(request, name))
-    )
+    name = svc.hosts.get(host_id).host.name
+    info = svc.certificates.certificate(host_id, fetch_url(request, name))
+    return schemas.Certificate.model_validate(dataclasses.asdict(info))
 
 
 @public.get(
@@ -386,7 +378,7 @@ def certificate_pem(
 ) -> fastapi.responses.PlainTextResponse:
     """Exactly the PEM, for ``curl URL | lxc config trust add -`` (as MAAS's
     ``/MAAS/vmhost-certificate/<name>``). A certificate is public; its key never leaves."""
-    return fastapi.responses.PlainTextResponse(svc.extras.certificate_pem(name))
+    return fastapi.responses.PlainTextResponse(svc.certificates.certificate_pem(name))
 
 
 @router.get(
@@ -399,9 +391,8 @@ def host_projects(
     host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
 ) -> list[schemas.Project]:
     """Asks the host (LXD); hosts without projects answer []."""
-    return [
-        schemas.Project.model_validate(p) for p in svc.extras.projects(deps.host_id(svc, host))
-    ]
+    projects = svc.hosts.projects(deps.host_id(svc, host))
+    return [schemas.Project.model_validate(dataclasses.asdict(p)) for p in projects]
 
 
 @router.get(

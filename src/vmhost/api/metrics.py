@@ -52,13 +52,13 @@ class _StateCollector(Collector):
         self.services = services
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        counts = self.services.extras.counts()
+        counts = self.services.hosts.counts()
         hosts = GaugeMetricFamily("vmhost_hosts", "VM hosts", labels=["status", "driver"])
-        for status, driver, n in counts["hosts"]:
+        for status, driver, n in counts.hosts:
             hosts.add_metric([status, driver], n)
         yield hosts
         vms = GaugeMetricFamily("vmhost_vms", "VM records", labels=["origin", "state"])
-        for origin, state, n in counts["vms"]:
+        for origin, state, n in counts.vms:
             vms.add_metric([origin, state], n)
         yield vms
         families = {
@@ -69,7 +69,7 @@ class _StateCollector(Collector):
         }
         for detail in self.services.hosts.list():
             res = views.resources(detail.view)
-            name = detail.row["name"]
+            name = detail.host.name
             for key, part, suffix in (
                 ("cores", res["cores"], ""),
                 ("memory_mib", res["memory"], "_mib"),

@@ -52,7 +52,7 @@ def list_vms(
         vms = svc.vms.list(**filters)
     else:
         vms = svc.allocation.list(**filters, owner=owner, idle=idle)
-    names = svc.extras.host_names()
+    names = svc.hosts.names()
     return [convert.vm(vm, names.get(vm.host_id, "")) for vm in vms]
 
 
@@ -89,11 +89,11 @@ def candidates(
     """Hosts that could take the request now, best first, and per check why others cannot."""
     host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
     wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
-    pool_names = svc.extras.storage_pool_names() if wants_pools else set()
+    pool_names = svc.hosts.storage_pool_names() if wants_pools else set()
     request = convert.compose_request(body, host_id, pool_names)
     svc.vms.validate(request)
     ranked = svc.vms.candidates(request, limit=limit)
-    data = views.candidates(ranked, svc.vms.explain(request), len(svc.extras.host_names()))
+    data = views.candidates(ranked, svc.vms.explain(request), len(svc.hosts.names()))
     for cand in data["candidates"]:
         cand["host"] = convert.host_ref(cand["host"]["id"], cand["host"]["name"])
     return schemas.Candidates.model_validate(data)
@@ -116,11 +116,11 @@ def idle_vms(
     pool, tags and architecture checks; cheapest first (cores + memory in GiB)."""
     host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
     wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
-    pool_names = svc.extras.storage_pool_names() if wants_pools else set()
+    pool_names = svc.hosts.storage_pool_names() if wants_pools else set()
     request = convert.compose_request(body, host_id, pool_names)
     svc.vms.validate(request)
     vms = svc.allocation.idle(request, limit=limit)
-    names = svc.extras.host_names(list({vm.host_id for vm in vms})) if vms else {}
+    names = svc.hosts.names(list({vm.host_id for vm in vms})) if vms else {}
     return [convert.vm(vm, names.get(vm.host_id, "")) for vm in vms]
 
 
@@ -128,13 +128,13 @@ def idle_vms(
 def read_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
     """One VM."""
     vm = svc.vms.get(vm_id)
-    return convert.vm(vm, svc.extras.host_names([vm.host_id]).get(vm.host_id, ""))
+    return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
 
 
 def _power(on: bool) -> Any:
     def power(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
         vm = svc.vms.power(vm_id, on)
-        return convert.vm(vm, svc.extras.host_names([vm.host_id]).get(vm.host_id, ""))
+        return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
 
     power.__doc__ = f"Power the VM {'on' if on else 'off'}; answers the VM with its new state."
     return power
@@ -153,7 +153,7 @@ for _on in (True, False):
 
 
 def _answer(svc: Services, vm: model.Vm) -> schemas.Vm:
-    return convert.vm(vm, svc.extras.host_names([vm.host_id]).get(vm.host_id, ""))
+    return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
 
 
 @router.post(

@@ -6,17 +6,11 @@ from vmhost.settings import Settings
 
 from . import views
 from .allocation import AllocationService
-from .catalog import (
-    AuthenticationError,
-    HostExtrasService,
-    Identity,
-    NamedService,
-    Role,
-    SpacesService,
-    TokensService,
-)
+from .catalog import NamedService, SpacesService
+from .certificates import CertificateInfo, CertificatesService, ClientCredentials
 from .context import Context
-from .hosts import HostDetail, HostsService
+from .hosts import Counts, HostDetail, HostsService
+from .tokens import AuthenticationError, Identity, Role, TokenRecord, TokensService
 from .vms import ComposeResult, VmsService
 
 
@@ -25,14 +19,14 @@ class Services:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.hosts = HostsService(ctx)
+        self.certificates = CertificatesService(ctx)
+        self.hosts = HostsService(ctx, self.certificates)
         self.vms = VmsService(ctx)
         self.allocation = AllocationService(ctx)
         self.zones = NamedService(ctx, "zone")
         self.pools = NamedService(ctx, "pool")
         self.spaces = SpacesService(ctx)
         self.tokens = TokensService(ctx)
-        self.extras = HostExtrasService(ctx)
 
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> Services:
@@ -47,10 +41,13 @@ class Services:
 __all__ = [
     "AllocationService",
     "AuthenticationError",
+    "CertificateInfo",
+    "CertificatesService",
+    "ClientCredentials",
     "ComposeResult",
     "Context",
+    "Counts",
     "HostDetail",
-    "HostExtrasService",
     "HostsService",
     "Identity",
     "NamedService",
@@ -58,6 +55,7 @@ __all__ = [
     "Services",
     "Settings",
     "SpacesService",
+    "TokenRecord",
     "TokensService",
     "VmsService",
     "views",

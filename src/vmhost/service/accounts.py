@@ -6,8 +6,6 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-import sqlalchemy as sa
-
 from vmhost import model, store
 from vmhost.model.accounting import Allocation, HostUsage, HostView
 from vmhost.scheduler import capacity
@@ -17,7 +15,7 @@ CAS_RETRIES = 50
 
 
 def unknown_names(
-    conn: sa.Connection, names: Iterable[tuple[str, str | None]]
+    conn: store.Connection, names: Iterable[tuple[str, str | None]]
 ) -> dict[str, list[str]]:
     """Errors per field for zone/pool names (``("zone", name)``, ``("pool", name)``) that do not
     exist; None values are skipped."""
@@ -26,7 +24,7 @@ def unknown_names(
         if value is None:
             continue
         try:
-            store.hosts.named_id(conn, kind, value)
+            store.catalog.named_id(conn, kind, value)
         except model.NotFoundError as exc:
             errors.setdefault(kind, []).append(f"no {exc.kind} named {value!r}")
     return errors
@@ -35,10 +33,10 @@ def unknown_names(
 def usage_values(view: HostView, usage: HostUsage) -> dict[str, object]:
     """Column values for a new usage, with its exact prefilter hints."""
     hints = capacity.prefilter_hints(dataclasses.replace(view, usage=usage))
-    return store.hosts.hints_values(hints, usage)
+    return store.rows.hints_values(hints, usage)
 
 
-def with_cas_retry(db: store.Database, work: Callable[[sa.Connection], T]) -> T:
+def with_cas_retry(db: store.Database, work: Callable[[store.Connection], T]) -> T:
     """Run ``work`` in a write transaction, again when it lost a generation race (bounded)."""
     for _ in range(CAS_RETRIES):
         try:
@@ -50,16 +48,16 @@ def with_cas_retry(db: store.Database, work: Callable[[sa.Connection], T]) -> T:
 
 
 def change_usage(
-    conn: sa.Connection, host_id: int, change: Callable[[HostUsage], HostUsage]
+    conn: store.Connection, host_id: int, change: Callable[[HostUsage], HostUsage]
 ) -> HostView:
     """Apply ``change`` to a host's usage under its generation (raises on a lost race)."""
-    view = store.hosts.load_view(conn, host_id, spaces={})
+    view = store.candidates.load_view(conn, host_id, spaces={})
     usage = change(view.usage)
     store.hosts.cas_update_host(conn, host_id, view.generation, usage_values(view, usage))
     return dataclasses.replace(view, usage=usage, generation=view.generation + 1)
 
 
-def settle(conn: sa.Connection, host_id: int) -> HostView:
+def settle(conn: store.Connection, host_id: int) -> HostView:
     """Set a host's usage to the sum of its VM records, under its generation.
 
     Every change that removes or restores a VM's resources goes through here rather than
@@ -70,7 +68,7 @@ def settle(conn: sa.Connection, host_id: int) -> HostView:
     return change_usage(conn, host_id, lambda _old: usage)
 
 
-def recount(conn: sa.Connection, host_id: int) -> HostUsage:
+def recount(conn: store.Connection, host_id: int) -> HostUsage:
     """The usage a host should have: the sum of its VM records' allocations."""
     held = [
         (alloc, vm.origin)

@@ -96,7 +96,7 @@ class AllocationService:
                 fits = [vm for vm in vms if vm_mismatch(vm, request) is None]
                 wanted = sorted({vm.host_id for vm in fits} - views.keys())
                 if wanted:
-                    views.update((v.id, v) for v in store.hosts.load_views(conn, wanted))
+                    views.update((v.id, v) for v in store.candidates.load_views(conn, wanted))
                 for vm in fits:
                     view = views.get(vm.host_id)
                     if view is not None and idle_mismatch(vm, view, request) is None:

@@ -37,25 +37,25 @@ class Context:
         if migrate:
             store.upgrade(db)
         with db.write() as conn:
-            store.hosts.ensure_defaults(conn)
+            store.catalog.ensure_defaults(conn)
         secret = pki.sealing.load_or_create_secret(os.path.join(settings.data_dir, "secret.key"))
         return cls(settings=settings, db=db, secret=secret, **kwargs)
 
     def connection(self, host_id: int) -> base.HostConnection:
         """How to reach a host, secrets unsealed (never logged)."""
         with self.db.read() as conn:
-            row = store.hosts.host_row(conn, host_id)
+            host = store.hosts.host(conn, host_id)
             creds = store.hosts.credentials(conn, host_id)
         return base.HostConnection(
-            type=model.HostType(row["type"]),
-            address=row["address"],
-            name=row["name"],
-            project=row["project"],
+            type=host.type,
+            address=host.address,
+            name=host.name,
+            project=host.project,
             client_cert_pem=creds.get("client_cert_pem", ""),
             client_key_pem=self.unseal(creds.get("client_key_sealed", "")),
             server_cert_pem=creds.get("server_cert_pem", ""),
             password=self.unseal(creds.get("password_sealed", "")),
-            options=_options(row, creds),
+            options=_options(host, creds),
         )
 
     def driver(self, host_id: int) -> base.HostDriver:
@@ -71,9 +71,9 @@ class Context:
         return pki.sealing.unseal(token, self.secret) if token else ""
 
 
-def _options(row: dict[str, Any], creds: dict[str, Any]) -> dict[str, Any]:
+def _options(host: model.Host, creds: dict[str, Any]) -> dict[str, Any]:
     """Driver options: the stored ones plus host settings drivers act on."""
     options = dict(creds.get("options") or {})
-    if row.get("default_macvlan_mode"):
-        options.setdefault("default_macvlan_mode", row["default_macvlan_mode"])
+    if host.default_macvlan_mode:
+        options.setdefault("default_macvlan_mode", host.default_macvlan_mode)
     return options

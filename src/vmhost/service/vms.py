@@ -15,8 +15,6 @@ import secrets
 import time
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-
 from vmhost import model, scheduler, store
 from vmhost.drivers import base
 from vmhost.model.accounting import Allocation, HostView
@@ -57,12 +55,12 @@ def _spaces(request: model.ComposeRequest) -> dict[int | None, dict[str, tuple[s
 
 def _query(
     request: model.ComposeRequest, policy: model.PlacementPolicy
-) -> store.hosts.CandidateQuery:
+) -> store.candidates.CandidateQuery:
     pinned = request.cores if request.pinned else 0
     # The pinnable-core and hugepage columns are per-NUMA-node maxima: exact for vmhost's own
     # NUMA-local choice, too strict for explicit cores (and their memory) spread over nodes.
     spread_over_nodes = bool(request.pinned_cores)
-    return store.hosts.CandidateQuery(
+    return store.candidates.CandidateQuery(
         vcpus=0 if pinned else request.cores,
         memory_mib=0 if request.hugepages_backed else request.memory_mib,
         pinned_cores=1 if spread_over_nodes else pinned,
@@ -97,14 +95,14 @@ class VmsService:
             names += [("zone", z) for z in request.zones]
             errors.update(accounts.unknown_names(conn, names))
             if request.host_id is not None:
-                store.hosts.host_row(conn, request.host_id)
+                store.hosts.host(conn, request.host_id)
             if request.hostname and store.vms.list_vms(conn, filters={"name": request.hostname}):
                 errors.setdefault("hostname", []).append(
                     f"a VM named {request.hostname!r} already exists"
                 )
             # host views for pool names only: spaces come from the mapping table (the views'
             # spaces are read from it too), and reading 1,000 views costs ~50 ms
-            views = store.hosts.load_views(conn) if any(d.pool for d in request.disks) else []
+            views = store.candidates.load_views(conn) if any(d.pool for d in request.disks) else []
         pools = {p.name for v in views for p in v.pools}
         for disk in request.disks:
             if disk.pool and views and disk.pool not in pools:
@@ -113,7 +111,7 @@ class VmsService:
                 )
         spaces = {s for v in views for s in v.spaces}
         with self.ctx.db.read() as conn:
-            spaces |= {m["space"] for m in store.hosts.list_spaces(conn)}
+            spaces |= {m["space"] for m in store.catalog.list_spaces(conn)}
         for nic in request.interfaces:
             if nic.space and nic.space not in spaces:
                 errors.setdefault("interfaces", []).append(
@@ -137,7 +135,7 @@ class VmsService:
         query = _query(request, policy)
         if limit is None:
             with self.ctx.db.read() as conn:
-                views = store.hosts.candidate_views(
+                views = store.candidates.candidate_views(
                     conn, query, limit=None, spaces=_spaces(request)
                 )
             return scheduler.schedule(views, request, policy)
@@ -147,7 +145,7 @@ class VmsService:
         considered = 0
         while True:
             with self.ctx.db.read() as conn:
-                views = store.hosts.candidate_views(
+                views = store.candidates.candidate_views(
                     conn, query, limit=batch, offset=offset, spaces=_spaces(request)
                 )
             result = scheduler.schedule(views, request, policy)
@@ -162,7 +160,7 @@ class VmsService:
     ) -> model.NoCapacityError:
         """The per-check reasons why no host can take the request (every host considered)."""
         with self.ctx.db.read() as conn:
-            views = store.hosts.load_views(conn)
+            views = store.candidates.load_views(conn)
         excluded = dict(exclude)
         result = scheduler.schedule(
             [v for v in views if v.id not in excluded], request, self.ctx.settings.policy
@@ -177,7 +175,7 @@ class VmsService:
 
     def _try_claim(
         self,
-        conn: sa.Connection,
+        conn: store.Connection,
         cand: scheduler.Candidate,
         request: model.ComposeRequest,
         name: str,
@@ -188,7 +186,7 @@ class VmsService:
         try:
             return self._claim_at(conn, view, placement, request, name)
         except model.GenerationConflictError:
-            current = store.hosts.load_view(conn, view.id)
+            current = store.candidates.load_view(conn, view.id)
             spread = self.ctx.settings.policy is not model.PlacementPolicy.PACK
             fresh = scheduler.fit(current, request, spread)
             if isinstance(fresh, scheduler.Rejection):
@@ -197,7 +195,7 @@ class VmsService:
 
     def _claim_at(
         self,
-        conn: sa.Connection,
+        conn: store.Connection,
         view: HostView,
         placement: scheduler.Placement,
         request: model.ComposeRequest,
@@ -269,7 +267,7 @@ class VmsService:
         raced = False
         while True:
             with self.ctx.db.read() as conn:
-                views = store.hosts.candidate_views(
+                views = store.candidates.candidate_views(
                     conn, query, limit=batch, offset=offset, spaces=_spaces(request)
                 )
             result = scheduler.schedule([v for v in views if v.id not in skip], request, policy)
@@ -288,7 +286,7 @@ class VmsService:
     def release(self, vm_id: int) -> None:
         """Drop a VM's record and give its resources back (the host's usage is recounted)."""
 
-        def work(conn: sa.Connection) -> None:
+        def work(conn: store.Connection) -> None:
             vm, _ = store.vms.get_vm(conn, vm_id)
             store.vms.delete_vm(conn, vm_id)
             accounts.settle(conn, vm.host_id)

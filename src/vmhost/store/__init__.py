@@ -1,10 +1,26 @@
 """Persistence: SQLAlchemy Core tables, repository functions, Alembic migrations.
 
-The store never decides anything: the service owns transactions and calls these functions.
+The store never decides anything: the service owns transactions and calls these functions
+with the connection of the transaction (``Connection``).
 """
 
-from . import hosts, tables, tokens, vms
+from sqlalchemy import Connection
+
+from . import candidates, catalog, hosts, rows, tables, tokens, vms
 from .engine import Database, make_engine, sqlite_url
 from .migrate import upgrade
 
-__all__ = ["Database", "hosts", "make_engine", "sqlite_url", "tables", "tokens", "upgrade", "vms"]
+__all__ = [
+    "Connection",
+    "Database",
+    "candidates",
+    "catalog",
+    "hosts",
+    "make_engine",
+    "rows",
+    "sqlite_url",
+    "tables",
+    "tokens",
+    "upgrade",
+    "vms",
+]

@@ -1,0 +1,118 @@
+"""The scheduler's reads: host views, and the SQL prefilter that finds candidate hosts for a
+request, best first for the placement policy."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from vmhost import model
+from vmhost.model.accounting import HostView
+
+from . import catalog
+from . import tables as t
+from .rows import HOSTS_JOIN, VIEW_COLUMNS, SpaceMap, view_from_row
+
+
+def _view_select() -> sa.Select[Any]:
+    return sa.select(*VIEW_COLUMNS).select_from(HOSTS_JOIN)
+
+
+def load_view(conn: sa.Connection, host_id: int, spaces: SpaceMap | None = None) -> HostView:
+    """One host's view, or NotFoundError (``spaces`` None: read the mappings)."""
+    row = conn.execute(_view_select().where(t.hosts.c.id == host_id)).first()
+    if row is None:
+        raise model.NotFoundError("VM host", host_id)
+    return view_from_row(row._mapping, spaces if spaces is not None else catalog.space_map(conn))
+
+
+def load_views(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> list[HostView]:
+    """Views of some or all hosts, by id."""
+    query = _view_select().order_by(t.hosts.c.id)
+    if host_ids is not None:
+        query = query.where(t.hosts.c.id.in_(host_ids))
+    spaces = catalog.space_map(conn)
+    return [view_from_row(r._mapping, spaces) for r in conn.execute(query)]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class CandidateQuery:
+    """The SQL prefilter: exact necessary conditions for a request, and the order to try."""
+
+    vcpus: int = 0  # shared vCPUs needed (0 when pinned)
+    memory_mib: int = 0  # general memory needed (0 when hugepage-backed)
+    pinned_cores: int = 0
+    hugepages_mib: int = 0
+    node_vcpus: int = 0  # NUMA-affine requests
+    node_memory_mib: int = 0
+    largest_disk_bytes: int = 0
+    zone: str | None = None
+    pool: str | None = None
+    host_id: int | None = None
+    order: str = "pack"  # pack | spread | least-loaded
+
+
+@functools.lru_cache(maxsize=64)
+def _candidate_select(shape: tuple[bool, ...], order: str, limited: bool) -> sa.Select[Any]:
+    """The prefilter query for one combination of active conditions, built once (bind
+    parameters carry the values), so SQLAlchemy's statement cache always hits."""
+    h = t.hosts.c
+    pinned, hugepages, node_vcpus, node_memory, zone, pool, host_id = shape
+    query = _view_select().where(
+        h.status == model.HostStatus.READY.value,
+        h.free_vcpus >= sa.bindparam("vcpus"),
+        h.free_memory_mib >= sa.bindparam("memory_mib"),
+        h.max_pool_free_bytes >= sa.bindparam("largest_disk_bytes"),
+    )
+    if pinned:
+        query = query.where(h.free_pinnable_cores >= sa.bindparam("pinned_cores"))
+    if hugepages:
+        query = query.where(h.max_free_hugepages_mib >= sa.bindparam("hugepages_mib"))
+    if node_vcpus:
+        query = query.where(h.max_node_free_vcpus >= sa.bindparam("node_vcpus"))
+    if node_memory:
+        query = query.where(h.max_node_free_memory_mib >= sa.bindparam("node_memory_mib"))
+    if zone:
+        query = query.where(t.zones.c.name == sa.bindparam("zone"))
+    if pool:
+        query = query.where(t.resource_pools.c.name == sa.bindparam("pool"))
+    if host_id:
+        query = query.where(h.id == sa.bindparam("host_id"))
+    if order == "spread":
+        query = query.order_by(h.free_memory_mib.desc(), h.id.desc())
+    elif order == "least-loaded":
+        query = query.order_by(h.vm_count, h.free_memory_mib.desc(), h.id)
+    else:
+        query = query.order_by(h.free_memory_mib, h.id)
+    if limited:
+        query = query.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+    return query
+
+
+def candidate_views(
+    conn: sa.Connection,
+    q: CandidateQuery,
+    limit: int | None,
+    offset: int = 0,
+    spaces: SpaceMap | None = None,
+) -> list[HostView]:
+    """Ready hosts that pass the SQL prefilter, best first for the policy (``spaces`` None:
+    read the mappings)."""
+    shape = (
+        bool(q.pinned_cores),
+        bool(q.hugepages_mib),
+        bool(q.node_vcpus),
+        bool(q.node_memory_mib),
+        q.zone is not None,
+        q.pool is not None,
+        q.host_id is not None,
+    )
+    params = dataclasses.asdict(q)
+    params.update(limit=limit, offset=offset)
+    query = _candidate_select(shape, q.order, limit is not None)
+    spaces = spaces if spaces is not None else catalog.space_map(conn)
+    return [view_from_row(r._mapping, spaces) for r in conn.execute(query, params)]
