@@ -168,9 +168,9 @@ def _disk_json(disk: DiskRequest) -> dict[str, Any]:
 def _nic_json(nic: InterfaceRequest) -> dict[str, Any]:
     data: dict[str, Any] = {"name": nic.name}
     if nic.network is not None:
-        data["network"] = nic.network
+        data["network"] = list(nic.networks) if nic.or_networks else nic.network
     if nic.space is not None:
-        data["space"] = nic.space
+        data["space"] = list(nic.spaces) if nic.or_spaces else nic.space
     if nic.kind is not None:
         data["kind"] = nic.kind.value
     return data

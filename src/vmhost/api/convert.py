@@ -138,33 +138,14 @@ def vm(vm: model.Vm, host_name: str) -> schemas.Vm:
     )
 
 
-def compose_request(
-    body: schemas.ComposeBody, host_id: int | None, pool_names: set[str]
-) -> model.ComposeRequest:
-    """The domain request. In MAAS's storage grammar a tag naming a storage pool selects it."""
-    disks = []
-    for spec in body.disk_specs():
-        pool, tags = spec.pool, list(spec.tags)
-        if pool is None and body.storage is not None:
-            named_pools = [t for t in tags if t in pool_names]
-            if named_pools:
-                pool = named_pools[0]
-                tags = [t for t in tags if t != pool]
-        disks.append(
-            model.DiskRequest(spec.size_bytes, pool=pool, tags=tuple(tags), label=spec.label)
-        )
-    interfaces = tuple(
-        model.InterfaceRequest(
-            name=i.name,
-            network=i.network,
-            space=i.space,
-            kind=model.NetworkKind(i.kind) if i.kind else None,
-        )
-        for i in body.interface_specs()
+def compose_request(body: schemas.ComposeBody, host_id: int | None) -> model.ComposeRequest:
+    """The domain request (the service applies MAAS's pool-tag rule)."""
+    disks = tuple(
+        model.DiskRequest(spec.size_bytes, pool=spec.pool, tags=tuple(spec.tags), label=spec.label)
+        for spec in body.disk_specs()
     )
-    kwargs: dict[str, Any] = {}
-    if disks:
-        kwargs["disks"] = tuple(disks)
+    interfaces = tuple(_interface(i) for i in body.interface_specs())
+    kwargs: dict[str, Any] = {"disks": disks} if disks else {}
     return model.ComposeRequest(
         cores=body.cores,
         memory_mib=body.memory_mib,
@@ -182,11 +163,23 @@ def compose_request(
         pool=body.pool,
         tags=tuple(body.tags),
         not_tags=tuple(body.not_tags),
-        not_spaces=tuple(body.not_spaces),
+        not_spaces=tuple(body.excluded_spaces()),
         host_id=host_id,
         user_data=body.user_data,
         owner=body.owner or "",
         **kwargs,
+    )
+
+
+def _interface(spec: schemas.InterfaceSpec) -> model.InterfaceRequest:
+    spaces, networks = spec.spaces(), spec.networks()
+    return model.InterfaceRequest(
+        name=spec.name,
+        network=networks[0] if networks else None,
+        space=spaces[0] if spaces else None,
+        kind=model.NetworkKind(spec.kind) if spec.kind else None,
+        or_spaces=spaces[1:],
+        or_networks=networks[1:],
     )
 
 

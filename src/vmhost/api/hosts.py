@@ -261,9 +261,7 @@ def compose(
     run_async: bool,
 ) -> Any:
     """Compose (on one host or the best one), now or in the background."""
-    wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
-    pool_names = svc.hosts.storage_pool_names() if wants_pools else set()
-    compose_request = convert.compose_request(body, host_id, pool_names)
+    compose_request = convert.compose_request(body, host_id)
 
     def work() -> schemas.ComposeResult:
         result = svc.vms.compose(compose_request)

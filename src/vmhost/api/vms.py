@@ -88,10 +88,7 @@ def candidates(
 ) -> schemas.Candidates:
     """Hosts that could take the request now, best first, and per check why others cannot."""
     host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
-    wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
-    pool_names = svc.hosts.storage_pool_names() if wants_pools else set()
-    request = convert.compose_request(body, host_id, pool_names)
-    svc.vms.validate(request)
+    request = svc.vms.validate(convert.compose_request(body, host_id))
     ranked = svc.vms.candidates(request, limit=limit)
     data = views.candidates(ranked, svc.vms.explain(request), len(svc.hosts.names()))
     for cand in data["candidates"]:
@@ -115,10 +112,7 @@ def idle_vms(
     network asked for (none in an excluded space), on a ready host that passes the zone,
     pool, tags and architecture checks; cheapest first (cores + memory in GiB)."""
     host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
-    wants_pools = body.storage is not None and any(d.tags for d in body.disk_specs())
-    pool_names = svc.hosts.storage_pool_names() if wants_pools else set()
-    request = convert.compose_request(body, host_id, pool_names)
-    svc.vms.validate(request)
+    request = svc.vms.validate(convert.compose_request(body, host_id))
     vms = svc.allocation.idle(request, limit=limit)
     names = svc.hosts.names(list({vm.host_id for vm in vms})) if vms else {}
     return [convert.vm(vm, names.get(vm.host_id, "")) for vm in vms]

@@ -74,6 +74,25 @@ class InterfaceRequest:
     network: str | None = None
     space: str | None = None
     kind: NetworkKind | None = None  # bridge, macvlan, sriov; None = what the network is
+    # MAAS ORs a repeated key (``space=a,space=b``): further spaces/networks that also do
+    or_spaces: tuple[str, ...] = ()
+    or_networks: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.or_spaces and self.space is None:
+            raise InvalidInputError.for_field("interfaces", "or_spaces without a space")
+        if self.or_networks and self.network is None:
+            raise InvalidInputError.for_field("interfaces", "or_networks without a network")
+
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        """The spaces any one of which the NIC may be in (none: no space asked for)."""
+        return (self.space, *self.or_spaces) if self.space is not None else ()
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """The host networks any one of which the NIC may be on (none: not asked for)."""
+        return (self.network, *self.or_networks) if self.network is not None else ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -238,11 +238,12 @@ def _nics(
     for i, nic in enumerate(request.interfaces):
         name = nic.name or f"eth{i}"
         if nic.network:
-            candidates: tuple[str, ...] = (nic.network,)
+            candidates: tuple[str, ...] = nic.networks
         elif nic.space:
-            candidates = view.spaces.get(nic.space, ())
+            candidates = tuple(n for s in nic.spaces for n in view.spaces.get(s, ()))
             if not candidates:
-                return Rejection("network", f"have no network in space {nic.space!r}")
+                where = " or ".join(repr(s) for s in nic.spaces)
+                return Rejection("network", f"have no network in space {where}")
         else:
             default = _default_nic(view)
             candidates = (default[0].network,) if default else ()
@@ -263,7 +264,8 @@ def _nics(
                     "sriov", f"lack a free SR-IOV virtual function on {'/'.join(candidates)}"
                 )
             vfs[pf.name] = vfs.get(pf.name, 0) + 1
-            choices.append(NicChoice(name, pf.name, model.NetworkKind.SRIOV, nic.space))
+            space = _space_of(view, nic, (pf.name, pf.network))
+            choices.append(NicChoice(name, pf.name, model.NetworkKind.SRIOV, space))
             continue
         network = next((c for c in candidates if c in kinds), None)
         if network is None:
@@ -276,8 +278,15 @@ def _nics(
         kind = nic.kind or kinds[network]
         if kind is model.NetworkKind.PHYSICAL:
             kind = model.NetworkKind.MACVLAN
-        choices.append(NicChoice(name, network, kind, nic.space))
+        choices.append(NicChoice(name, network, kind, _space_of(view, nic, (network,))))
     return tuple(choices), tuple(sorted(vfs.items()))
+
+
+def _space_of(
+    view: HostView, nic: model.InterfaceRequest, networks: tuple[str, ...]
+) -> str | None:
+    """The space asked for that the chosen network is in (the first when several are)."""
+    return next((s for s in nic.spaces if set(view.spaces.get(s, ())) & set(networks)), nic.space)
 
 
 _Memory = tuple[int, tuple[tuple[int, int, int], ...], int | None, tuple[tuple[int, int], ...]]

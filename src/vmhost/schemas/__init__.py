@@ -1,5 +1,6 @@
 """Wire models (pydantic) shared by the API and the client. No server-side imports."""
 
+from . import maas_grammar
 from .catalog import (
     NamedCreate,
     NamedUpdate,
@@ -51,8 +52,6 @@ from .vms import (
     Vm,
     VmDisk,
     VmInterface,
-    parse_interfaces,
-    parse_storage,
 )
 
 __all__ = [
@@ -100,6 +99,5 @@ __all__ = [
     "VmInterface",
     "WhoAmI",
     "Zone",
-    "parse_interfaces",
-    "parse_storage",
+    "maas_grammar",
 ]

@@ -1,67 +1,35 @@
-"""VM and compose wire models, with MAAS's storage and interfaces grammars.
+"""VM and compose wire models.
 
-``storage`` (MAAS, reference §4.2): ``label:sizeGB(tag,...)`` items separated by commas, sizes
-in decimal GB (``1.5`` is 1 500 000 000 bytes); the first item is the root disk. A tag that
-names a storage pool selects that pool; other tags must all be tags of the chosen pool.
-Disk order is kept as given (MAAS re-sorted all but the first by tag count).
-
-``interfaces`` (MAAS, reference §4.3): ``label:key=value[,key=value];label2:...``. vmhost
-understands ``space``, ``network`` (``name`` is taken as a synonym: the host network or
-bridge) and ``type`` (``bridge``, ``macvlan``, ``sriov``). A numeric label ``N`` names the
-NIC ``ethN``. MAAS keys vmhost does not implement are refused by name, never ignored.
+A compose request gives its disks as ``disks`` (a list) or ``storage`` (MAAS's grammar), and
+its NICs as a list or as MAAS's ``interfaces`` grammar; both grammars are parsed once, by
+:mod:`vmhost.schemas.maas_grammar`, when the request is validated, and the result is kept
+(:meth:`ComposeBody.disk_specs`, :meth:`ComposeBody.interface_specs`). Disk order is kept as
+given; the first disk is the root disk. A storage tag that names a storage pool selects that
+pool (the service applies the rule: it knows the pools).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Literal
 
 import pydantic
 
+from . import maas_grammar
 from .common import Reason, Request, Response
 
 NicKind = Literal["bridge", "macvlan", "sriov"]
 InstanceType = Literal["virtual-machine", "container"]
 GB = 1000**3
-
-_STORAGE_ITEM = re.compile(
-    r"(?:(?P<label>[a-zA-Z0-9]+):)?(?P<size>[0-9.]+)(?:\((?P<tags>[^)]+)\))?"
-)
-_LABEL = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")
 #: An owner: 1 to 255 characters, no control characters.
 OWNER_PATTERN = r"^[^\x00-\x1f\x7f]{1,255}$"
-_MAAS_INTERFACE_KEYS = {
-    "id",
-    "not_id",
-    "fabric",
-    "not_fabric",
-    "fabric_class",
-    "not_fabric_class",
-    "ip",
-    "not_ip",
-    "mode",
-    "not_name",
-    "hostname",
-    "not_hostname",
-    "subnet",
-    "not_subnet",
-    "not_space",
-    "subnet_cidr",
-    "not_subnet_cidr",
-    "vlan",
-    "not_vlan",
-    "vid",
-    "not_vid",
-    "tag",
-    "not_tag",
-    "link_speed",
-}
+#: A disk's size limit (1 EiB), as the grammar's.
+MAX_DISK_BYTES = maas_grammar.MAX_DISK_BYTES
 
 
 class DiskSpec(Request):
     """One disk; the first is the root disk."""
 
-    size_bytes: int = pydantic.Field(gt=0, le=2**60)
+    size_bytes: int = pydantic.Field(gt=0, le=MAX_DISK_BYTES)
     pool: str | None = pydantic.Field(default=None, description="storage pool name")
     tags: list[str] = pydantic.Field(
         default_factory=list, description="storage pool tags (or a pool's name)"
@@ -69,93 +37,86 @@ class DiskSpec(Request):
     label: str = ""
 
 
+def _one_or_more(value: str | list[str] | None) -> str | list[str] | None:
+    """A name, or a list of alternatives (MAAS's repeated key): distinct, one is a name."""
+    if not isinstance(value, list):
+        return value
+    if not value:
+        raise ValueError("give a name, or a list of one or more names")
+    if len(set(value)) != len(value):
+        raise ValueError("a name is listed twice")
+    return value[0] if len(value) == 1 else value
+
+
+def _names(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
 class InterfaceSpec(Request):
-    """One NIC: on a named host network, or on the network mapped to a space."""
+    """One NIC: on a named host network, or on the network mapped to a space. A list of
+    spaces (or networks) means any one of them (MAAS's ``space=a,space=b``)."""
 
     name: str = ""
-    network: str | None = None
-    space: str | None = None
+    network: str | list[str] | None = None
+    space: str | list[str] | None = None
     kind: NicKind | None = None
 
+    @pydantic.field_validator("network", "space")
+    @classmethod
+    def _alternatives(cls, value: str | list[str] | None) -> str | list[str] | None:
+        return _one_or_more(value)
 
-def parse_storage(text: str) -> list[DiskSpec]:
-    """MAAS's storage grammar to disks (ValueError with MAAS's message when malformed)."""
-    matches = list(_STORAGE_ITEM.finditer(text))
-    rendered = ",".join(m.group(0) for m in matches)
-    if not text or not matches or rendered != text:
-        raise ValueError(f'Malformed storage constraint, "{text}".')
-    disks = []
-    for m in matches:
-        try:
-            size = float(m.group("size"))
-        except ValueError:
-            raise ValueError(f'Malformed storage constraint, "{text}".') from None
-        size_bytes = int(size * GB)
-        if size_bytes <= 0:
-            raise ValueError(f"disk {m.group(0)!r}: the size must be more than 0 GB")
-        tags = [t for t in (m.group("tags") or "").split(",") if t]
-        disks.append(DiskSpec(size_bytes=size_bytes, tags=tags, label=m.group("label") or ""))
-    return disks
+    def spaces(self) -> tuple[str, ...]:
+        """The spaces any one of which the NIC may be in (none: not asked for)."""
+        return _names(self.space)
 
+    def networks(self) -> tuple[str, ...]:
+        """The host networks any one of which the NIC may be on (none: not asked for)."""
+        return _names(self.network)
 
-def _ifname(label: str) -> str:
-    return f"eth{label}" if label.isdigit() else label
-
-
-def _interface_values(label: str, body: str) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for pair in body.split(","):
-        key, eq, value = pair.partition("=")
-        if not eq or not key or not value:
-            raise ValueError(f"Malformed key/value pair in constraint: {pair!r}")
-        if key in values:
-            raise ValueError(f"{label}: {key!r} is given twice (vmhost takes one value)")
-        values[key] = value
-    return values
+    @classmethod
+    def from_grammar(cls, nic: maas_grammar.NicSpec) -> InterfaceSpec:
+        """The NIC an ``interfaces`` label asks for."""
+        spaces, networks = list(nic.spaces), list(nic.networks)
+        return cls.model_validate(
+            {
+                "name": nic.name,
+                "network": networks or None,
+                "space": spaces or None,
+                "kind": nic.kind,
+            }
+        )
 
 
-def _interface(label: str, values: dict[str, str]) -> InterfaceSpec:
-    spec: dict[str, str | None] = {"name": _ifname(label)}
-    for key, value in values.items():
-        if key == "space":
-            spec["space"] = value
-        elif key in ("network", "name"):
-            spec["network"] = value
-        elif key == "type":
-            if value not in ("bridge", "macvlan", "sriov"):
-                raise ValueError(f"{label}: type {value!r} is not one of bridge, macvlan, sriov")
-            spec["kind"] = value
-        elif key in _MAAS_INTERFACE_KEYS:
-            raise ValueError(
-                f"{label}: the interfaces constraint {key!r} is not supported by vmhost "
-                "(use space, network or type)"
-            )
-        else:
-            raise ValueError(f"Unknown interfaces constraint: {key!r}")
-    return InterfaceSpec.model_validate(spec)
+def _grammar_error(error: maas_grammar.GrammarError, value: str) -> pydantic.ValidationError:
+    """A grammar error as the field's validation error (so the API names the field)."""
+    return pydantic.ValidationError.from_exception_data(
+        "ComposeBody",
+        [
+            {
+                "type": "value_error",
+                "loc": (error.field,),
+                "input": value,
+                "ctx": {"error": ValueError(error.message)},
+            }
+        ],
+    )
 
 
-def parse_interfaces(text: str) -> list[InterfaceSpec]:
-    """MAAS's interfaces grammar to NICs (ValueError with MAAS's messages when malformed)."""
-    result: list[InterfaceSpec] = []
-    labels: set[str] = set()
-    for constraint in text.split(";"):
-        label, sep, body = constraint.partition(":")
-        if not sep or not body:
-            raise ValueError(
-                f"Malformed constraint: {constraint!r} (required format: "
-                "'<label>:<key>=<value>[,<key2>=<value2>[,...]]')"
-            )
-        if not _LABEL.match(label):
-            raise ValueError(
-                f"Invalid label name: {label!r} (Must begin with an alphanumeric character, "
-                "and include only alphanumeric characters, dashes, and underscores.)"
-            )
-        if label in labels:
-            raise ValueError(f"Constraint label defined more than once: {label!r}")
-        labels.add(label)
-        result.append(_interface(label, _interface_values(label, body)))
-    return result
+def disks_from_storage(
+    specs: tuple[maas_grammar.StorageSpec, ...], root_bytes: int
+) -> list[DiskSpec]:
+    """Disks for parsed storage items; a root of size 0 gets ``root_bytes``."""
+    return [
+        DiskSpec(
+            size_bytes=spec.size_bytes or root_bytes,
+            tags=list(spec.tags),
+            label=spec.label,
+        )
+        for spec in specs
+    ]
 
 
 class ComposeBody(Request):
@@ -209,43 +170,45 @@ class ComposeBody(Request):
             raise ValueError("core numbers are from 0 to 1000000")
         return value
 
-    @pydantic.field_validator("storage")
-    @classmethod
-    def _storage_grammar(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_storage(value)
-        return value
-
-    @pydantic.field_validator("interfaces")
-    @classmethod
-    def _interfaces_grammar(
-        cls, value: str | list[InterfaceSpec] | None
-    ) -> str | list[InterfaceSpec] | None:
-        if isinstance(value, str) and value:
-            parse_interfaces(value)
-        return value
+    _disks: list[DiskSpec] | None = pydantic.PrivateAttr(default=None)
+    _interfaces: maas_grammar.Interfaces | None = pydantic.PrivateAttr(default=None)
 
     @pydantic.model_validator(mode="after")
-    def _storage_xor_disks(self) -> ComposeBody:
+    def _grammars(self) -> ComposeBody:
         if self.storage is not None and self.disks is not None:
             raise ValueError("give storage (MAAS grammar) or disks, not both")
+        for field, value in (("storage", self.storage), ("interfaces", self.interfaces)):
+            if not isinstance(value, str):
+                continue
+            try:
+                if field == "storage":
+                    specs = maas_grammar.storage(value)
+                    self._disks = disks_from_storage(specs, maas_grammar.DEFAULT_ROOT_DISK_BYTES)
+                else:
+                    self._interfaces = maas_grammar.interfaces(value)
+            except maas_grammar.GrammarError as exc:
+                raise _grammar_error(exc, value) from None
         return self
 
     def disk_specs(self) -> list[DiskSpec]:
         """The disks asked for, whichever way (none: the default root disk)."""
         if self.disks is not None:
             return list(self.disks)
-        if self.storage is not None:
-            return parse_storage(self.storage)
-        return []
+        return list(self._disks or [])
 
     def interface_specs(self) -> list[InterfaceSpec]:
         """The NICs asked for, whichever way."""
-        if self.interfaces is None:
+        if isinstance(self.interfaces, list):
+            return list(self.interfaces)
+        if self._interfaces is None:
             return []
-        if isinstance(self.interfaces, str):
-            return parse_interfaces(self.interfaces) if self.interfaces else []
-        return list(self.interfaces)
+        return [InterfaceSpec.from_grammar(nic) for nic in self._interfaces.nics]
+
+    def excluded_spaces(self) -> list[str]:
+        """``not_spaces``, and the spaces the ``interfaces`` grammar's ``not_space`` keys
+        exclude."""
+        extra = self._interfaces.not_spaces if self._interfaces is not None else ()
+        return list(dict.fromkeys((*self.not_spaces, *extra)))
 
 
 class HostComposeBody(ComposeBody):

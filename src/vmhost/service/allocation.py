@@ -231,8 +231,8 @@ def idle_mismatch(vm: model.Vm, view: HostView, request: model.ComposeRequest) -
             (
                 nic
                 for nic in free
-                if (want.space is None or want.space in spaces_of(nic))
-                and (want.network is None or nic.network == want.network)
+                if (not want.spaces or spaces_of(nic) & set(want.spaces))
+                and (not want.networks or nic.network in want.networks)
                 and (want.kind is None or nic.kind is want.kind)
             ),
             None,

@@ -19,7 +19,7 @@ from vmhost import model, scheduler, store
 from vmhost.drivers import base
 from vmhost.model.accounting import Allocation, HostView
 
-from . import accounts
+from . import accounts, pool_tags
 from .context import Context
 
 log = logging.getLogger("vmhost.service.vms")
@@ -87,8 +87,9 @@ class VmsService:
 
     # -- validation --------------------------------------------------------------------------
 
-    def validate(self, request: model.ComposeRequest) -> None:
-        """Names in the request must exist somewhere; say which do not."""
+    def validate(self, request: model.ComposeRequest) -> model.ComposeRequest:
+        """Names in the request must exist somewhere; say which do not. Returns the request
+        with MAAS's storage rule applied (:func:`pool_tags.select_pools`)."""
         errors: dict[str, list[str]] = {}
         with self.ctx.db.read() as conn:
             names = [("zone", request.zone), ("pool", request.pool)]
@@ -102,8 +103,10 @@ class VmsService:
                 )
             # host views for pool names only: spaces come from the mapping table (the views'
             # spaces are read from it too), and reading 1,000 views costs ~50 ms
-            views = store.candidates.load_views(conn) if any(d.pool for d in request.disks) else []
+            named = any(d.pool or d.tags for d in request.disks)
+            views = store.candidates.load_views(conn) if named else []
         pools = {p.name for v in views for p in v.pools}
+        request = pool_tags.select_pools(request, pools)
         for disk in request.disks:
             if disk.pool and views and disk.pool not in pools:
                 errors.setdefault("disks", []).append(
@@ -113,13 +116,15 @@ class VmsService:
         with self.ctx.db.read() as conn:
             spaces |= {m["space"] for m in store.catalog.list_spaces(conn)}
         for nic in request.interfaces:
-            if nic.space and nic.space not in spaces:
-                errors.setdefault("interfaces", []).append(
-                    f"space {nic.space!r} has no network mapped to it"
-                )
+            for space in nic.spaces:
+                if space not in spaces:
+                    errors.setdefault("interfaces", []).append(
+                        f"space {space!r} has no network mapped to it"
+                    )
         if errors:
             first = next(iter(errors.items()))
             raise model.InvalidInputError(f"{first[0]}: {first[1][0]}", errors)
+        return request
 
     # -- finding and claiming -----------------------------------------------------------------
 
@@ -297,7 +302,7 @@ class VmsService:
 
     def compose(self, request: model.ComposeRequest) -> ComposeResult:
         """Compose a VM on the best host, trying the next host when a driver fails."""
-        self.validate(request)
+        request = self.validate(request)
         name = request.hostname or f"vmhost-{secrets.token_hex(3)}"
         failed: list[tuple[int, str]] = []
         for _ in range(self.ctx.settings.compose_attempts):

@@ -112,7 +112,7 @@ def test_compose_failing_on_the_host_is_reported_and_leaves_nothing(api: ApiEnv)
     [
         ({"storage": "8,,9"}, 422, "storage"),
         ({"storage": "root:8()"}, 422, "storage"),
-        ({"storage": "root:0"}, 422, "storage"),
+        ({"storage": "root:0,data:0"}, 422, "storage"),  # a root of 0 is the default size
         ({"interfaces": "eth0"}, 422, "interfaces"),
         ({"interfaces": "eth0:subnet_cidr=10.0.0.0/24"}, 422, "interfaces"),
         ({"interfaces": "eth0:space=a;eth0:space=b"}, 422, "interfaces"),

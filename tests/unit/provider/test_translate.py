@@ -11,7 +11,6 @@ Grammar and messages of the MAAS extras come from MAAS's own code
 from __future__ import annotations
 
 import dataclasses
-import zlib
 from typing import Any
 
 import pytest
@@ -24,11 +23,7 @@ from vmhost_provider.translate import (
     MAX_DISK_BYTES,
     MAX_MEMORY_MIB,
     Defaults,
-    StorageSpec,
     TranslationError,
-    ifname_for_label,
-    parse_interfaces,
-    parse_storage,
     translate,
 )
 
@@ -40,6 +35,7 @@ from vmhost.model import (
     InterfaceRequest,
     NetworkKind,
 )
+from vmhost.service.pool_tags import select_pools
 
 MIB = 1024**2
 GB = 1000**3
@@ -297,90 +293,12 @@ def test_spaces_are_not_checked_without_known_spaces() -> None:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("", ()),
-        ("root:8(local)", (StorageSpec("root", "8", 8 * GB, ("local",)),)),
-        (
-            "0:8(default),1:20(fast)",
-            (
-                StorageSpec("0", "8", 8 * GB, ("default",)),
-                StorageSpec("1", "20", 20 * GB, ("fast",)),
-            ),
-        ),
-        ("root:1.5", (StorageSpec("root", "1.5", 1_500_000_000, ()),)),
-        ("8", (StorageSpec("", "8", 8 * GB, ()),)),
-        ("1.", (StorageSpec("", "1.", GB, ()),)),
-        (".5", (StorageSpec("", ".5", GB // 2, ()),)),
-        ("0.3", (StorageSpec("", "0.3", 300_000_000, ()),)),  # exact; MAAS's float: 299999999
-        ("0.0000000019", (StorageSpec("", "0.0000000019", 1, ()),)),  # truncated
-        ("007", (StorageSpec("", "007", 7 * GB, ()),)),
-        # Order is kept (MAAS re-sorts by tag count; compose has nothing to match).
-        (
-            "root:8,a:1(x),b:2(x,y)",
-            (
-                StorageSpec("root", "8", 8 * GB, ()),
-                StorageSpec("a", "1", GB, ("x",)),
-                StorageSpec("b", "2", 2 * GB, ("x", "y")),
-            ),
-        ),
-        # Empty tags are skipped; spaces inside tags are kept.
-        ("8(a,,b)", (StorageSpec("", "8", 8 * GB, ("a", "b")),)),
-        ("8(,)", (StorageSpec("", "8", 8 * GB, ()),)),
-        ("8(fast ssd)", (StorageSpec("", "8", 8 * GB, ("fast ssd",)),)),
-        ("8:1", (StorageSpec("8", "1", GB, ()),)),
-    ],
-)
-def test_parse_storage(value: str, expected: tuple[StorageSpec, ...]) -> None:
-    assert parse_storage(value) == expected
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "abc",
-        "10(ssd,20",
-        "root:8 ",
-        " root:8",
-        "root:8, data:9",
-        "my-disk:8",
-        "root:8()",
-        "root:8(ssd)x",
-        "8,,9",
-        "8,",
-        ",8",
-        "root:",
-        ":8",
-        "root:8;data:9",
-        "1.2.3",  # passes MAAS's grammar, then crashes its float(); malformed here
-        ".",
-        "root:..",
-        "-1",
-        "1e3",
-        "root:8(a)(b)",
-    ],
-)
-def test_malformed_storage(value: str) -> None:
-    with pytest.raises(TranslationError) as caught:
-        parse_storage(value)
-    assert str(caught.value) == f'Malformed storage constraint, "{value}".'
-    assert caught.value.constraint == "storage"
-
-
-def test_huge_storage_sizes_do_not_overflow() -> None:
-    (spec,) = parse_storage("9" * 5000)
-    assert spec.size_bytes == MAX_DISK_BYTES + 1
-    (spec,) = parse_storage("1" + "0" * 19)
-    assert spec.size_bytes == 10**19 * GB  # 20 digits: still exact
-
-
 STORAGE_RULES: list[tuple[str, str, frozenset[str] | None, tuple[DiskRequest, ...]]] = [
     # (constraints, storage, known pools, expected disks)
     ("", "", None, (DEFAULT_ROOT,)),
     ("", "root:40", None, (DiskRequest(40 * GB, label="root"),)),
     ("", "40(fast)", None, (DiskRequest(40 * GB, tags=("fast",)),)),
-    # The first tag is the pool when it is a known pool name ...
+    # A tag that names a pool the server knows selects it (the service's rule) ...
     ("", "root:40(fast)", frozenset({"fast"}), (DiskRequest(40 * GB, "fast", label="root"),)),
     (
         "",
@@ -388,12 +306,12 @@ STORAGE_RULES: list[tuple[str, str, frozenset[str] | None, tuple[DiskRequest, ..
         frozenset({"fast"}),
         (DiskRequest(40 * GB, "fast", ("nvme",), "root"),),
     ),
-    # ... and only the first one.
+    # ... wherever it is among the tags (one rule for the API and the provider).
     (
         "",
         "root:40(nvme,fast)",
         frozenset({"fast"}),
-        (DiskRequest(40 * GB, None, ("nvme", "fast"), "root"),),
+        (DiskRequest(40 * GB, "fast", ("nvme",), "root"),),
     ),
     # Without known pools every tag is a pool tag.
     ("", "root:40(fast)", None, (DiskRequest(40 * GB, tags=("fast",), label="root"),)),
@@ -440,7 +358,8 @@ STORAGE_RULES: list[tuple[str, str, frozenset[str] | None, tuple[DiskRequest, ..
 def test_storage_rules(
     text: str, storage: str, pools: frozenset[str] | None, disks: tuple[DiskRequest, ...]
 ) -> None:
-    assert translate(parse(text), storage=storage, known_pools=pools).disks == disks
+    request = translate(parse(text), storage=storage)
+    assert select_pools(request, pools or ()).disks == disks
 
 
 def test_storage_none_is_no_storage() -> None:
@@ -482,83 +401,6 @@ def test_limit_disk_is_accepted() -> None:
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("", {}),
-        ("a", {}),  # MAAS: a value of one character is an empty map
-        (";", {}),
-        ("a:b=c", {"a": {"b": ["c"]}}),
-        ("a:b=c,b=d,e=f;g:h=", {"a": {"b": ["c", "d"], "e": ["f"]}, "g": {"h": [""]}}),
-        ("eth0:space=db=x", {"eth0": {"space": ["db=x"]}}),
-        ("a_b-c:x=y", {"a_b-c": {"x": ["y"]}}),
-        ("0:space=a:b", {"0": {"space": ["a:b"]}}),
-    ],
-)
-def test_parse_interfaces(value: str, expected: dict[str, dict[str, list[str]]]) -> None:
-    assert parse_interfaces(value) == expected
-
-
-FORMAT = "(required format: '<label>:<key>=<value>[,<key2>=<value2>[,...]]')"
-LABEL = (
-    "(Must begin with an alphanumeric character, and include only alphanumeric characters, "
-    "dashes, and underscores.)"
-)
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("ab", f"Malformed constraint: 'ab' {FORMAT}"),
-        ("a:b=c;", f"Malformed constraint: '' {FORMAT}"),
-        ("a:b=c;d", f"Malformed constraint: 'd' {FORMAT}"),
-        ("a:", "Malformed key/value pair in constraint: ''"),
-        ("a:b", "Malformed key/value pair in constraint: 'b'"),
-        ("a:b=c,", "Malformed key/value pair in constraint: ''"),
-        ("a:b=c;a:d=e", "Constraint label defined more than once: 'a'"),
-        (":b=c", f"Invalid label name: '' {LABEL}"),
-        ("-a:b=c", f"Invalid label name: '-a' {LABEL}"),
-        ("a b:c=d", f"Invalid label name: 'a b' {LABEL}"),
-        ("a:b=c; d:e=f", f"Invalid label name: ' d' {LABEL}"),
-        ("a\n:b=c", f"Invalid label name: 'a\n' {LABEL}"),  # MAAS's "$" would accept it
-    ],
-)
-def test_malformed_interfaces(value: str, message: str) -> None:
-    with pytest.raises(TranslationError) as caught:
-        parse_interfaces(value)
-    assert (caught.value.constraint, str(caught.value)) == ("interfaces", message)
-
-
-def _maas_hash(label: bytes) -> str:
-    return (b"%05x" % (zlib.crc32(label) & 0xFFFFFFFF))[-5:].decode()
-
-
-@pytest.mark.parametrize(
-    ("label", "name"),
-    [
-        ("0", "eth0"),
-        ("7", "eth7"),
-        ("007", "eth7"),
-        ("eth1", "eth1"),
-        ("db", "db"),
-        ("abcdefghijklmno", "abcdefghijklmno"),  # 15 bytes: kept
-        # MAAS: b"eth-%s-%s" % ((b"%05x" % (crc32(label) & 0xFFFFFFFF))[-5:], label[-5:])
-        ("abcdefghijklmnop", "eth-{}-lmnop".format(_maas_hash(b"abcdefghijklmnop"))),
-        ("0000000000000000", "eth0"),
-        ("1234567890123456", "eth-{}-23456".format(_maas_hash(b"eth1234567890123456"))),
-    ],
-)
-def test_ifname_for_label(label: str, name: str) -> None:
-    assert ifname_for_label(label) == name
-
-
-def test_ifname_for_a_long_label_is_15_bytes_and_stable() -> None:
-    name = ifname_for_label("a-very-long-interface-label")
-    assert len(name) == 15
-    assert name.startswith("eth-") and name.endswith("label")
-    assert name == ifname_for_label("a-very-long-interface-label")
-
-
 INTERFACE_RULES: list[tuple[str, str, ComposeRequest]] = [
     # (constraints, interfaces, expected request)
     ("", "", req()),
@@ -580,8 +422,27 @@ INTERFACE_RULES: list[tuple[str, str, ComposeRequest]] = [
     ("", "0:network=br0", req(interfaces=(nic("eth0", network="br0"),))),
     ("", "0:name=br0,network=br0", req(interfaces=(nic("eth0", network="br0"),))),
     ("", "0:space=db,network=br0", req(interfaces=(nic("eth0", network="br0", space="db"),))),
-    # Repeating a key with the same value is harmless.
+    # Repeating a key with the same value is harmless; different values are an OR (MAAS).
     ("", "0:space=db,space=db", req(interfaces=(nic("eth0", space="db"),))),
+    ("", "0:space=a,space=b", req(interfaces=(nic("eth0", space="a", or_spaces=("b",)),))),
+    (
+        "",
+        "n:name=br0,network=br1",
+        req(interfaces=(nic("n", network="br0", or_networks=("br1",)),)),
+    ),
+    # An excluded space is no alternative; a Juju space on an OR'ed NIC still gets its own NIC.
+    (
+        "spaces=c",
+        "0:space=a,space=b,space=c;1:not_space=b",
+        req(
+            interfaces=(
+                nic("eth0", space="a", or_spaces=("c",)),
+                nic("eth1"),
+                nic("eth2", space="c"),
+            ),
+            not_spaces=("b",),
+        ),
+    ),
     # not_space -> request-level exclusion; a label with only not_space is still a NIC.
     (
         "",
@@ -676,18 +537,6 @@ INTERFACE_ERRORS: list[tuple[str, str, str, str]] = [
         "0:type=SRIOV",
         "interfaces",
         "Invalid interfaces constraint type: 'SRIOV' (valid types: bridge, macvlan, sriov)",
-    ),
-    (
-        "",
-        "0:space=a,space=b",
-        "interfaces",
-        "Label '0' asks for more than one space: 'a', 'b' (a vmhost NIC is on exactly one)",
-    ),
-    (
-        "",
-        "n:name=br0,network=br1",
-        "interfaces",
-        "Label 'n' asks for more than one network: 'br0', 'br1' (a vmhost NIC is on exactly one)",
     ),
     (
         "",
@@ -836,14 +685,12 @@ def constraint_strings(draw: st.DrawFn) -> str:
     storage=_STORAGE,
     interfaces=_INTERFACES,
     known_spaces=st.one_of(st.none(), st.sets(st.sampled_from(["db", "dmz", "a-1", "q"]))),
-    known_pools=st.one_of(st.none(), st.sets(st.sampled_from(["ssd", "fast"]))),
 )
 def test_parseable_constraints_translate_or_raise_translation_error(
     text: str,
     storage: str | None,
     interfaces: str | None,
     known_spaces: set[str] | None,
-    known_pools: set[str] | None,
 ) -> None:
     try:
         cons = parse(text)
@@ -856,7 +703,6 @@ def test_parseable_constraints_translate_or_raise_translation_error(
             storage=storage,
             interfaces=interfaces,
             known_spaces=known_spaces,
-            known_pools=known_pools,
         )
     except TranslationError as err:
         event(f"refused: {err.constraint}")
@@ -879,23 +725,3 @@ def test_parseable_constraints_translate_or_raise_translation_error(
     assert all(0 < d.size_bytes <= MAX_DISK_BYTES for d in request.disks)
     names = [i.name for i in request.interfaces]
     assert len(names) == len(set(names))
-
-
-@given(st.text(max_size=40))
-def test_any_storage_text_parses_or_is_malformed(value: str) -> None:
-    try:
-        specs = parse_storage(value)
-    except TranslationError as err:
-        assert str(err) == f'Malformed storage constraint, "{value}".'
-        return
-    assert all(spec.size_bytes >= 0 for spec in specs)
-
-
-@given(st.text(max_size=40))
-def test_any_interfaces_text_parses_or_raises_translation_error(value: str) -> None:
-    try:
-        parsed = parse_interfaces(value)
-    except TranslationError as err:
-        assert err.constraint == "interfaces"
-        return
-    assert all(isinstance(values, list) for pairs in parsed.values() for values in pairs.values())
