@@ -64,11 +64,6 @@ class HostsService:
         with self.ctx.db.read() as conn:
             return store.catalog.host_names(conn, host_ids)
 
-    def storage_pool_names(self) -> set[str]:
-        """Names of every storage pool on any host."""
-        with self.ctx.db.read() as conn:
-            return {p.name for v in store.candidates.load_views(conn) for p in v.pools}
-
     def counts(self) -> Counts:
         """Hosts by status and type, VMs by origin and state."""
         with self.ctx.db.read() as conn:
