@@ -120,7 +120,7 @@ class SqliteAdapter:
         )
 
     def candidates(self, request: dict[str, Any], limit: int | None) -> int:
-        result = self.services.vms.candidates(self._request(request), limit)
+        result = self.services.claims.candidates(self._request(request), limit)
         if not request.get("numa"):
             return len(result.candidates)
         # Placement counts one candidate per NUMA cell that fits; count the same way.
@@ -148,7 +148,7 @@ class SqliteAdapter:
     ) -> dict[str, Any] | None:
         t0 = time.perf_counter()
         try:
-            claim = self.services.vms.claim(self._request(request), consumer_id)
+            claim = self.services.claims.claim(self._request(request), consumer_id)
         except Exception as exc:  # NoCandidate
             if type(exc).__name__ == "NoCandidate":
                 return None
@@ -160,7 +160,7 @@ class SqliteAdapter:
         }
 
     def release(self, consumer_id: str) -> None:
-        self.services.vms.release(self.vm_by_consumer.pop(consumer_id))
+        self.services.claims.release(self.vm_by_consumer.pop(consumer_id))
 
     def usage_totals(self) -> dict[str, int]:
         totals = {"VCPU": 0, "MEMORY_MB": 0, "DISK_GB": 0}

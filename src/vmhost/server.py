@@ -105,7 +105,7 @@ def serve(settings: Settings, tls_cert: str | None, tls_key: str | None) -> int:
         if path and not os.path.isfile(path):
             return _fail(f"no such file: {path}")
     services = Services.create(settings)
-    counts = services.vms.reconcile()
+    counts = services.recovery.reconcile()
     log.info("reconciled at start: %s", counts)
     app = create_app(services)
     # What start-up allocated lives as long as the process: keep it out of the collector's

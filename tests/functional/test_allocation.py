@@ -69,10 +69,10 @@ def test_allocate_refuses_what_is_not_idle(services: Services) -> None:
         with pytest.raises(model.InvalidInputError, match="owner"):
             services.allocation.allocate(1, bad)
     # a claim (compose in flight) is not ready
-    claim = services.vms.claim(SMALL, "in-flight")
+    claim = services.claims.claim(SMALL, "in-flight")
     with pytest.raises(model.ConflictError, match="claimed, not ready"):
         services.allocation.allocate(claim.vm.id, "x")
-    services.vms.release(claim.vm.id)
+    services.claims.release(claim.vm.id)
     # an adopted VM is the host's, not vmhost's to hand out
     from vmhost.drivers import fake
 

@@ -79,7 +79,7 @@ def _crash_during_compose(tmp_path, delay_option: str) -> tuple[str, str]:  # ty
 def test_kill_after_claim_before_the_vm_exists_releases_the_claim(tmp_path) -> None:  # type: ignore[no-untyped-def]
     data_dir, state_file = _crash_during_compose(tmp_path, "compose_delay_s")
     services = make_services(data_dir)
-    assert services.vms.reconcile() == {
+    assert services.recovery.reconcile() == {
         "completed": 0,
         "released": 1,
         "decomposed": 0,
@@ -97,7 +97,7 @@ def test_kill_after_claim_before_the_vm_exists_releases_the_claim(tmp_path) -> N
 def test_kill_after_the_vm_exists_completes_the_record(tmp_path) -> None:  # type: ignore[no-untyped-def]
     data_dir, state_file = _crash_during_compose(tmp_path, "compose_delay_after_s")
     services = make_services(data_dir)
-    assert services.vms.reconcile()["completed"] == 1
+    assert services.recovery.reconcile()["completed"] == 1
     (vm,) = services.vms.list()
     assert vm.name == "crashy" and vm.state is model.VmState.READY
     assert vm.origin is model.VmOrigin.COMPOSED
@@ -116,6 +116,6 @@ def test_kill_after_the_vm_exists_completes_the_record(tmp_path) -> None:  # typ
 def test_reconcile_leaves_young_claims_alone(tmp_path, grace: float) -> None:  # type: ignore[no-untyped-def]
     data_dir, _ = _crash_during_compose(tmp_path, "compose_delay_s")
     services = make_services(data_dir)
-    assert services.vms.reconcile(older_than_s=grace)["released"] == 0
+    assert services.recovery.reconcile(older_than_s=grace)["released"] == 0
     assert len(services.vms.list(states=[model.VmState.CLAIMED])) == 1
     services.close()

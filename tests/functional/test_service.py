@@ -348,7 +348,7 @@ def test_a_claim_released_during_compose_is_given_back(services: Services) -> No
         got = real_compose(spec)
         # another manager's reconcile settles the claim meanwhile
         (claim,) = services.vms.list(states=[model.VmState.CLAIMED])
-        services.vms.release(claim.id)
+        services.claims.release(claim.id)
         return got
 
     driver = services.ctx.driver(a)

@@ -89,8 +89,8 @@ def candidates(
     """Hosts that could take the request now, best first, and per check why others cannot."""
     host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
     request = svc.vms.validate(convert.compose_request(body, host_id))
-    ranked = svc.vms.candidates(request, limit=limit)
-    data = views.candidates(ranked, svc.vms.explain(request), len(svc.hosts.names()))
+    ranked = svc.claims.candidates(request, limit=limit)
+    data = views.candidates(ranked, svc.claims.explain(request), len(svc.hosts.names()))
     for cand in data["candidates"]:
         cand["host"] = convert.host_ref(cand["host"]["id"], cand["host"]["name"])
     return schemas.Candidates.model_validate(data)

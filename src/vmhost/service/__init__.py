@@ -8,8 +8,10 @@ from . import views
 from .allocation import AllocationService
 from .catalog import NamedService, SpacesService
 from .certificates import CertificateInfo, CertificatesService, ClientCredentials
+from .claims import Claim, ClaimsService
 from .context import Context
 from .hosts import Counts, HostDetail, HostsService
+from .recovery import RecoveryService
 from .tokens import AuthenticationError, Identity, Role, TokenRecord, TokensService
 from .vms import ComposeResult, VmsService
 
@@ -21,7 +23,9 @@ class Services:
         self.ctx = ctx
         self.certificates = CertificatesService(ctx)
         self.hosts = HostsService(ctx, self.certificates)
-        self.vms = VmsService(ctx)
+        self.claims = ClaimsService(ctx)
+        self.vms = VmsService(ctx, self.claims)
+        self.recovery = RecoveryService(ctx, self.claims)
         self.allocation = AllocationService(ctx)
         self.zones = NamedService(ctx, "zone")
         self.pools = NamedService(ctx, "pool")
@@ -43,6 +47,8 @@ __all__ = [
     "AuthenticationError",
     "CertificateInfo",
     "CertificatesService",
+    "Claim",
+    "ClaimsService",
     "ClientCredentials",
     "ComposeResult",
     "Context",
@@ -51,6 +57,7 @@ __all__ = [
     "HostsService",
     "Identity",
     "NamedService",
+    "RecoveryService",
     "Role",
     "Services",
     "Settings",
