@@ -20,6 +20,12 @@ class Settings(pydantic_settings.BaseSettings):
     listen_host: str = "127.0.0.1"
     listen_port: int = pydantic.Field(default=5240, ge=1, le=65535)
     policy: model.PlacementPolicy = model.PlacementPolicy.PACK
+    default_cpu_over_commit_ratio: float = pydantic.Field(
+        default=1.0, ge=0, le=10, allow_inf_nan=False, description="of hosts added without one"
+    )
+    default_memory_over_commit_ratio: float = pydantic.Field(
+        default=1.0, ge=0, le=10, allow_inf_nan=False, description="of hosts added without one"
+    )
     manager_name: str = "vmhost"
     compose_attempts: int = pydantic.Field(default=5, ge=1, le=50)
     reconcile_grace_s: float | None = pydantic.Field(

@@ -38,6 +38,11 @@ def _default_name(address: str) -> str:
     return base or f"vmhost-{secrets.token_hex(3)}"
 
 
+def _or_default(ratio: float | None, default: float) -> float:
+    """A new host's over-commit ratio: the one given, else the server's default (settings)."""
+    return default if ratio is None else ratio
+
+
 @router.get(
     "",
     dependencies=[Reader],
@@ -79,8 +84,12 @@ def create_host(
         zone=body.zone or model.DEFAULT_ZONE,
         pool=body.pool or model.DEFAULT_POOL,
         tags=tags,
-        cpu_over_commit_ratio=body.cpu_over_commit_ratio,
-        memory_over_commit_ratio=body.memory_over_commit_ratio,
+        cpu_over_commit_ratio=_or_default(
+            body.cpu_over_commit_ratio, svc.ctx.settings.default_cpu_over_commit_ratio
+        ),
+        memory_over_commit_ratio=_or_default(
+            body.memory_over_commit_ratio, svc.ctx.settings.default_memory_over_commit_ratio
+        ),
         reserved_cores=body.reserved_cores,
         reserved_memory_mib=body.reserved_memory_mib,
         default_storage_pool=body.default_storage_pool,

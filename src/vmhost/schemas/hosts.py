@@ -34,6 +34,7 @@ DRIVER_FOR_TYPE: dict[str, DriverName] = {
 }
 
 RATIO_DOC = "over-commit ratio, a number from 0 to 10 inclusive"
+DEFAULT_RATIO_DOC = " (absent: the server's default, VMHOST_DEFAULT_*_OVER_COMMIT_RATIO, 1.0)"
 
 
 # --- MAAS-shaped parts -------------------------------------------------------------------------
@@ -235,11 +236,11 @@ class VmHostCreate(Request):
     tags: list[str] | str | None = pydantic.Field(
         default=None, description="a list, or MAAS's comma-separated string"
     )
-    cpu_over_commit_ratio: float = pydantic.Field(
-        default=1.0, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
+    cpu_over_commit_ratio: float | None = pydantic.Field(
+        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC + DEFAULT_RATIO_DOC
     )
-    memory_over_commit_ratio: float = pydantic.Field(
-        default=1.0, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
+    memory_over_commit_ratio: float | None = pydantic.Field(
+        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC + DEFAULT_RATIO_DOC
     )
     reserved_cores: int = pydantic.Field(default=0, ge=0, le=1_000_000)
     reserved_memory_mib: int = pydantic.Field(default=0, ge=0, le=2**40)

@@ -606,3 +606,57 @@ def test_host_problem_on_projects_is_503(api: ApiEnv) -> None:
 
 def test_driver_error_type_is_exported() -> None:
     assert issubclass(base.DriverConnectionError, base.DriverError)
+
+
+def test_new_hosts_take_the_servers_default_ratios(tmp_path: Any) -> None:
+    """VMHOST_DEFAULT_{CPU,MEMORY}_OVER_COMMIT_RATIO apply to hosts added without a ratio."""
+    from api_support import fake_only, make_tokens
+    from fastapi.testclient import TestClient
+
+    from vmhost.api.app import create_app
+    from vmhost.service import Services
+    from vmhost.settings import Settings
+
+    fake.reset()
+    settings = Settings(
+        data_dir=str(tmp_path / "data"),
+        default_cpu_over_commit_ratio=2.5,
+        default_memory_over_commit_ratio=1.5,
+    )
+    services = Services.create(settings, driver_factory=fake_only)
+    admin, _, _ = make_tokens(services)
+    headers = {"Authorization": f"Bearer {admin}"}
+    try:
+        with TestClient(create_app(services)) as http:
+            defaulted = http.post(
+                "/api/v1/vm-hosts",
+                json={"type": "fake", "power_address": "fake://small", "name": "a"},
+                headers=headers,
+            ).json()
+            given = http.post(
+                "/api/v1/vm-hosts",
+                json={
+                    "type": "fake",
+                    "power_address": "fake://numa",
+                    "name": "b",
+                    "cpu_over_commit_ratio": 1.0,
+                    "memory_over_commit_ratio": 0,
+                },
+                headers=headers,
+            ).json()
+    finally:
+        services.close()
+        fake.reset()
+
+    assert (defaulted["cpu_over_commit_ratio"], defaulted["memory_over_commit_ratio"]) == (2.5, 1.5)
+    assert defaulted["resources"]["cores"]["capacity"] == 10  # 4 cores x 2.5
+    assert (given["cpu_over_commit_ratio"], given["memory_over_commit_ratio"]) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("value", ["10.5", "-1", "two"])
+def test_a_bad_default_ratio_setting_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from vmhost.settings import Settings
+
+    monkeypatch.setenv("VMHOST_DEFAULT_CPU_OVER_COMMIT_RATIO", value)
+    with pytest.raises(ValueError, match="default_cpu_over_commit_ratio"):
+        Settings()
