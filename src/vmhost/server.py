@@ -19,6 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+import sqlalchemy.exc
 import uvicorn
 
 from vmhost import model, store
@@ -104,7 +105,15 @@ def serve(settings: Settings, tls_cert: str | None, tls_key: str | None) -> int:
     for path in (tls_cert, tls_key):
         if path and not os.path.isfile(path):
             return _fail(f"no such file: {path}")
-    services = Services.create(settings)
+    try:
+        services = Services.create(settings, migrate=settings.migrate_at_start)
+    except sqlalchemy.exc.SQLAlchemyError:
+        if settings.migrate_at_start:
+            raise
+        return _fail(
+            "the database has no schema yet and VMHOST_MIGRATE_AT_START is false: "
+            "run `vmhost-server db upgrade` first"
+        )
     counts = services.recovery.reconcile()
     log.info("reconciled at start: %s", counts)
     app = create_app(services)

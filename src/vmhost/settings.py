@@ -34,6 +34,11 @@ class Settings(pydantic_settings.BaseSettings):
         description="claims older than this are settled at start (default: 0 on SQLite, "
         "900 s on a database several managers share)",
     )
+    migrate_at_start: bool = pydantic.Field(
+        default=True,
+        description="migrate the schema when serving starts (false: `vmhost-server db upgrade` "
+        "does it, e.g. once for several managers sharing a database)",
+    )
     log_level: str = "INFO"
 
     def resolved_database_url(self) -> str:

@@ -140,3 +140,20 @@ def test_serves_https_with_tls_options(tmp_path: Any, capsys: pytest.CaptureFixt
         proc.terminate()
         proc.wait(timeout=30)
     assert proc.returncode in (0, -15)
+
+
+def test_serve_without_migrating_needs_the_schema(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VMHOST_MIGRATE_AT_START=false: a fresh database is refused in one line, not migrated."""
+    data = str(tmp_path / "data")
+    monkeypatch.setenv("VMHOST_MIGRATE_AT_START", "false")
+
+    code, _, err = _run(capsys, "--data-dir", data, "--port", str(free_port()))
+
+    assert code == 1
+    assert err == (
+        "vmhost-server: error: the database has no schema yet and VMHOST_MIGRATE_AT_START is "
+        "false: run `vmhost-server db upgrade` first\n"
+    )
+    assert _run(capsys, "db", "upgrade", "--data-dir", data)[0] == 0
