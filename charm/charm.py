@@ -1,79 +1,57 @@
 #!/usr/bin/env python3
 """The vmhost-manager charm: runs the vmhost service on a machine and integrates it with Juju.
 
-Thin by design: one `_reconcile` for every event that changes what the unit should run, one
-collect-status handler, and action handlers. The work is done by `workload` (no ops import).
+Thin by design: `_inputs` reads config, secrets and integrations once and says what is
+missing; one `_reconcile` for every event that changes what the unit should run; one
+collect-status handler; action handlers. The work is done by `workload.Workload` (no ops
+import), which reaches the service's API through `service_client` only.
+
+Secrets: the *manager secret* (owned by the application, created by the leader, its id in the
+peer databag) holds the key the service seals host credentials with (every unit sharing a
+database needs the same one), the charm's admin token and the client pair the `lxd`
+integration presents. None of them is ever written to a databag or a log.
 """
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
-from typing import Annotated, Literal
+import pathlib
 
+import charm_actions
+import charm_config
+import cos_agent
+import database
+import keys
+import lxd_https
 import ops
 import pydantic
+import service_client
 import workload
 from charms.vmhost_manager.v0 import vmhost
 
 logger = logging.getLogger(__name__)
 
 DATABASE_ENDPOINT = "database"
+LXD_ENDPOINT = "lxd"
 PEER_ENDPOINT = "vmhost-peers"
 VM_HOST_ENDPOINT = "vm-host"
+COS_ENDPOINT = "cos-agent"
 DATABASE_NAME = "vmhost"
-VM_HOST_NOT_YET = (
-    "composing VMs over the vm-host integration is not available until the vmhost API lands"
-)
-
-Ratio = Annotated[float, pydantic.Field(ge=0.0, le=10.0)]
+MANAGER_SECRET_LABEL = "vmhost-manager"  # noqa: S105 (a label)
+MANAGER_SECRET_KEY = "manager-secret"  # noqa: S105 (peer app databag key: the secret's id)
+DASHBOARDS_DIR = pathlib.Path(__file__).parent / "dashboards"
 
 
-class CharmConfig(pydantic.BaseModel):
-    """The charm's config options (config.yaml), dashes read as underscores."""
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What the unit should run, read once per hook."""
 
-    model_config = pydantic.ConfigDict(frozen=True)
-
-    port: int = pydantic.Field(default=5240, ge=1, le=65535)
-    default_cpu_over_commit_ratio: Ratio = 1.0
-    default_memory_over_commit_ratio: Ratio = 1.0
-    scheduling_policy: Literal["pack", "spread", "least-loaded"] = "pack"
-    log_level: Literal["debug", "info", "warning", "error", "critical"] = "info"
-
-
-class AddHostParams(pydantic.BaseModel):
-    """Parameters of the add-host action."""
-
-    type: Literal["lxd", "libvirt"]
-    address: str = pydantic.Field(min_length=1)
-    name: str | None = None
-    zone: str | None = None
-    pool: str | None = None
-    project: str | None = None
-
-
-class HostParams(pydantic.BaseModel):
-    """Parameters of the actions that name one VM host (get-certificate, refresh)."""
-
-    host: str = pydantic.Field(min_length=1)
-
-
-class ComposeParams(pydantic.BaseModel):
-    """Parameters of the compose action."""
-
-    host: str | None = None
-    cores: int = pydantic.Field(default=1, ge=1)
-    memory_mib: int = pydantic.Field(default=2048, ge=1024)
-    storage: str = "root:8"
-    interfaces: str | None = None
-    hostname: str | None = None
-
-
-class CreateTokenParams(pydantic.BaseModel):
-    """Parameters of the create-token action."""
-
-    name: str = pydantic.Field(min_length=1)
-    read_only: bool = False
+    config: charm_config.CharmConfig
+    service: workload.ServiceConfig
+    tls: tuple[str, str] | None
+    manager: dict[str, str]
+    database_refused: str | None = None  # why the unit stays on SQLite
 
 
 class VmhostManagerCharm(ops.CharmBase):
@@ -81,168 +59,278 @@ class VmhostManagerCharm(ops.CharmBase):
 
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
+        self.workload = workload.Workload(self.charm_dir)
+        self._database = database.DatabaseRequirer(self, DATABASE_ENDPOINT, DATABASE_NAME)
+        self._lxd = lxd_https.LxdRequirer(self, LXD_ENDPOINT)
         self._vm_host = vmhost.VmHostProvider(self, VM_HOST_ENDPOINT)
+        self._cos = cos_agent.CosAgentProvider(self, COS_ENDPOINT)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
         for event in (
             self.on.install,
             self.on.upgrade_charm,
             self.on.config_changed,
             self.on.start,
+            self.on.update_status,
             self.on.leader_elected,
+            self.on.secret_changed,
+            self.on[PEER_ENDPOINT].relation_changed,
             self.on[DATABASE_ENDPOINT].relation_created,
             self.on[DATABASE_ENDPOINT].relation_changed,
             self.on[DATABASE_ENDPOINT].relation_broken,
-            self.on.secret_changed,
+            self.on[LXD_ENDPOINT].relation_created,
+            self.on[LXD_ENDPOINT].relation_changed,
+            self.on[LXD_ENDPOINT].relation_departed,
+            self.on[LXD_ENDPOINT].relation_broken,
+            self.on[VM_HOST_ENDPOINT].relation_broken,
             self._vm_host.on.vm_requested,
+            self.on[COS_ENDPOINT].relation_joined,
         ):
             framework.observe(event, self._reconcile)
         framework.observe(self.on.stop, self._on_stop)
-        framework.observe(self.on.add_host_action, self._on_add_host_action)
-        framework.observe(self.on.get_certificate_action, self._on_get_certificate_action)
-        framework.observe(self.on.compose_action, self._on_compose_action)
-        framework.observe(self.on.refresh_action, self._on_refresh_action)
-        framework.observe(self.on.create_token_action, self._on_create_token_action)
+        self._actions = charm_actions.Actions(self)
 
     def _on_collect_unit_status(self, event: ops.CollectStatusEvent) -> None:
         """Report the unit's status (ops runs this after every event)."""
         try:
-            config = self.load_config(CharmConfig)
-        except pydantic.ValidationError as error:
-            event.add_status(ops.BlockedStatus(config_error_message(error)))
+            inputs = self._inputs()
+        except charm_config.Blocked as reason:
+            event.add_status(ops.BlockedStatus(str(reason)))
             return
-        database = self.model.get_relation(DATABASE_ENDPOINT)
+        except charm_config.Waiting as reason:
+            event.add_status(ops.WaitingStatus(str(reason)))
+            return
+        if inputs.database_refused:
+            event.add_status(ops.BlockedStatus(inputs.database_refused))
         peers = self.model.get_relation(PEER_ENDPOINT)
-        if database is None and peers is not None and peers.units:
+        if inputs.service.database_url is None and peers is not None and peers.units:
             event.add_status(ops.BlockedStatus("several units need the database integration"))
-        if database is not None and self._database_url() is None:
-            event.add_status(ops.WaitingStatus("waiting for PostgreSQL credentials"))
-        if not workload.is_active():
+        if not self.workload.is_active():
             event.add_status(ops.MaintenanceStatus("waiting for the vmhost service to start"))
-        elif not workload.is_ready(config.port):
+        elif not self.workload.is_ready(inputs.config.port, tls=inputs.service.tls):
             event.add_status(
-                ops.WaitingStatus(f"waiting for the vmhost API on port {config.port}")
+                ops.WaitingStatus(f"waiting for the vmhost API on port {inputs.config.port}")
             )
+        elif "admin-token" not in inputs.manager:
+            event.add_status(ops.WaitingStatus("waiting for the leader to create the admin token"))
         event.add_status(ops.ActiveStatus())
 
     def _reconcile(self, _: ops.EventBase) -> None:
         """Bring the unit to what config and integrations say it should run."""
-        try:
-            config = self.load_config(CharmConfig)
-        except pydantic.ValidationError:
-            return  # The collect-status handler reports the invalid value.
         if self.unit.is_leader():
-            self._request_database()
-            self._answer_vm_requests()
-        workload.install_packages(workload.missing_packages())
-        service = workload.ServiceConfig(
-            charm_dir=self.charm_dir,
+            self._database.request()
+        try:
+            inputs = self._inputs()
+        except (charm_config.Blocked, charm_config.Waiting):
+            return  # The collect-status handler reports why.
+        self.workload.install()
+        if self.unit.is_leader() and inputs.service.database_url:
+            self.workload.migrate(inputs.service)
+        port, tls = inputs.config.port, inputs.service.tls
+        restarted = self.workload.configure(
+            inputs.service, sealing_key=inputs.manager["sealing-key"], tls=inputs.tls
+        )
+        if restarted and not self.workload.wait_ready(port, tls=tls):
+            logger.warning("vmhost is not answering on port %d yet", port)
+            return
+        self.unit.set_ports(port)
+        token = self._admin_token(inputs)
+        if token is None:
+            return
+        with self.workload.api(inputs.service, token) as api:
+            self.unit.set_workload_version(api.version())
+            if self.model.relations[COS_ENDPOINT]:
+                self._publish_cos(api, inputs)
+            if self.unit.is_leader():
+                self._sync_lxd(api, inputs.manager)
+                self._answer_vm_requests(api)
+
+    def _on_stop(self, _: ops.StopEvent) -> None:
+        """Stop the service and remove its unit; the data directory stays."""
+        self.workload.remove()
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def _inputs(self) -> Inputs:
+        """Config, secrets and integrations, checked; raises `charm_config.Blocked`/`Waiting`."""
+        try:
+            config = self.load_config(charm_config.CharmConfig)
+        except pydantic.ValidationError as error:
+            raise charm_config.Blocked(charm_config.config_error_message(error)) from None
+        tls = self._tls(config)
+        if self.workload.port_taken(config.port, tls=tls is not None):
+            raise charm_config.Blocked(
+                f"invalid config: port={config.port}: in use by another program"
+            )
+        manager = self._manager_secret()
+        refused: str | None = None
+        try:
+            credentials = self._database.credentials()
+        except database.DatabaseNotReadyError as reason:
+            raise charm_config.Waiting(str(reason)) from None
+        url: str | None = None
+        if credentials is not None:
+            sqlite_hosts = self.workload.sqlite_host_count()
+            if sqlite_hosts:
+                refused = (
+                    f"the SQLite database on this unit holds {sqlite_hosts} VM host(s), which "
+                    "vmhost does not copy to PostgreSQL: remove them or the database integration"
+                )
+            else:
+                url = workload.postgresql_url(
+                    endpoints=credentials.endpoint,
+                    username=credentials.username,
+                    password=credentials.password,
+                    database=credentials.database,
+                )
+        service = self.workload.service_config(
             port=config.port,
             log_level=config.log_level,
             scheduling_policy=config.scheduling_policy,
             default_cpu_over_commit_ratio=config.default_cpu_over_commit_ratio,
             default_memory_over_commit_ratio=config.default_memory_over_commit_ratio,
-            database_url=self._database_url(),
+            database_url=url,
+            tls=tls is not None,
         )
-        if workload.configure(service) and not workload.wait_ready(config.port):
-            logger.warning("vmhost is not answering on port %d yet", config.port)
-        self.unit.set_ports(config.port)
+        return Inputs(config, service, tls, manager, refused)
 
-    def _on_stop(self, _: ops.StopEvent) -> None:
-        """Stop the service and remove its unit; the data directory stays."""
-        workload.remove()
-
-    def _on_add_host_action(self, event: ops.ActionEvent) -> None:
-        """Register a VM host."""
-        params = event.load_params(AddHostParams, errors="fail")
-        self._run_action(event, "add-host", params)
-
-    def _on_get_certificate_action(self, event: ops.ActionEvent) -> None:
-        """Show the certificate vmhost presents to an LXD host."""
-        params = event.load_params(HostParams, errors="fail")
-        self._run_action(event, "get-certificate", params)
-
-    def _on_compose_action(self, event: ops.ActionEvent) -> None:
-        """Compose a VM."""
-        params = event.load_params(ComposeParams, errors="fail")
-        self._run_action(event, "compose", params)
-
-    def _on_refresh_action(self, event: ops.ActionEvent) -> None:
-        """Re-discover a VM host."""
-        params = event.load_params(HostParams, errors="fail")
-        self._run_action(event, "refresh", params)
-
-    def _on_create_token_action(self, event: ops.ActionEvent) -> None:
-        """Create an API token."""
-        params = event.load_params(CreateTokenParams, errors="fail")
-        self._run_action(event, "create-token", params)
-
-    def _run_action(self, event: ops.ActionEvent, action: str, params: pydantic.BaseModel) -> None:
-        """Hand an action to the workload's API adapter; failures become action failures."""
-        try:
-            config = self.load_config(CharmConfig)
-        except pydantic.ValidationError as error:
-            event.fail(f"cannot run {action}: {config_error_message(error)}")
-            return
-        try:
-            results = workload.run_action(action, params.model_dump(), port=config.port)
-        except workload.ApiUnavailableError as error:
-            event.fail(str(error))
-            return
-        event.set_results(results)
-
-    def _request_database(self) -> None:
-        """Ask the PostgreSQL charm for a database, credentials as a Juju secret (leader)."""
-        relation = self.model.get_relation(DATABASE_ENDPOINT)
-        if relation is None:
-            return
-        relation.data[self.app].update(
-            {
-                "database": DATABASE_NAME,
-                "requested-secrets": json.dumps(["username", "password", "tls", "tls-ca"]),
-            }
-        )
-
-    def _database_url(self) -> str | None:
-        """The service's database URL from the `database` integration; None until complete."""
-        relation = self.model.get_relation(DATABASE_ENDPOINT)
-        if relation is None or relation.app is None:
+    def _tls(self, config: charm_config.CharmConfig) -> tuple[str, str] | None:
+        """The TLS certificate and key from the `tls-secret` option, checked."""
+        if config.tls_secret is None:
             return None
-        data = relation.data[relation.app]
-        credentials: dict[str, str] = {
-            "username": data.get("username", ""),
-            "password": data.get("password", ""),
-        }
-        if secret_id := data.get("secret-user"):
+        try:
+            content = self.model.get_secret(id=config.tls_secret).get_content(refresh=True)
+        except (ops.SecretNotFoundError, ops.ModelError):
+            raise charm_config.Waiting(
+                f"cannot read tls-secret {config.tls_secret}: grant it to the application"
+            ) from None
+        certificate, key = content.get("certificate", ""), content.get("key", "")
+        if not certificate or not key:
+            raise charm_config.Blocked(
+                "invalid config: tls-secret needs the fields certificate and key"
+            )
+        if problem := keys.tls_problem(certificate, key):
+            raise charm_config.Blocked(f"invalid config: tls-secret: {problem}")
+        return certificate, key
+
+    def _manager_secret(self) -> dict[str, str]:
+        """The manager secret's content; the leader creates it. Raises `Waiting`."""
+        if self.unit.is_leader():
             try:
-                credentials = self.model.get_secret(id=secret_id).get_content(refresh=True)
+                secret = self.model.get_secret(label=MANAGER_SECRET_LABEL)
             except ops.SecretNotFoundError:
-                return None  # Not granted to us yet; secret-changed or relation-changed follows.
-        endpoints = data.get("endpoints", "")
-        username = credentials.get("username", "")
-        password = credentials.get("password", "")
-        if not (endpoints and username and password):
+                key = self.workload.sealing_key() or keys.new_sealing_key()
+                certificate, client_key = keys.new_client_pair(self.app.name)
+                content = {
+                    "sealing-key": key,
+                    "lxd-certificate": certificate,
+                    "lxd-key": client_key,
+                }
+                secret = self.app.add_secret(content, label=MANAGER_SECRET_LABEL)
+            peers = self.model.get_relation(PEER_ENDPOINT)
+            if peers is not None:
+                peers.data[self.app][MANAGER_SECRET_KEY] = secret.id or secret.get_info().id
+            return secret.get_content(refresh=True)
+        peers = self.model.get_relation(PEER_ENDPOINT)
+        secret_id = peers.data[self.app].get(MANAGER_SECRET_KEY) if peers else None
+        if not secret_id:
+            raise charm_config.Waiting("waiting for the leader to share the manager secret")
+        try:
+            return self.model.get_secret(id=secret_id).get_content(refresh=True)
+        except (ops.SecretNotFoundError, ops.ModelError):
+            raise charm_config.Waiting("cannot read the manager secret yet") from None
+
+    def _admin_token(self, inputs: Inputs) -> str | None:
+        """The charm's admin token; the leader creates (or renews) it when the service does
+        not accept the one in the manager secret. None when there is none to use yet."""
+        token = inputs.manager.get("admin-token")
+        if token is not None:
+            try:
+                with self.workload.api(inputs.service, token) as api:
+                    api.check_token()
+                return token
+            except service_client.UnauthorizedError:
+                logger.info("the service does not accept the charm's admin token")
+            except service_client.ServiceError as error:
+                logger.warning("cannot check the charm's admin token: %s", error)
+                return None
+        if not self.unit.is_leader():
             return None
-        return workload.postgresql_url(
-            endpoints=endpoints,
-            username=username,
-            password=password,
-            database=data.get("database", DATABASE_NAME),
+        token = self.workload.create_admin_token(inputs.service)
+        secret = self.model.get_secret(label=MANAGER_SECRET_LABEL)
+        secret.set_content({**inputs.manager, "admin-token": token})
+        inputs.manager["admin-token"] = token
+        return token
+
+    def admin_api(self) -> service_client.ServiceApi:
+        """The service's API with the charm's admin token (actions). Raises `Waiting` or
+        `Blocked` when the unit cannot serve yet."""
+        inputs = self._inputs()
+        token = inputs.manager.get("admin-token")
+        if token is None:
+            raise charm_config.Waiting("the charm has no admin token yet: the leader creates it")
+        return self.workload.api(inputs.service, token)
+
+    # -- integrations (leader) --------------------------------------------------------------
+
+    def _sync_lxd(self, api: service_client.ServiceApi, manager: dict[str, str]) -> None:
+        """Offer our certificate to LXD; register, refresh and remove the hosts it gives."""
+        certificate = manager["lxd-certificate"]
+        self._lxd.publish(certificate)
+        servers = [service_client.LxdHost(s.name, s.address) for s in self._lxd.servers()]
+        try:
+            problems = api.sync_lxd_hosts(
+                servers, self._lxd.names(), certificate=certificate, key=manager["lxd-key"]
+            )
+        except service_client.ServiceError as error:
+            logger.warning("cannot register the LXD hosts yet: %s", error)
+            return
+        for problem in problems:
+            logger.warning("lxd integration: %s", problem)
+
+    def _answer_vm_requests(self, api: service_client.ServiceApi) -> None:
+        """Compose or decompose VMs for each `vm-host` request; publish what each holds."""
+        prefix = service_client.owner_prefix(self.app.name)
+        live = {r.id for r in self.model.relations[VM_HOST_ENDPOINT]}
+        try:
+            for owner in api.owners(prefix):
+                relation_id = owner.removeprefix(prefix)
+                if not relation_id.isdigit() or int(relation_id) not in live:
+                    logger.info(
+                        "vm-host: decomposed %d VM(s) of %s", api.release_owner(owner), owner
+                    )
+            for request in self._vm_host.requests():
+                owner = service_client.relation_owner(self.app.name, request.relation_id)
+                answer = api.machines(owner, request.constraints, request.count)
+                machines = [
+                    vmhost.MachineData(id=m.id, hostname=m.hostname, addresses=list(m.addresses))
+                    for m in answer.machines
+                ]
+                self._vm_host.answer(request.relation_id, machines=machines, error=answer.error)
+        except service_client.ServiceError as error:
+            logger.warning("cannot answer the vm-host requests yet: %s", error)
+
+    def _publish_cos(self, api: service_client.ServiceApi, inputs: Inputs) -> None:
+        """Give the agent our metrics endpoint (with a read-only token the leader makes and
+        keeps in the manager secret), log file and dashboard."""
+        token = inputs.manager.get("metrics-token")
+        if token is None and self.unit.is_leader():
+            try:
+                token = api.renew_token(cos_agent.TOKEN_NAME, read_only=True)
+            except service_client.ServiceError as error:
+                logger.warning("cannot create the metrics token yet: %s", error)
+                return
+            inputs.manager["metrics-token"] = token
+            self.model.get_secret(label=MANAGER_SECRET_LABEL).set_content(inputs.manager)
+        if token is None:
+            return  # the leader makes it; secret-changed follows
+        config = cos_agent.unit_config(
+            port=inputs.config.port,
+            tls=inputs.service.tls,
+            token=token,
+            log_file=workload.LOG_FILE,
+            dashboards_dir=DASHBOARDS_DIR,
         )
-
-    def _answer_vm_requests(self) -> None:
-        """Answer requests on the vm-host integration (leader): not possible before the API."""
-        for request in self._vm_host.requests():
-            logger.info("vm-host request from %s: %s", request.app_name, request.constraints)
-            self._vm_host.answer(request.relation_id, error=VM_HOST_NOT_YET)
-
-
-def config_error_message(error: pydantic.ValidationError) -> str:
-    """A one-line status message naming each invalid option, its value and what is wrong."""
-    problems: list[str] = []
-    for problem in error.errors():
-        option = "-".join(str(part) for part in problem["loc"]).replace("_", "-")
-        problems.append(f"{option}={problem['input']!r}: {problem['msg']}")
-    return "invalid config: " + "; ".join(problems)
+        self._cos.publish(config)
 
 
 if __name__ == "__main__":  # pragma: no cover

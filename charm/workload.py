@@ -1,17 +1,22 @@
-"""The vmhost service on this machine: packages, systemd unit, readiness and an API adapter.
+"""The vmhost service on this machine: packages, systemd unit, files, readiness, admin token.
 
 This module does not import ops: it can be used, and is tested, without Juju. The charm passes
-plain values in. Commands go through a `Runner` and the unit file goes to `UNIT_PATH`, both looked
-up when a function runs (or passed in), so tests can hand in a fake runner and a temporary path.
+plain values in. Commands go through a `Runner` and files go under the paths of a `Workload`
+(the unit file, the data directory), so tests hand in a fake runner and temporary paths. Every
+call to the service's API goes through `service_client` (`Workload.api`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import logging
 import os
 import pathlib
+import socket
+import sqlite3
+import ssl
 import subprocess
 import urllib.parse
 import urllib.request
@@ -19,40 +24,48 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import jinja2
+import service_client
 import tenacity
+
+from vmhost import pki
 
 logger = logging.getLogger(__name__)
 
 SERVICE_NAME = "vmhost"
 UNIT_PATH = pathlib.Path("/etc/systemd/system/vmhost.service")
 DATA_DIR = pathlib.Path("/var/lib/vmhost")
+LOG_DIR = pathlib.Path("/var/log/vmhost")
+LOG_FILE = LOG_DIR / "vmhost.log"
 HEALTH_PATH = "/api/v1/health"
+#: The charm's own admin token (created with `vmhost-server token create`).
+ADMIN_TOKEN_NAME = "juju-charm"  # noqa: S105 (a name, not a secret)
 # libvirt-python in the charm's venv is compiled against libvirt and loads libvirt.so.0.
 APT_PACKAGES = ("libvirt0",)
 TEMPLATES_DIR = pathlib.Path(__file__).parent / "templates"
-
-# Actions whose REST routes are not there yet (the API is being built alongside, issue 3).
-API_PENDING = frozenset({"add-host", "get-certificate", "compose", "refresh", "create-token"})
 
 
 class Runner(Protocol):
     """Runs a command and returns its standard output."""
 
-    def __call__(self, *args: str, check: bool = True) -> str:
-        """Run `args`; with `check`, raise `subprocess.CalledProcessError` on failure."""
+    def __call__(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> str:
+        """Run `args` (with `env` added to the environment); with `check`, raise
+        `subprocess.CalledProcessError` on failure."""
         ...
 
 
-def run(*args: str, check: bool = True) -> str:
-    """The real runner: `subprocess.run`, non-interactive for apt."""
+def run(*args: str, check: bool = True, env: Mapping[str, str] | None = None) -> str:
+    """The real runner: `subprocess.run`, non-interactive for apt. Only the command is logged
+    (never `env`, which may hold a database password, nor the output, which may be a token)."""
     logger.debug("running %s", " ".join(args))
-    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive", **(env or {})}
     result = subprocess.run(args, capture_output=True, text=True, check=check, env=environment)
     return result.stdout
 
 
-class ApiUnavailableError(Exception):
-    """The vmhost service cannot do what an action asks (yet)."""
+class WorkloadError(Exception):
+    """A machine-side step failed; `str()` is one line without secrets."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,29 +79,53 @@ class ServiceConfig:
     default_cpu_over_commit_ratio: float
     default_memory_over_commit_ratio: float
     database_url: str | None = None
+    tls: bool = False
+    data_dir: pathlib.Path = DATA_DIR
 
     @property
     def python(self) -> pathlib.Path:
         """The charm venv's interpreter (dispatch links it on the unit's first hook)."""
         return self.charm_dir / "venv" / "bin" / "python"
 
+    @property
+    def tls_paths(self) -> tuple[pathlib.Path, pathlib.Path]:
+        """Where the TLS certificate and key are written."""
+        return self.data_dir / "tls" / "cert.pem", self.data_dir / "tls" / "key.pem"
+
     def environment(self) -> dict[str, str]:
         """The service's environment (`vmhost.settings.Settings` reads `VMHOST_*`).
 
         The database URL is there only when there is one (SQLite in the data directory
-        otherwise). The default over-commit ratios are passed for the setting the service
-        will read; `Settings` ignores them until it has those fields.
+        otherwise). With a shared PostgreSQL database the schema is migrated by the leader's
+        charm (`migrate`), never by several services starting at once.
         """
         environment = {
             "PYTHONPATH": str(self.charm_dir / "src"),
+            "VMHOST_DATA_DIR": str(self.data_dir),
             "VMHOST_LOG_LEVEL": self.log_level.upper(),
             "VMHOST_POLICY": self.scheduling_policy,
             "VMHOST_DEFAULT_CPU_OVER_COMMIT_RATIO": str(self.default_cpu_over_commit_ratio),
             "VMHOST_DEFAULT_MEMORY_OVER_COMMIT_RATIO": str(self.default_memory_over_commit_ratio),
+            "VMHOST_MIGRATE_AT_START": "false" if self.database_url else "true",
         }
         if self.database_url:
             environment["VMHOST_DATABASE_URL"] = self.database_url
         return environment
+
+    def exec_start(self) -> str:
+        """The service's command line."""
+        command = (
+            f"{self.python} -m vmhost.server --host 0.0.0.0 --port {self.port}"
+            f" --data-dir {self.data_dir}"
+        )
+        if self.tls:
+            cert, key = self.tls_paths
+            command += f" --tls-cert {cert} --tls-key {key}"
+        return command
+
+    def url(self) -> str:
+        """The API on loopback."""
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
 
 def missing_packages(runner: Runner | None = None) -> list[str]:
@@ -132,22 +169,28 @@ def render_unit(config: ServiceConfig) -> str:
     return template.render(
         environment=config.environment(),
         systemd_assignment=systemd_assignment,
-        python=config.python,
-        port=config.port,
-        data_dir=DATA_DIR,
+        exec_start=config.exec_start(),
+        data_dir=config.data_dir,
+        log_dir=LOG_DIR,
+        log_file=LOG_FILE,
     )
 
 
-def write_unit(content: str, path: pathlib.Path | None = None) -> bool:
-    """Write the unit file (mode 0600: it may hold a database password); True if it changed."""
-    path = path or UNIT_PATH
+def write_private(path: pathlib.Path, content: str) -> bool:
+    """Write a file only root can read (mode 0600, atomically); True if it changed."""
     if path.exists() and path.read_text() == content:
         return False
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(content)
     temporary.chmod(0o600)
     temporary.replace(path)
     return True
+
+
+def write_unit(content: str, path: pathlib.Path | None = None) -> bool:
+    """Write the unit file (mode 0600: it may hold a database password); True if it changed."""
+    return write_private(path or UNIT_PATH, content)
 
 
 def is_active(runner: Runner | None = None) -> bool:
@@ -183,22 +226,32 @@ def remove(*, unit_path: pathlib.Path | None = None, runner: Runner | None = Non
     runner("systemctl", "daemon-reload")
 
 
-def health_url(port: int) -> str:
+def health_url(port: int, tls: bool = False) -> str:
     """The service's health endpoint on loopback."""
-    return f"http://127.0.0.1:{port}{HEALTH_PATH}"
+    return f"{'https' if tls else 'http'}://127.0.0.1:{port}{HEALTH_PATH}"
 
 
-def is_ready(port: int, timeout: float = 2.0) -> bool:
-    """One probe of the health endpoint, ignoring any proxy settings: True on HTTP 200."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+def is_ready(port: int, timeout: float = 2.0, *, tls: bool = False) -> bool:
+    """One probe of the health endpoint, ignoring any proxy settings: True on HTTP 200.
+
+    Over TLS the certificate is not checked: this is the unit's own service on loopback, and
+    the operator's certificate need not name 127.0.0.1.
+    """
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        handlers.append(urllib.request.HTTPSHandler(context=context))
+    opener = urllib.request.build_opener(*handlers)
     try:
-        with opener.open(health_url(port), timeout=timeout) as response:
+        with opener.open(health_url(port, tls), timeout=timeout) as response:
             return bool(response.status == http.client.OK)
     except (OSError, http.client.HTTPException):  # urllib.error.URLError is an OSError
         return False
 
 
-def wait_ready(port: int, *, attempts: int = 10, interval: float = 1.0) -> bool:
+def wait_ready(port: int, *, tls: bool = False, attempts: int = 10, interval: float = 1.0) -> bool:
     """Probe the health endpoint until it answers, at most `attempts` times; True if it did."""
     retrying = tenacity.Retrying(
         stop=tenacity.stop_after_attempt(attempts),
@@ -206,7 +259,18 @@ def wait_ready(port: int, *, attempts: int = 10, interval: float = 1.0) -> bool:
         retry=tenacity.retry_if_result(lambda ready: not ready),
         retry_error_callback=lambda _: False,
     )
-    return bool(retrying(is_ready, port))
+    return bool(retrying(lambda: is_ready(port, tls=tls)))
+
+
+def port_free(port: int) -> bool:
+    """Whether nothing listens on `port` (so the service can bind it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - the service listens on every address
+        except OSError:
+            return False
+    return True
 
 
 def postgresql_url(*, endpoints: str, username: str, password: str, database: str) -> str:
@@ -218,15 +282,109 @@ def postgresql_url(*, endpoints: str, username: str, password: str, database: st
     return f"postgresql+psycopg://{user}:{secret}@{host}/{name}"
 
 
-def run_action(action: str, params: Mapping[str, object], *, port: int) -> dict[str, str]:
-    """Carry out a charm action through the service's API and return the action's results.
+class Workload:
+    """The vmhost service on this machine; the charm's one handle on the unit and the service.
 
-    Raises:
-        ApiUnavailableError: the API route for this action does not exist yet.
+    `runner`, `unit_path` and `data_dir` default to the machine's; tests pass their own.
     """
-    if action in API_PENDING:
-        raise ApiUnavailableError(
-            f"{action} is not available until the API lands: "
-            f"the vmhost service on port {port} has no route for it yet"
+
+    def __init__(
+        self,
+        charm_dir: pathlib.Path,
+        *,
+        runner: Runner | None = None,
+        unit_path: pathlib.Path | None = None,
+        data_dir: pathlib.Path | None = None,
+    ) -> None:
+        self.charm_dir = charm_dir
+        self._runner = runner or run
+        self._unit_path = unit_path or UNIT_PATH
+        self.data_dir = data_dir or DATA_DIR
+
+    def install(self) -> None:
+        """Install the packages the service needs (nothing when they are there)."""
+        install_packages(missing_packages(self._runner), self._runner)
+
+    def service_config(self, **values: object) -> ServiceConfig:
+        """A `ServiceConfig` for this charm directory and data directory."""
+        return ServiceConfig(charm_dir=self.charm_dir, data_dir=self.data_dir, **values)  # type: ignore[arg-type]
+
+    def configure(
+        self, config: ServiceConfig, *, sealing_key: str, tls: tuple[str, str] | None
+    ) -> bool:
+        """Write the manager secret and the TLS pair, then the unit; (re)start the service
+        when any of them changed or it is not running. True when it was (re)started."""
+        changed = write_private(self.data_dir / pki.sealing.SECRET_FILE_NAME, sealing_key)
+        cert_path, key_path = config.tls_paths
+        if tls is not None:
+            changed |= write_private(cert_path, tls[0])
+            changed |= write_private(key_path, tls[1])
+        if changed:
+            with contextlib.suppress(OSError):
+                self._unit_path.unlink()  # a changed file restarts the service
+        return configure(config, unit_path=self._unit_path, runner=self._runner)
+
+    def is_active(self) -> bool:
+        """Whether systemd runs the service."""
+        return is_active(self._runner)
+
+    def is_ready(self, port: int, *, tls: bool) -> bool:
+        """Whether the service answers its health endpoint."""
+        return is_ready(port, tls=tls)
+
+    def wait_ready(self, port: int, *, tls: bool) -> bool:
+        """Wait (bounded) for the health endpoint."""
+        return wait_ready(port, tls=tls)
+
+    def port_taken(self, port: int, *, tls: bool) -> bool:
+        """Whether another program holds `port` (our own service answering there does not)."""
+        return not port_free(port) and not is_ready(port, tls=tls)
+
+    def remove(self) -> None:
+        """Stop and remove the service (the data directory stays)."""
+        remove(unit_path=self._unit_path, runner=self._runner)
+
+    def sealing_key(self) -> str | None:
+        """The manager secret the service made on an earlier start, if any."""
+        path = self.data_dir / pki.sealing.SECRET_FILE_NAME
+        return path.read_text().strip() if path.exists() else None
+
+    def sqlite_host_count(self) -> int:
+        """How many VM hosts the unit's SQLite database holds (0 when there is none)."""
+        path = self.data_dir / "vmhost.db"
+        if not path.exists():
+            return 0
+        try:
+            with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+                return int(db.execute("SELECT count(*) FROM hosts").fetchone()[0])
+        except sqlite3.Error:
+            return 0  # no schema yet
+
+    def _server(self, config: ServiceConfig, *args: str) -> str:
+        environment = config.environment()
+        try:
+            return self._runner(str(config.python), "-m", "vmhost.server", *args, env=environment)
+        except subprocess.CalledProcessError as exc:
+            detail = (exc.stderr or "").strip().splitlines()
+            raise WorkloadError(
+                f"vmhost-server {args[0]} {args[1]} failed: {detail[-1] if detail else exc}"
+            ) from None
+
+    def migrate(self, config: ServiceConfig) -> None:
+        """Create or migrate the database schema (the leader's job on a shared database)."""
+        self._server(config, "db", "upgrade", "--data-dir", str(self.data_dir))
+
+    def create_admin_token(self, config: ServiceConfig) -> str:
+        """A new admin token for the charm, straight in the database (the one before it, if
+        any, is revoked). The token is returned, never logged."""
+        data_dir = str(self.data_dir)
+        with contextlib.suppress(WorkloadError):  # there was none
+            self._server(config, "token", "revoke", ADMIN_TOKEN_NAME, "--data-dir", data_dir)
+        output = self._server(
+            config, "token", "create", ADMIN_TOKEN_NAME, "--role", "admin", "--data-dir", data_dir
         )
-    raise ValueError(f"unknown action {action!r} (parameters {sorted(params)})")
+        return output.strip()
+
+    def api(self, config: ServiceConfig, token: str) -> service_client.ServiceApi:
+        """The service's API on loopback (TLS not verified: see `is_ready`)."""
+        return service_client.ServiceApi(config.url(), token, verify=not config.tls)

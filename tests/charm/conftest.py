@@ -1,12 +1,16 @@
-"""Fakes shared by the charm tests: a recording command runner and a loopback health server."""
+"""Fakes shared by the charm tests: a recording command runner, a loopback health server, and
+the charm's one workload seam (`fake`: `workload.Workload` replaced by `fakes.FakeWorkload`)."""
 
 from __future__ import annotations
 
 import http.server
+import pathlib
 import threading
 from collections.abc import Iterator
 
 import pytest
+import workload
+from fakes import FakeWorkload
 
 
 class FakeRunner:
@@ -17,7 +21,7 @@ class FakeRunner:
         self.active = active
         self.calls: list[tuple[str, ...]] = []
 
-    def __call__(self, *args: str, check: bool = True) -> str:
+    def __call__(self, *args: str, check: bool = True, env: object = None) -> str:
         self.calls.append(args)
         match args:
             case ("dpkg-query", *_):
@@ -80,3 +84,11 @@ def health_server() -> Iterator[HealthServer]:
     """A running loopback health server."""
     with HealthServer() as server:
         yield server
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch, tmp_path: pathlib.Path) -> FakeWorkload:
+    """The charm's workload, replaced: an installed, running, healthy service (one seam)."""
+    stand_in = FakeWorkload(tmp_path / "charm")
+    monkeypatch.setattr(workload, "Workload", lambda charm_dir: stand_in)
+    return stand_in

@@ -165,9 +165,3 @@ def test_postgresql_url_quotes_credentials_and_takes_the_first_endpoint():
     )
 
     assert url == "postgresql+psycopg://relation-7:p%40ss%2Fw%3Ard@10.0.0.1:5432/vmhost"
-
-
-@pytest.mark.parametrize("action", sorted(workload.API_PENDING))
-def test_actions_fail_clearly_until_the_api_lands(action):
-    with pytest.raises(workload.ApiUnavailableError, match="not available until the API lands"):
-        workload.run_action(action, {}, port=5240)

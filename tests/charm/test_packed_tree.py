@@ -11,15 +11,19 @@ runs a hook:
   whose .pth names this interpreter's site-packages (ops, pydantic, jinja2, tenacity and the
   service's dependencies), with `venv/bin` holding only `activate` as charmcraft leaves it;
 - Juju is stood in for by hook tools on PATH (`juju-log`, `is-leader`, `config-get`,
-  `relation-ids`, `opened-ports`, `open-port`, `status-set`: the ones ops and this charm call
-  in these hooks; any other tool fails loudly) which record their arguments, and by the
-  `JUJU_*` variables ops reads (`ops/jujucontext.py`);
+  `relation-ids`, `opened-ports`, `open-port`, `status-set`, `application-version-set`, the
+  `secret-*` tools over a JSON file, and `action-get`/`action-set`/`action-fail`: the ones ops
+  and this charm call in these hooks; any other tool fails loudly) which record their
+  arguments (secret content never: it is read from the `key#file=` files ops writes), and by
+  the `JUJU_*` variables ops reads (`ops/jujucontext.py`);
 - the machine is stood in for by `dpkg-query`, `apt-get` and a `systemctl` that starts the
   unit's `ExecStart` with its `Environment=`, inside a private mount namespace whose
   /etc/systemd/system and /var/lib are empty tmpfs mounts, so nothing on this machine changes.
 
-The install hook then really starts the vmhost service from the tree (its venv and src/) and
-the charm sees it answer /api/v1/health before it sets Active.
+The install hook then really starts the vmhost service from the tree (its venv and src/), the
+charm sees it answer /api/v1/health, creates its admin token with the tree's `vmhost-server`
+and keeps it in its manager secret, and sets Active; config-changed re-renders the unit and
+restarts the service; an action (list-hosts) reaches the service with that token.
 """
 
 from __future__ import annotations
@@ -54,6 +58,14 @@ FAKE_TOOLS = (
     "open-port",
     "close-port",
     "status-set",
+    "application-version-set",
+    "secret-add",
+    "secret-get",
+    "secret-set",
+    "secret-info-get",
+    "action-get",
+    "action-set",
+    "action-fail",
     "dpkg-query",
     "apt-get",
     "systemctl",
@@ -119,13 +131,70 @@ def start(service):
     (state / "service.pid").write_text(str(process.pid))
 
 
-if name == "is-leader":
-    print("true")
+def secrets():
+    path = state / "secrets.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def content(arguments):
+    found = {}
+    for argument in arguments:
+        key, sep, value = argument.partition("#file=")
+        if sep:
+            found[key] = pathlib.Path(value).read_text()
+    return found
+
+
+def option(arguments, flag):
+    return arguments[arguments.index(flag) + 1] if flag in arguments else None
+
+
+if name == "secret-add":
+    store = secrets()
+    secret_id = f"secret:fake{len(store) + 1:020d}"
+    store[secret_id] = {"label": option(args, "--label"), "content": content(args)}
+    (state / "secrets.json").write_text(json.dumps(store))
+    print(secret_id)
+elif name == "secret-set":
+    store = secrets()
+    (secret_id,) = [a for a in args if a.startswith("secret:")]
+    store[secret_id]["content"] = content(args)
+    (state / "secrets.json").write_text(json.dumps(store))
+elif name == "secret-get":
+    label = option(args, "--label")
+    positional = [a for a in args if a.startswith("secret:")]
+    for secret_id, secret in secrets().items():
+        if secret_id in positional or (label and secret["label"] == label):
+            print(json.dumps(secret["content"]))
+            break
+    else:
+        print("ERROR secret not found", file=sys.stderr)
+        sys.exit(1)
+elif name == "secret-info-get":
+    label = option(args, "--label")
+    positional = [a for a in args if a.startswith("secret:")]
+    for secret_id, secret in secrets().items():
+        if secret_id in positional or (label and secret["label"] == label):
+            print(json.dumps({secret_id: {"label": secret["label"], "revision": 1}}))
+            break
+    else:
+        print("ERROR secret not found", file=sys.stderr)
+        sys.exit(1)
+elif name == "action-get":
+    print((state / "action.json").read_text())
+elif name in ("action-set", "action-fail"):
+    with open(state / f"{name}.jsonl", "a") as out:
+        out.write(json.dumps(args) + "\n")
+elif name == "is-leader":
+    print("false" if (state / "follower").exists() else "true")
 elif name == "config-get":
     print((state / "config.json").read_text())
 elif name in ("relation-ids", "opened-ports"):
     print("[]")
-elif name in ("juju-log", "status-set", "open-port", "close-port", "apt-get", "dpkg-query"):
+elif name in (
+    "juju-log", "status-set", "open-port", "close-port", "apt-get", "dpkg-query",
+    "application-version-set",
+):
     pass  # dpkg-query printing nothing: the package is not installed
 elif name == "systemctl" and args[0] == "is-active":
     print("active" if running() else "inactive")
@@ -243,6 +312,14 @@ class Unit:
 
     def environment(self, hook: str) -> dict[str, str]:
         """What Juju sets for a hook (the subset ops reads) plus the fakes' state directory."""
+        action = {}
+        if hook.startswith("action:"):
+            hook = hook.removeprefix("action:")
+            action = {"JUJU_ACTION_NAME": hook, "JUJU_ACTION_UUID": "1"}
+            return {**self._environment(f"actions/{hook}", ""), **action}
+        return self._environment(f"hooks/{hook}", hook)
+
+    def _environment(self, dispatch: str, hook: str) -> dict[str, str]:
         return {
             "PATH": f"{self.bin}:/usr/bin:/bin",
             "HOME": str(self.state),
@@ -252,7 +329,7 @@ class Unit:
             "JUJU_MODEL_NAME": "charm-tests",
             "JUJU_MODEL_UUID": "0b8a9b53-0f9b-4f55-8d8e-8f2b4a7e7d11",
             "JUJU_VERSION": "3.6.4",
-            "JUJU_DISPATCH_PATH": f"hooks/{hook}",
+            "JUJU_DISPATCH_PATH": dispatch,
             "JUJU_HOOK_NAME": hook,
             "FAKE_STATE_DIR": str(self.state),
         }
@@ -325,6 +402,8 @@ def test_the_tree_has_the_layout_charmcraft_would_pack(unit):
         "charm/templates/vmhost.service.j2",
         "lib/charms/vmhost_manager/v0/vmhost.py",
         "src/vmhost/server.py",
+        "provider/vmhost_provider/allocate.py",
+        "charm/dashboards/vmhost.json",
         "metadata.yaml",
         "config.yaml",
         "actions.yaml",
@@ -335,6 +414,7 @@ def test_the_tree_has_the_layout_charmcraft_would_pack(unit):
         "dispatch",
         "charm",
         "src",
+        "provider",
         "lib",
         "venv",
         "metadata.yaml",
@@ -362,6 +442,9 @@ def test_charmcraft_yaml_holds_build_keys_only():
 
 
 def test_dispatch_runs_the_charm_and_sets_a_status(unit):
+    # A follower with no leader yet: it waits, and touches nothing on this machine.
+    (unit.state / "follower").touch()
+
     result = unit.run("update-status", namespaced=False)
 
     assert result.returncode == 0, result.stderr
@@ -370,10 +453,12 @@ def test_dispatch_runs_the_charm_and_sets_a_status(unit):
     logged = [call[-1] for call in unit.calls("juju-log")]
     assert f"ops {ops.__version__} up and running." in logged
     assert "Emitting Juju event update_status." in logged
-    # collect-status asked systemd about the service and reported what it found
-    assert unit.calls("systemctl") == [["is-active", "vmhost"]]
-    assert unit.calls("status-set") == [
-        ["--application=False", "maintenance", "--", "waiting for the vmhost service to start"]
+    assert unit.calls("systemctl") == []
+    assert unit.calls("status-set")[-1] == [
+        "--application=False",
+        "waiting",
+        "--",
+        "waiting for the leader to share the manager secret",
     ]
     assert (unit.tree / ".unit-state.db").exists()
 
@@ -400,6 +485,14 @@ def test_install_starts_the_service_from_the_charm_tree(unit):
     assert [str(unit.port) + "/tcp"] in unit.calls("open-port")
     # The charm waited for the real service's health endpoint, then went active.
     assert unit.calls("status-set")[-1] == ["--application=False", "active", "--", ""]
+    # The admin token: made by the tree's vmhost-server, kept in the app's manager secret only.
+    secrets = json.loads((unit.state / "secrets.json").read_text())
+    (manager,) = secrets.values()
+    assert manager["label"] == "vmhost-manager"
+    token = manager["content"]["admin-token"]
+    assert token.startswith("vmh_")
+    assert token not in (unit.state / "calls.jsonl").read_text()
+    assert token not in result.stdout + result.stderr
 
     # The service is still running, from the tree's venv and src/.
     url = f"http://127.0.0.1:{unit.port}/api/v1/health"
@@ -427,3 +520,55 @@ def test_the_service_can_only_import_vmhost_from_the_tree(unit):
 
     assert found.stdout.strip() == str(unit.tree / "src" / "vmhost" / "__init__.py")
     assert missing.returncode != 0
+
+
+@pytest.mark.usefixtures("mount_namespace")
+def test_config_changed_and_an_action_run_through_dispatch(unit):
+    (unit.state / "action.json").write_text("{}")
+    script = (
+        "set -e\n"
+        "mount -t tmpfs -o mode=0755 vmhost-charm-test /etc/systemd/system\n"
+        "mount -t tmpfs -o mode=0755 vmhost-charm-test /var/lib\n"
+        'cd "$1"\n'
+        "export JUJU_DISPATCH_PATH=hooks/install JUJU_HOOK_NAME=install\n"
+        "./dispatch\n"
+        'sed -i \'s/"info"/"debug"/\' "$2/config.json"\n'
+        "export JUJU_DISPATCH_PATH=hooks/config-changed JUJU_HOOK_NAME=config-changed\n"
+        "./dispatch\n"
+        "export JUJU_DISPATCH_PATH=actions/list-hosts JUJU_HOOK_NAME= JUJU_ACTION_NAME=list-hosts"
+        " JUJU_ACTION_UUID=1\n"
+        "./dispatch\n"
+    )
+    environment = unit.environment("install")
+    result = subprocess.run(
+        [
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            str(unit.tree),
+            str(unit.state),
+        ],
+        cwd=unit.tree,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    logged = [call[-1] for call in unit.calls("juju-log")]
+    assert "Emitting Juju event config_changed." in logged
+    restarts = [c for c in unit.calls("systemctl") if c[0] == "restart"]
+    assert len(restarts) == 2  # install, then the changed log level
+    assert 'Environment="VMHOST_LOG_LEVEL=DEBUG"' in (unit.state / "unit.service").read_text()
+    (results,) = [
+        json.loads(line) for line in (unit.state / "action-set.jsonl").read_text().splitlines()
+    ]
+    assert results == ["count=0", "hosts=[]"]
+    assert not (unit.state / "action-fail.jsonl").exists()

@@ -142,3 +142,47 @@ def test_requirer_without_a_relation_reads_an_empty_answer():
 
     with ctx(ctx.on.update_status(), testing.State()) as manager:
         assert manager.charm.vms.answer() == vmhost.ProviderAppData()
+
+
+def test_machines_round_trip_and_addresses_default_to_theirs():
+    provider_ctx = testing.Context(ProviderCharm, meta=PROVIDER_META)
+    relation = testing.Relation("vms")
+    machines = [
+        vmhost.MachineData(id=7, hostname="vm-7", addresses=["10.0.0.7"]),
+        vmhost.MachineData(id=8, hostname="vm-8"),
+    ]
+
+    with provider_ctx(
+        provider_ctx.on.update_status(), testing.State(leader=True, relations={relation})
+    ) as manager:
+        manager.charm.vm_host.answer(relation.id, machines=machines)
+        state = manager.run()
+
+    data = state.get_relation(relation.id).local_app_data
+    assert json.loads(data["addresses"]) == ["10.0.0.7"]
+    assert json.loads(data["machines"])[1] == {"id": 8, "hostname": "vm-8", "addresses": []}
+
+    requirer_ctx = testing.Context(RequirerCharm, meta=REQUIRER_META)
+    to_provider = testing.Relation("machines", remote_app_data=data)
+    with requirer_ctx(
+        requirer_ctx.on.relation_changed(to_provider), testing.State(relations={to_provider})
+    ) as manager:
+        manager.run()
+        (answer,) = manager.charm.answers
+    assert answer.machines == machines and answer.error is None
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"machines": '[{"id": "seven"}]'},
+        {"machines": "{"},
+        {"addresses": '"10.0.0.1"'},
+    ],
+)
+def test_a_malformed_answer_reads_as_empty(data):
+    ctx = testing.Context(RequirerCharm, meta=REQUIRER_META)
+    relation = testing.Relation("machines", remote_app_data=data)
+
+    with ctx(ctx.on.update_status(), testing.State(relations={relation})) as manager:
+        assert manager.charm.vms.answer() == vmhost.ProviderAppData()

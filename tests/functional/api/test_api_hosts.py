@@ -648,13 +648,18 @@ def test_new_hosts_take_the_servers_default_ratios(tmp_path: Any) -> None:
         services.close()
         fake.reset()
 
-    assert (defaulted["cpu_over_commit_ratio"], defaulted["memory_over_commit_ratio"]) == (2.5, 1.5)
+    assert (defaulted["cpu_over_commit_ratio"], defaulted["memory_over_commit_ratio"]) == (
+        2.5,
+        1.5,
+    )
     assert defaulted["resources"]["cores"]["capacity"] == 10  # 4 cores x 2.5
     assert (given["cpu_over_commit_ratio"], given["memory_over_commit_ratio"]) == (1.0, 0.0)
 
 
 @pytest.mark.parametrize("value", ["10.5", "-1", "two"])
-def test_a_bad_default_ratio_setting_is_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_default_ratio_setting_is_refused(
+    value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from vmhost.settings import Settings
 
     monkeypatch.setenv("VMHOST_DEFAULT_CPU_OVER_COMMIT_RATIO", value)

@@ -2,14 +2,19 @@
 
 A charm that needs machines (the *requirer*) writes a Juju constraint string and a count in its
 application databag. vmhost-manager (the *provider*) composes VMs that satisfy them and answers
-in its application databag with the VMs' addresses, or with an error that says why it could not.
+in its application databag with the machines (id, hostname, addresses), or with an error that
+says why it could not (then it keeps what it composed and tries again at a later event).
+A smaller count decomposes the newest machines; removing the relation decomposes them all.
+As with Juju's own constraints, changed constraints apply to machines composed afterwards.
 Only leaders write; every field is optional and an empty databag parses, so either side may be
 older or newer than the other.
 
 Wire format (each value JSON-encoded, as `ops.Relation.save` does; absent keys mean "unset"):
 
     requirer app databag:  constraints = "cores=2 mem=4G root-disk=20G"   count = 3
-    provider app databag:  addresses = ["10.0.0.5", "10.0.0.6"]            error = "..."
+    provider app databag:  machines = [{"id": 7, "hostname": "vm-7", "addresses": ["10.0.0.5"]}]
+                           addresses = ["10.0.0.5"]   (every machine's, flattened)
+                           error = "no VM host can satisfy constraint mem=..."
 
 Requirer side:
 
@@ -30,7 +35,8 @@ Requirer side:
             answer = self._vms.answer()
             if answer.error:
                 ...  # e.g. Blocked status with answer.error
-            addresses = answer.addresses or []
+            for machine in answer.machines or []:
+                ...  # machine.id, machine.hostname, machine.addresses
 
 Provider side (vmhost-manager):
 
@@ -38,7 +44,8 @@ Provider side (vmhost-manager):
     framework.observe(self._vm_host.on.vm_requested, self._reconcile)
     ...
     for request in self._vm_host.requests():   # leader only, in _reconcile
-        self._vm_host.answer(request.relation_id, addresses=["10.0.0.5"])
+        machine = vmhost.MachineData(id=7, hostname="vm-7", addresses=["10.0.0.5"])
+        self._vm_host.answer(request.relation_id, machines=[machine])
 
 metadata.yaml: `requires: {vm-host: {interface: vmhost}}` on the requirer,
 `provides: {vm-host: {interface: vmhost}}` on the provider. Libraries never set status: the
@@ -63,7 +70,7 @@ LIBAPI = 0
 
 # Increment this PATCH version before using `charmcraft publish-lib` or reset
 # to 0 if you are raising the major API version
-LIBPATCH = 1
+LIBPATCH = 2
 
 PYDEPS = ["pydantic>=2"]
 
@@ -88,11 +95,26 @@ class RequirerAppData(pydantic.BaseModel):
     )
 
 
+class MachineData(pydantic.BaseModel):
+    """One machine given to the requirer."""
+
+    model_config = pydantic.ConfigDict(frozen=True, extra="ignore")
+
+    id: int = pydantic.Field(description="The machine's id in vmhost.")
+    hostname: str = pydantic.Field(description="Its hostname.")
+    addresses: list[str] = pydantic.Field(
+        default_factory=list, description="Its IP addresses (empty until it has one)."
+    )
+
+
 class ProviderAppData(pydantic.BaseModel):
     """The provider's answer. Unknown keys are ignored; every field may be absent."""
 
     model_config = pydantic.ConfigDict(frozen=True, extra="ignore")
 
+    machines: list[MachineData] | None = pydantic.Field(
+        default=None, description="The machines composed for this requirer."
+    )
     addresses: list[str] | None = pydantic.Field(
         default=None, description="Addresses of the VMs composed for this requirer."
     )
@@ -177,13 +199,24 @@ class VmHostProvider(ops.Object):
         return found
 
     def answer(
-        self, relation_id: int, *, addresses: list[str] | None = None, error: str | None = None
+        self,
+        relation_id: int,
+        *,
+        machines: list[MachineData] | None = None,
+        addresses: list[str] | None = None,
+        error: str | None = None,
     ) -> None:
-        """Publish the answer to one relation's request. Only the leader may call this."""
+        """Publish the answer to one relation's request. Only the leader may call this.
+
+        `addresses` defaults to every machine's addresses.
+        """
         relation = self.model.get_relation(self._relation_name, relation_id)
         if relation is None:
             raise KeyError(f"no {self._relation_name} relation with id {relation_id}")
-        _save(relation, self.model.app, ProviderAppData(addresses=addresses, error=error))
+        if addresses is None and machines is not None:
+            addresses = [address for machine in machines for address in machine.addresses]
+        data = ProviderAppData(machines=machines, addresses=addresses, error=error)
+        _save(relation, self.model.app, data)
 
 
 class VmHostRequirer(ops.Object):

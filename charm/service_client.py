@@ -1,0 +1,380 @@
+"""Every call the charm makes to the vmhost service, in one adapter over `vmhost.client`.
+
+No ops import: the charm passes plain values in and gets plain values (action results, the
+machines of a `vm-host` request, host names) back. Every failure is a `ServiceError` whose text
+is one line for an action failure, a status or a relation answer; no token or key is ever in it.
+
+VMs asked for over the `vm-host` integration are owned (the service's VM `owner`) by
+`<app>/vm-host/<relation id>`, so the service itself records which relation each VM belongs
+to: the charm keeps no list of its own. LXD hosts registered from the `lxd` integration carry
+the tag `LXD_RELATION_TAG`, so hosts whose LXD unit went away can be found the same way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import results
+from vmhost_provider import allocate
+from vmhost_provider.constraints import ConstraintsError
+from vmhost_provider.translate import TranslationError
+
+from vmhost import client as vmclient
+from vmhost import schemas
+
+LXD_RELATION_TAG = "juju-lxd-relation"
+#: Long operations (compose, refresh, add) are waited for inside a hook; bounded.
+TIMEOUT_S = 600.0
+
+
+class ServiceError(Exception):
+    """The service refused or could not be reached; `str()` is one line."""
+
+
+class UnauthorizedError(ServiceError):
+    """The service does not accept the charm's token (a new database, a revoked token)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Machine:
+    """A VM given to a `vm-host` requirer."""
+
+    id: int
+    hostname: str
+    addresses: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class MachinesAnswer:
+    """The machines a relation holds now, and why it holds fewer than asked (if it does)."""
+
+    machines: tuple[Machine, ...]
+    error: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LxdHost:
+    """An LXD server (or cluster) published over the `lxd` integration."""
+
+    name: str
+    address: str  # https://HOST:PORT
+
+
+def owner_prefix(app_name: str) -> str:
+    """The start of the owner of every VM this application composed for a relation."""
+    return f"{app_name}/vm-host/"
+
+
+def relation_owner(app_name: str, relation_id: int) -> str:
+    """The owner of the VMs composed for one `vm-host` relation."""
+    return f"{owner_prefix(app_name)}{relation_id}"
+
+
+def _error(exc: vmclient.ClientError) -> ServiceError:
+    if isinstance(exc, vmclient.UnauthorizedError):
+        return UnauthorizedError(f"the vmhost service refused the charm's token: {exc}")
+    return ServiceError(str(exc))
+
+
+class ServiceApi:
+    """The vmhost service on this unit, through its REST API on loopback."""
+
+    def __init__(
+        self, url: str, token: str, *, verify: bool | str = True, timeout: float = 120.0
+    ) -> None:
+        self._client = vmclient.VmHostClient(url, token, verify=verify, timeout=timeout)
+
+    def close(self) -> None:
+        """Release the connection."""
+        self._client.close()
+
+    def __enter__(self) -> ServiceApi:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    # -- the service itself ----------------------------------------------------------------
+
+    def version(self) -> str:
+        """The service's version (its health endpoint)."""
+        try:
+            return self._client.health().version
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+
+    def check_token(self) -> None:
+        """Raise `UnauthorizedError` unless the charm's token is an admin token here."""
+        try:
+            who = self._client.whoami()
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        if who.role != "admin":
+            raise UnauthorizedError(f"the charm's token {who.name!r} is not admin")
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def add_host(self, fields: Mapping[str, Any]) -> dict[str, str]:
+        """Register a host (`schemas.VmHostCreate` keys); for an LXD host that does not trust
+        the service yet, the certificate to trust and the command that trusts it."""
+        try:
+            host = self._client.create_host(**{k: v for k, v in fields.items() if v is not None})
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        results = {
+            "id": str(host.id),
+            "name": host.name,
+            "status": host.status,
+            "cores": str(host.total.cores),
+            "memory-mib": str(host.total.memory),
+        }
+        if host.status != "ready":
+            results["last-error"] = host.last_error
+        if host.type == "lxd" and host.status == "untrusted":
+            results.update(self.certificate(host.id))
+        return results
+
+    def certificate(self, host: int | str) -> dict[str, str]:
+        """The client certificate the service presents to an LXD host, and how to trust it."""
+        try:
+            cert = self._client.certificate(host)
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return {
+            "certificate": cert.certificate,
+            "fingerprint": cert.fingerprint,
+            "trust-command": cert.trust_command,
+            "not-after": cert.not_after,
+            "fetch-url": cert.fetch_url,
+        }
+
+    def refresh(self, host: int | str) -> dict[str, str]:
+        """Re-discover a host."""
+        try:
+            found = self._client.refresh_host(host)
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        results = {
+            "id": str(found.id),
+            "name": found.name,
+            "status": found.status,
+            "cores": str(found.total.cores),
+            "memory-mib": str(found.total.memory),
+            "vms": str(found.vm_count.total),
+        }
+        if found.last_error:
+            results["last-error"] = found.last_error
+        return results
+
+    def compose(
+        self,
+        *,
+        host: str | None,
+        constraints: str | None,
+        cores: int,
+        memory_mib: int,
+        storage: str | None,
+        interfaces: str | None,
+        hostname: str | None,
+    ) -> dict[str, str]:
+        """Compose a VM from a Juju constraints string, or from cores/memory/storage/NICs."""
+        if constraints is not None:
+            try:
+                cons, request, _ = allocate.prepare(
+                    constraints,
+                    storage=storage,
+                    interfaces=interfaces,
+                    known_spaces=self._spaces,
+                )
+            except (ConstraintsError, TranslationError) as exc:
+                raise ServiceError(f"constraints {constraints!r}: {exc}") from None
+            body = allocate.compose_body(request)
+            body.pop("host", None)
+            if hostname is not None:
+                body["hostname"] = hostname
+        else:
+            body = {
+                "cores": cores,
+                "memory_mib": memory_mib,
+                "storage": storage,
+                "interfaces": interfaces,
+                "hostname": hostname,
+            }
+        try:
+            result = self._client.compose(host, **body)
+        except vmclient.ConflictError as exc:
+            if constraints is not None and exc.reasons:
+                raise ServiceError(str(allocate.no_capacity(exc, cons, request))) from None
+            raise _error(exc) from None
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return results.vm_results(result.vm)
+
+    def decompose(self, vm_id: int) -> dict[str, str]:
+        """Delete a VM and its disks."""
+        try:
+            deleted = self._client.delete_vm(vm_id)
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        results = {"id": str(deleted.id), "name": deleted.name}
+        if deleted.errors:
+            results["errors"] = "; ".join(deleted.errors)
+        return results
+
+    def list_hosts(self) -> dict[str, str]:
+        """Every VM host, as JSON."""
+        try:
+            hosts = self._client.list_hosts()
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return {
+            "count": str(len(hosts)),
+            "hosts": json.dumps([results.host_summary(h) for h in hosts]),
+        }
+
+    def list_vms(self, host: str | None = None) -> dict[str, str]:
+        """The VMs (of one host), as JSON."""
+        try:
+            vms = self._client.list_vms(host)
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return {"count": str(len(vms)), "vms": json.dumps([results.vm_summary(v) for v in vms])}
+
+    def create_token(self, name: str, *, read_only: bool) -> tuple[str, dict[str, str]]:
+        """A new token (returned once) and its record."""
+        try:
+            created = self._client.create_token(name, "readonly" if read_only else "admin")
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        record = {"id": str(created.id), "name": created.name, "role": created.role}
+        return created.token, record
+
+    def renew_token(self, name: str, *, read_only: bool) -> str:
+        """A new token named `name`, the one before it (if any) revoked; returned once."""
+        try:
+            self._client.revoke_token(name)
+        except vmclient.NotFoundError:
+            pass
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return self.create_token(name, read_only=read_only)[0]
+
+    def host_count(self) -> int:
+        """How many VM hosts the service knows."""
+        try:
+            return len(self._client.list_hosts())
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+
+    # -- the lxd integration ---------------------------------------------------------------
+
+    def sync_lxd_hosts(
+        self,
+        wanted: Iterable[LxdHost],
+        keep: Iterable[str],
+        *,
+        certificate: str,
+        key: str,
+    ) -> list[str]:
+        """Register each `wanted` LXD host with the charm's client pair (or refresh it, with
+        its new address when that changed); remove the relation's hosts whose name is in
+        neither `wanted` nor `keep`, leaving their VMs on the hypervisor. Returns one line per
+        host that failed (the others are done)."""
+        try:
+            existing = {h.name: h for h in self._client.list_hosts()}
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        problems: list[str] = []
+        names = set(keep)
+        for host in wanted:
+            names.add(host.name)
+            try:
+                self._sync_lxd_host(host, existing.get(host.name), certificate, key)
+            except vmclient.ClientError as exc:
+                problems.append(f"{host.name} ({host.address}): {exc}")
+        for name, found in existing.items():
+            if LXD_RELATION_TAG in found.tags and name not in names:
+                try:
+                    self._client.delete_host(found.id, decompose=False)
+                except vmclient.ClientError as exc:
+                    problems.append(f"removing {name}: {exc}")
+        return problems
+
+    def _sync_lxd_host(
+        self, host: LxdHost, found: schemas.VmHost | None, certificate: str, key: str
+    ) -> None:
+        if found is None:
+            self._client.create_host(
+                type="lxd",
+                address=host.address,
+                name=host.name,
+                tags=[LXD_RELATION_TAG],
+                certificate=certificate,
+                key=key,
+            )
+            return
+        if found.address != host.address:
+            self._client.update_host(found.id, address=host.address)
+        self._client.refresh_host(found.id)
+
+    # -- the vm-host integration ------------------------------------------------------------
+
+    def machines(self, owner: str, constraints: str, count: int) -> MachinesAnswer:
+        """Bring `owner`'s VMs to `count`: compose what is missing (allocate-or-compose, so an
+        idle VM that fits is reused), decompose the newest extra ones. Constraints apply to
+        the VMs composed from now on, as Juju's do; the ones already there are kept. A request
+        that cannot be met keeps what was composed and says why."""
+        try:
+            vms = sorted(self._client.list_vms(owner=owner), key=lambda vm: vm.id)
+            for extra in vms[count:]:
+                allocate.release(self._client, extra.id)
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        vms = vms[:count]
+        error: str | None = None
+        while len(vms) < count:
+            try:
+                allocation = allocate.allocate_or_compose(self._client, constraints, owner=owner)
+            except allocate.NoCapacity as exc:
+                error = str(exc)
+                break
+            except (ConstraintsError, TranslationError) as exc:
+                error = f"constraints {constraints!r}: {exc}"
+                break
+            except vmclient.ClientError as exc:
+                error = str(exc)
+                break
+            vms.append(allocation.vm)
+        machines = tuple(self._machine(vm) for vm in vms)
+        return MachinesAnswer(machines, error)
+
+    def _machine(self, vm: schemas.Vm) -> Machine:
+        if not vm.addresses:
+            with contextlib.suppress(vmclient.ClientError):  # then at a later event
+                vm = self._client.refresh_vm(vm.id)
+        return Machine(vm.id, vm.hostname, tuple(vm.addresses))
+
+    def owners(self, prefix: str) -> set[str]:
+        """The owners starting with `prefix` that hold VMs."""
+        try:
+            vms = self._client.list_vms()
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return {vm.owner for vm in vms if vm.owner.startswith(prefix)}
+
+    def release_owner(self, owner: str) -> int:
+        """Decompose every VM of `owner`; how many there were."""
+        try:
+            vms = self._client.list_vms(owner=owner)
+            for vm in vms:
+                allocate.release(self._client, vm.id)
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return len(vms)
+
+    def _spaces(self) -> set[str]:
+        return {space.space for space in self._client.list_spaces()}
