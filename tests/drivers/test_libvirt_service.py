@@ -345,7 +345,8 @@ def test_disk_bigger_than_the_pool_is_refused_before_libvirt(
         services.vms.compose(
             request(host_id, name, disks=(model.DiskRequest(too_big, pool=POOL),))
         )
-    assert "1 host considered: 1 lack" in str(err.value)
+    assert "cannot take this VM: " in str(err.value)
+    assert f"{too_big / 1000**3:g} GB in storage pool '{POOL}' requested" in str(err.value)
     assert f"in storage pool '{POOL}'" in str(err.value)
     assert [v for v in services.vms.list(host_id) if v.name == name] == []
     assert services.hosts.get(host_id).view.usage == before

@@ -150,6 +150,7 @@ def compose_request(body: schemas.ComposeBody, host_id: int | None) -> model.Com
         cores=body.cores,
         memory_mib=body.memory_mib,
         interfaces=interfaces,
+        no_interfaces=body.no_interfaces,
         pinned_cores=tuple(body.pinned_cores),
         pin_cores=body.pin_cores,
         numa_affinity=body.numa_affinity,

@@ -8,7 +8,7 @@
 | read-only token on a change             | 403    | message                                |
 | ``model.NotFoundError``, unknown route  | 404    | message naming the id                  |
 | ``model.ConflictError`` (duplicates...) | 409    | message                                |
-| ``model.NoCapacityError``               | 409    | message + per-check ``reasons``        |
+| ``model.NoCapacityError``               | 409    | message + structured ``reasons``       |
 | ``model.HostProblemError``              | 503    | message (the host's own words)         |
 | anything else                           | 500    | generic message with a reference; the  |
 |                                         |        | traceback goes to the log only         |
@@ -17,7 +17,9 @@ No capacity is a 409, not a 503: nothing is wrong with the server or a host, the
 conflicts with what is free now (as MAAS's "409 CONFLICT: No available machine matches
 constraints"); 503 is kept for hosts that refuse or cannot be reached.
 
-Every body has the same shape, ``schemas.ErrorResponse``: ``{"message", "fields", "reasons"}``.
+Every body has the same shape, ``schemas.ErrorResponse``: ``{"message", "fields", "reasons"}``;
+a no-capacity ``reasons`` entry is ``schemas.Reason``: the check, how many hosts, the words, the
+host when it is one, and every failure with its subject and figures (``vmhost.schemas.errors``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import fastapi.routing
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vmhost import model
-from vmhost.schemas import ErrorResponse, Operation
+from vmhost.schemas import ErrorResponse, Operation, Reason
 
 log = logging.getLogger("vmhost.api")
 
@@ -105,8 +107,8 @@ def describe(exc: BaseException) -> tuple[int, ErrorResponse, dict[str, str]]:
     if isinstance(exc, model.NotFoundError):
         return 404, ErrorResponse(message=exc.message), {}
     if isinstance(exc, model.NoCapacityError):
-        reasons = [{"check": c, "hosts": n, "reason": r} for c, n, r in exc.reasons]
-        return 409, ErrorResponse.model_validate({"message": exc.message, "reasons": reasons}), {}
+        reasons = [Reason.of(r) for r in exc.reasons]
+        return 409, ErrorResponse(message=exc.message, reasons=reasons), {}
     if isinstance(exc, model.ConflictError):
         return 409, ErrorResponse(message=exc.message), {}
     if isinstance(exc, model.HostProblemError):

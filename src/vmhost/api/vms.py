@@ -90,9 +90,10 @@ def candidates(
     host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
     request = svc.vms.validate(convert.compose_request(body, host_id))
     ranked = svc.claims.candidates(request, limit=limit)
-    data = views.candidates(ranked, svc.claims.explain(request), len(svc.hosts.names()))
+    data = views.candidates(ranked, svc.claims.explain(request))
     for cand in data["candidates"]:
         cand["host"] = convert.host_ref(cand["host"]["id"], cand["host"]["name"])
+    data["reasons"] = [schemas.Reason.of(r) for r in data["reasons"]]
     return schemas.Candidates.model_validate(data)
 
 

@@ -39,6 +39,7 @@ from .inventory import (
     SriovNic,
     StoragePool,
 )
+from .reasons import Check, Failure, Figures, Reason, Subject, Unit
 from .vm import (
     DEFAULT_CORES,
     DEFAULT_MEMORY_MIB,
@@ -62,6 +63,7 @@ __all__ = [
     "DEFAULT_ROOT_DISK_BYTES",
     "DEFAULT_ZONE",
     "UNSET",
+    "Check",
     "ComposeRequest",
     "ComposedVm",
     "ConflictError",
@@ -69,6 +71,8 @@ __all__ = [
     "DiscoveredNic",
     "DiscoveredVm",
     "DiskRequest",
+    "Failure",
+    "Figures",
     "GenerationConflictError",
     "Host",
     "HostChanges",
@@ -87,9 +91,12 @@ __all__ = [
     "NotFoundError",
     "NumaNode",
     "PlacementPolicy",
+    "Reason",
     "ResourcePool",
     "SriovNic",
     "StoragePool",
+    "Subject",
+    "Unit",
     "Unset",
     "Vm",
     "VmDisk",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from .reasons import Reason
+
 
 class VmHostError(Exception):
     """Base of every error vmhost raises on purpose."""
@@ -47,12 +49,13 @@ class GenerationConflictError(ConflictError):
 
 
 class NoCapacityError(VmHostError):
-    """No host can take the request. ``reasons`` maps each filter to what it removed."""
+    """No host can take the request: of the ``considered`` hosts, which checks refused how many
+    and why (``reasons``: check, subject and figures per group of hosts refused alike)."""
 
-    def __init__(self, message: str, reasons: Sequence[tuple[str, int, str]] = ()) -> None:
+    def __init__(self, message: str, reasons: Sequence[Reason] = (), considered: int = 0) -> None:
         super().__init__(message)
-        # (filter name, hosts removed, why)
-        self.reasons: list[tuple[str, int, str]] = list(reasons)
+        self.reasons: list[Reason] = list(reasons)
+        self.considered = considered
 
 
 class HostProblemError(VmHostError):

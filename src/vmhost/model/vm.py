@@ -102,7 +102,8 @@ class ComposeRequest:
     cores: int = DEFAULT_CORES
     memory_mib: int = DEFAULT_MEMORY_MIB
     disks: tuple[DiskRequest, ...] = (DiskRequest(DEFAULT_ROOT_DISK_BYTES),)
-    interfaces: tuple[InterfaceRequest, ...] = ()
+    interfaces: tuple[InterfaceRequest, ...] = ()  # () = one NIC on the host's default network
+    no_interfaces: bool = False  # compose with no NIC at all (interfaces must be empty)
     pinned_cores: tuple[int, ...] = ()  # explicit host cores to pin to
     pin_cores: bool = False  # pin ``cores`` NUMA-local cores chosen by vmhost
     numa_affinity: bool = False  # keep vCPUs and memory within one NUMA node
@@ -146,13 +147,21 @@ class ComposeRequest:
             errors["hostname"] = [
                 f"{self.hostname!r} is not a valid hostname (lower-case letters, digits, '-')"
             ]
-        if self.hugepage_size_kib is not None and not self.hugepages_backed:
-            errors["hugepage_size_kib"] = ["only with hugepages_backed"]
+        errors.update(self._option_errors())
         if self.owner and (len(self.owner) > MAX_OWNER_LENGTH or not self.owner.isprintable()):
             errors["owner"] = [f"must be 1 to {MAX_OWNER_LENGTH} printable characters"]
         if errors:
             first = next(iter(errors.items()))
             raise InvalidInputError(f"{first[0]}: {first[1][0]}", errors)
+
+    def _option_errors(self) -> dict[str, list[str]]:
+        """Options that only go with others."""
+        errors: dict[str, list[str]] = {}
+        if self.no_interfaces and self.interfaces:
+            errors["no_interfaces"] = ["give interfaces or no_interfaces, not both"]
+        if self.hugepage_size_kib is not None and not self.hugepages_backed:
+            errors["hugepage_size_kib"] = ["only with hugepages_backed"]
+        return errors
 
     @property
     def pinned(self) -> bool:

@@ -3,6 +3,7 @@
 from . import capacity
 from .capacity import minimum_ratio
 from .fit import NicChoice, Placement, Rejection, fit
+from .numa import found_allocation
 from .pipeline import Candidate, Schedule, describe, no_capacity_error, schedule
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "capacity",
     "describe",
     "fit",
+    "found_allocation",
     "minimum_ratio",
     "no_capacity_error",
     "schedule",

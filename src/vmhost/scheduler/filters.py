@@ -2,7 +2,8 @@
 
 Capacity is not a policy filter: it is decided by ``fit`` (exact arithmetic) and enforced again
 by the claim's compare-and-swap. Each filter returns None when the host passes, or the reason
-it does not, phrased so that hosts failing alike group into one line.
+it does not, phrased so that hosts failing alike group into one line; the pipeline files the
+reason under the filter's :class:`~vmhost.model.Check`.
 """
 
 from __future__ import annotations
@@ -89,13 +90,13 @@ def excluded_spaces_filter(view: HostView, request: model.ComposeRequest) -> str
     return None
 
 
-DEFAULT_FILTERS: tuple[tuple[str, Filter], ...] = (
-    ("host", host_filter),
-    ("status", status_filter),
-    ("zone", zone_filter),
-    ("pool", pool_filter),
-    ("tags", tags_filter),
-    ("architecture", architecture_filter),
-    ("instance-type", instance_type_filter),
-    ("spaces", excluded_spaces_filter),
+DEFAULT_FILTERS: tuple[tuple[model.Check, Filter], ...] = (
+    (model.Check.HOST, host_filter),
+    (model.Check.STATUS, status_filter),
+    (model.Check.ZONE, zone_filter),
+    (model.Check.POOL, pool_filter),
+    (model.Check.TAGS, tags_filter),
+    (model.Check.ARCHITECTURE, architecture_filter),
+    (model.Check.INSTANCE_TYPE, instance_type_filter),
+    (model.Check.SPACES, excluded_spaces_filter),
 )

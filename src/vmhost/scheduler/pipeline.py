@@ -1,22 +1,25 @@
 """The scheduling pipeline: policy filters, then exact fit, then weighers.
 
 ``schedule`` returns every candidate ranked best first, with the placement each would get, and
-for every host removed the check that removed it; ``no_capacity_error`` turns those reasons into
-the message operators read ("3 hosts considered: 2 lack 16384 MiB of memory; 1 not in zone
-'z2'").
+the hosts removed grouped by what refused them (``model.Reason``: the checks, their subjects
+and figures); ``no_capacity_error`` turns those into the message operators read: for several
+hosts "3 hosts considered: 2 lack 16384 MiB of memory; 1 not in zone 'z2'", for one host
+"host 'kvm-3' cannot take this VM: 3 cores requested, 2 free (8 cores × 1.0, 6 used)".
 """
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 from collections.abc import Iterable, Sequence
 
 from vmhost import model
+from vmhost.model import Failure, Reason
 from vmhost.model.accounting import HostView
 
 from . import filters, weighers
-from .fit import Placement, Rejection, fit
+from .fit import Placement, fit
+
+NO_HOST = "No VM host can take this request"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -30,60 +33,98 @@ class Candidate:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Schedule:
-    """The ranked candidates, and per check how many hosts it removed and why."""
+    """The ranked candidates, and the hosts removed grouped by why (most hosts first)."""
 
     candidates: list[Candidate]
     considered: int
-    removed: list[tuple[str, int, str]]  # (check, hosts, reason)
+    removed: list[Reason]
+
+
+@dataclasses.dataclass(slots=True)
+class _Group:
+    """Hosts refused alike: how many, the failures they share, the first of them."""
+
+    hosts: int
+    failures: tuple[Failure, ...]
+    first: HostView
+
+
+def _common(a: tuple[Failure, ...], b: tuple[Failure, ...]) -> tuple[Failure, ...]:
+    """What two hosts refused alike share: their failures with only the figures both have."""
+    if a == b:
+        return a
+    return tuple(
+        dataclasses.replace(
+            fa,
+            figures=fa.figures.common(fb.figures)
+            if fa.figures is not None and fb.figures is not None
+            else None,
+        )
+        for fa, fb in zip(a, b, strict=True)
+    )
 
 
 def schedule(
     views: Iterable[HostView],
     request: model.ComposeRequest,
     policy: model.PlacementPolicy = model.PlacementPolicy.PACK,
-    policy_filters: Sequence[tuple[str, filters.Filter]] = filters.DEFAULT_FILTERS,
+    policy_filters: Sequence[tuple[model.Check, filters.Filter]] = filters.DEFAULT_FILTERS,
 ) -> Schedule:
     """Filter, fit and rank ``views`` for ``request``."""
     spread = policy is not model.PlacementPolicy.PACK
-    removed: collections.Counter[tuple[str, str]] = collections.Counter()
+    groups: dict[tuple[object, ...], _Group] = {}
     fitting: list[tuple[HostView, Placement]] = []
     considered = 0
     for view in views:
         considered += 1
-        for name, check in policy_filters:
-            reason = check(view, request)
-            if reason is not None:
-                removed[(name, reason)] += 1
+        for check, policy_filter in policy_filters:
+            text = policy_filter(view, request)
+            if text is not None:
+                failures: tuple[Failure, ...] = (Failure(check, text),)
                 break
         else:
             result = fit(view, request, spread)
-            if isinstance(result, Rejection):
-                removed[(result.check, result.reason)] += 1
-            else:
+            if isinstance(result, Placement):
                 fitting.append((view, result))
+                continue
+            failures = result.failures
+        key = tuple(f.key for f in failures)
+        group = groups.get(key)
+        if group is None:
+            groups[key] = _Group(1, failures, view)
+        else:
+            group.hosts += 1
+            group.failures = _common(group.failures, failures)
     ranked = weighers.weigh(fitting, policy)
+    removed = [
+        Reason(g.hosts, g.failures, g.first.id, g.first.name)
+        if g.hosts == 1
+        else Reason(g.hosts, g.failures)
+        for g in sorted(groups.values(), key=lambda g: -g.hosts)
+    ]
     return Schedule(
         candidates=[Candidate(v, p, w) for w, v, p in ranked],
         considered=considered,
-        removed=[(check, n, reason) for (check, reason), n in removed.most_common()],
+        removed=removed,
     )
 
 
-def describe(removed: Sequence[tuple[str, int, str]], considered: int) -> str:
-    """``3 hosts considered: 2 lack 16384 MiB of memory; 1 not in zone 'z2'``."""
+def describe(removed: Sequence[Reason], considered: int) -> str:
+    """``3 hosts considered: 2 lack 16384 MiB of memory; 1 not in zone 'z2'``, or for one host
+    ``host 'kvm-3' cannot take this VM: 3 cores requested, 2 free (8 cores × 1.0, 6 used)``."""
     if considered == 0:
         return "there are no VM hosts"
+    if considered == 1 and len(removed) == 1 and removed[0].host_name is not None:
+        return f"host {removed[0].host_name!r} cannot take this VM: {removed[0].detail}"
     noun = "host" if considered == 1 else "hosts"
-    parts = [f"{n} {reason}" for _, n, reason in removed]
+    parts = [f"{r.hosts} {r.reason}" for r in removed]
     return f"{considered} {noun} considered: " + "; ".join(parts)
 
 
-def no_capacity_error(
-    result: Schedule, extra: Sequence[tuple[str, int, str]] = ()
-) -> model.NoCapacityError:
-    """The error for a request no host can take, naming each check's removals."""
+def no_capacity_error(result: Schedule, extra: Sequence[Reason] = ()) -> model.NoCapacityError:
+    """The error for a request no host can take, naming every check's removals."""
     removed = [*result.removed, *extra]
-    considered = result.considered + sum(n for _, n, _ in extra)
-    return model.NoCapacityError(
-        f"No VM host can take this request; {describe(removed, considered)}", removed
-    )
+    considered = result.considered + sum(r.hosts for r in extra)
+    text = describe(removed, considered)
+    message = text if text.startswith("host ") else f"{NO_HOST}; {text}"
+    return model.NoCapacityError(message, removed, considered)

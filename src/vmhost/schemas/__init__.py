@@ -17,13 +17,12 @@ from .catalog import (
 from .common import (
     API_PREFIX,
     Deleted,
-    ErrorResponse,
     Health,
     Operation,
     OperationList,
-    Reason,
     WhoAmI,
 )
+from .errors import ErrorResponse, Failure, Figures, Reason, ReasonHost, Subject
 from .hosts import (
     DRIVER_FOR_TYPE,
     MAAS_TYPE,
@@ -67,6 +66,8 @@ __all__ = [
     "Deleted",
     "DiskSpec",
     "ErrorResponse",
+    "Failure",
+    "Figures",
     "Health",
     "HostComposeBody",
     "HostRef",
@@ -80,12 +81,14 @@ __all__ = [
     "Parameters",
     "Project",
     "Reason",
+    "ReasonHost",
     "ResourcePool",
     "Role",
     "Space",
     "SpaceSet",
     "StoragePool",
     "StoragePoolDetail",
+    "Subject",
     "TagRequest",
     "Token",
     "TokenCreate",

@@ -6,36 +6,11 @@ from typing import Any, Literal
 
 import pydantic
 
+from .base import Request as Request
+from .base import Response as Response
+from .errors import ErrorResponse as ErrorResponse
+
 API_PREFIX = "/api/v1"
-
-
-class Request(pydantic.BaseModel):
-    """Base of request bodies: strict types (no "2" for 2), unknown keys refused."""
-
-    model_config = pydantic.ConfigDict(extra="forbid", strict=True)
-
-
-class Response(pydantic.BaseModel):
-    """Base of response bodies: tolerant of keys added by newer servers (client side)."""
-
-    model_config = pydantic.ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class Reason(Response):
-    """Why hosts were removed from the candidates by one check."""
-
-    check: str = pydantic.Field(description="the filter or fit check (zone, memory, ...)")
-    hosts: int = pydantic.Field(description="how many hosts it removed")
-    reason: str = pydantic.Field(description="why, e.g. 'lack 16384 MiB of memory'")
-
-
-class ErrorResponse(Response):
-    """Every error: one message, plus per-field messages for bad input, plus per-check reasons
-    when no host can take a compose request."""
-
-    message: str
-    fields: dict[str, list[str]] = pydantic.Field(default_factory=dict)
-    reasons: list[Reason] = pydantic.Field(default_factory=list)
 
 
 class Health(Response):

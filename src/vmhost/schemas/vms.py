@@ -15,7 +15,8 @@ from typing import Literal
 import pydantic
 
 from . import maas_grammar
-from .common import Reason, Request, Response
+from .common import Request, Response
+from .errors import Reason
 
 NicKind = Literal["bridge", "macvlan", "sriov"]
 InstanceType = Literal["virtual-machine", "container"]
@@ -153,6 +154,11 @@ class ComposeBody(Request):
     disks: list[DiskSpec] | None = pydantic.Field(default=None, max_length=64)
     interfaces: str | list[InterfaceSpec] | None = pydantic.Field(
         default=None, description="a list, or MAAS grammar 'eth0:space=db;eth1:network=br0'"
+    )
+    no_interfaces: bool = pydantic.Field(
+        default=False,
+        description="compose the VM with no NIC (otherwise, with no interfaces given, it gets "
+        "one NIC on the host's default network, and a host with none refuses it)",
     )
     user_data: str | None = pydantic.Field(default=None, max_length=1_000_000)
     owner: str | None = pydantic.Field(

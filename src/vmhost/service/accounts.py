@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
-from vmhost import model, store
+from vmhost import model, scheduler, store
 from vmhost.model.accounting import Allocation, HostUsage, HostView
 from vmhost.scheduler import capacity
 
@@ -79,44 +79,5 @@ def recount(conn: store.Connection, host_id: int) -> HostUsage:
 
 
 def adopted_allocation(view: HostView, vm: model.DiscoveredVm) -> Allocation:
-    """What a VM found on the host holds, in our terms."""
-    pinned = tuple(sorted(vm.pinned_cores))
-    nodes = {n.index: n for n in view.numa}
-    numa_vcpus: tuple[tuple[int, int], ...] = ()
-    numa_memory: tuple[tuple[int, int], ...] = ()
-    hugepages: tuple[tuple[int, int, int], ...] = ()
-    node = vm.numa_node
-    if pinned and nodes:
-        weights = [(k, sum(1 for c in pinned if c in n.cores)) for k, n in nodes.items()]
-        weights = [(k, w) for k, w in weights if w]
-        if weights:
-            node = max(weights, key=lambda x: x[1])[0]
-    if node is not None and not pinned:
-        numa_vcpus = ((node, vm.cores),)
-    if vm.hugepages_backed:
-        sizes = sorted({h.page_size_kib for n in view.numa for h in n.hugepages})
-        size = sizes[0] if sizes else 2048
-        hugepages = ((node if node is not None else 0, size, vm.memory_mib),)
-    elif node is not None:
-        numa_memory = ((node, vm.memory_mib),)
-    disks: dict[str, int] = {}
-    for d in vm.disks:
-        disks[d.pool] = disks.get(d.pool, 0) + d.size_bytes
-    sriov: dict[str, int] = {}
-    by_network = {s.network: s.name for s in view.sriov if s.network}
-    for nic in vm.nics:
-        if nic.kind is model.NetworkKind.SRIOV:
-            # accounts are per physical function; LXD reports a managed SR-IOV network's name
-            pf = nic.network if any(s.name == nic.network for s in view.sriov) else None
-            pf = pf or by_network.get(nic.network, nic.network)
-            sriov[pf] = sriov.get(pf, 0) + 1
-    return Allocation(
-        vcpus=0 if pinned else vm.cores,
-        pinned_cores=pinned,
-        memory_mib=0 if vm.hugepages_backed else vm.memory_mib,
-        hugepages=hugepages,
-        numa_vcpus=numa_vcpus,
-        numa_memory_mib=numa_memory,
-        disks=tuple(sorted(disks.items())),
-        sriov=tuple(sorted(sriov.items())),
-    )
+    """What a VM found on the host holds, in our terms (the scheduler's NUMA rules)."""
+    return scheduler.found_allocation(view, vm)

@@ -103,19 +103,22 @@ class ClaimsService:
     def explain(
         self, request: model.ComposeRequest, exclude: Sequence[tuple[int, str]] = ()
     ) -> model.NoCapacityError:
-        """The per-check reasons why no host can take the request (every host considered)."""
+        """Why no host can take the request: every host considered, or the one it names."""
+        # a request for one host is about that host only, not "23 not host 24"
+        only = None if request.host_id is None else [request.host_id]
         with self.ctx.db.read() as conn:
-            views = store.candidates.load_views(conn)
+            views = store.candidates.load_views(conn, only)
         excluded = dict(exclude)
         result = scheduler.schedule(
             [v for v in views if v.id not in excluded], request, self.ctx.settings.policy
         )
-        extra = []
-        if excluded:
-            grouped: dict[str, int] = {}
-            for message in excluded.values():
-                grouped[message] = grouped.get(message, 0) + 1
-            extra = [("driver", n, f"failed to compose: {m}") for m, n in grouped.items()]
+        grouped: dict[str, int] = {}
+        for message in excluded.values():
+            grouped[message] = grouped.get(message, 0) + 1
+        extra = [
+            model.Reason.of(model.Check.DRIVER, n, f"failed to compose: {m}")
+            for m, n in grouped.items()
+        ]
         return scheduler.no_capacity_error(result, extra)
 
     def _try_claim(

@@ -252,13 +252,12 @@ def networks(view: HostView) -> list[dict[str, Any]]:
     ]
 
 
-def candidates(
-    ranked: scheduler.Schedule, why_not: model.NoCapacityError, hosts: int
-) -> dict[str, Any]:
-    """Ranked candidates of a compose request (``ranked``) and, over every host (``hosts``),
-    per check how many hosts it removes and why (``why_not``: ``VmsService.explain``)."""
+def candidates(ranked: scheduler.Schedule, why_not: model.NoCapacityError) -> dict[str, Any]:
+    """Ranked candidates of a compose request (``ranked``) and, over the hosts the request may
+    go to (every host, or the one it names), per check how many hosts it removes and why
+    (``why_not``: ``VmsService.explain``)."""
     return {
-        "considered": hosts,
+        "considered": why_not.considered,
         "candidates": [
             {
                 "host": {"id": c.view.id, "name": c.view.name},
@@ -268,6 +267,6 @@ def candidates(
             }
             for c in ranked.candidates
         ],
-        "reasons": [{"check": c, "hosts": n, "reason": r} for c, n, r in why_not.reasons],
-        "message": scheduler.describe(why_not.reasons, hosts),
+        "reasons": list(why_not.reasons),  # model.Reason: the API sends schemas.Reason
+        "message": scheduler.describe(why_not.reasons, why_not.considered),
     }

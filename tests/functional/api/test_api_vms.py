@@ -87,7 +87,7 @@ def test_no_capacity_is_409_with_reasons_per_check(api: ApiEnv) -> None:
     assert body["message"].startswith("No VM host can take this request")
     assert "2 hosts considered" in body["message"]
     assert sum(r["hosts"] for r in body["reasons"]) == 2
-    assert all(set(r) == {"check", "hosts", "reason"} for r in body["reasons"])
+    assert all(set(r) == {"check", "hosts", "reason", "host", "failures"} for r in body["reasons"])
     zone = _error(api.post("/api/v1/vms", {"zone": "z2"}), 409)
     assert "z2" in zone["message"]
     assert [api.host("small"), api.host("big")] == before

@@ -150,7 +150,10 @@ def test_errors_are_one_line_with_exit_1_and_change_nothing(cli: Cli) -> None:
             ("vm-hosts", "create", "--type", "fake", "--address", "fake://small", "--name", "h1"),
             "already exists",
         ),
-        (("vm-host", "compose", "h1", "--cores", "500"), "No VM host can take this request"),
+        (
+            ("vm-host", "compose", "h1", "--cores", "500"),
+            "host 'h1' cannot take this VM: 500 cores requested, at most 16 for one VM",
+        ),
         (("vm-host", "compose", "h1", "--storage", "8,,9"), "Malformed storage constraint"),
     ]:
         result = cli(*args, code=1)

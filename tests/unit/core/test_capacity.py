@@ -48,6 +48,7 @@ def _host(
         memory_over_commit_ratio=mem,
         pools=(model.accounting.PoolView("default", "dir", "/p", 10**13),),
         default_pool="default",
+        networks=(("br0", model.NetworkKind.BRIDGE),),
         **kw,  # type: ignore[arg-type]
     )
 

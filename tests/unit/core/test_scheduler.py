@@ -66,7 +66,7 @@ def test_policy_filters_say_why(
 ) -> None:
     result = schedule([host(1, **view_kw)], model.ComposeRequest(**request_kw))  # type: ignore[arg-type]
     assert result.candidates == []
-    assert [r[2] for r in result.removed] == [reason]
+    assert [r.reason for r in result.removed] == [reason]
 
 
 def test_architecture_prefix_matches() -> None:
@@ -113,7 +113,8 @@ def test_architecture_prefix_matches() -> None:
 )
 def test_fit_rejections(request_kw: dict[str, object], check: str, reason: str) -> None:
     result = fit(host(1), model.ComposeRequest(**request_kw))  # type: ignore[arg-type]
-    assert result == Rejection(check, reason)
+    assert isinstance(result, Rejection)
+    assert (result.check, result.reason) == (check, reason)
 
 
 def test_disks_spread_over_named_and_tagged_pools() -> None:
@@ -170,7 +171,11 @@ def test_numa_affinity_picks_one_node() -> None:
     placement = fit(view, model.ComposeRequest(cores=8, memory_mib=16 * GIB, numa_affinity=True))
     assert isinstance(placement, Placement) and len(placement.numa_nodes) == 1
     too_big = fit(view, model.ComposeRequest(cores=9, memory_mib=GIB, numa_affinity=True))
-    assert too_big == Rejection("numa", "no NUMA node has 9 cores and 1024 MiB free")
+    assert isinstance(too_big, Rejection)
+    assert (too_big.check, too_big.reason) == (
+        "numa",
+        "no NUMA node has 9 cores and 1024 MiB free",
+    )
 
 
 @pytest.mark.parametrize(
@@ -205,7 +210,7 @@ def test_no_capacity_message_groups_reasons() -> None:
         "No VM host can take this request; 3 hosts considered: 2 lack 16384 MiB of memory; "
         "1 not in zone 'z2'"
     )
-    assert err.reasons == [
+    assert [(r.check, r.hosts, r.reason) for r in err.reasons] == [
         ("memory", 2, "lack 16384 MiB of memory"),
         ("zone", 1, "not in zone 'z2'"),
     ]

@@ -23,6 +23,7 @@ def _host(host_id: int, zone: str) -> HostView:
         memory_mib=64 * GIB,
         pools=(PoolView("default", "dir", "/p", 10**13),),
         default_pool="default",
+        networks=(("br0", model.NetworkKind.BRIDGE),),
     )
 
 
@@ -55,4 +56,6 @@ def test_schedule_places_only_in_the_zones_asked_for() -> None:
     views = [_host(1, "z1"), _host(2, "z2"), _host(3, "z3")]
     result = schedule(views, model.ComposeRequest(zones=("z3", "z1")))
     assert sorted(c.view.id for c in result.candidates) == [1, 3]
-    assert result.removed == [("zone", 1, "not in zones z3,z1")]
+    assert [(r.check, r.hosts, r.reason) for r in result.removed] == [
+        ("zone", 1, "not in zones z3,z1")
+    ]

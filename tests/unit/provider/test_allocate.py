@@ -410,9 +410,13 @@ def test_reasons_map_to_juju_constraints(
 
 
 def test_every_server_check_is_mapped() -> None:
-    checks = {"cores", "pinning", "numa", "memory", "hugepages", "storage", "network"}
-    checks |= {"sriov", "spaces", "zone", "tags", "architecture", "instance-type"}
-    assert set(CHECK_CONSTRAINTS) == checks
+    # Every check the server can report (model.Check) names a Juju constraint, except those
+    # about the host's state or the choice of host (no constraint can be relaxed for them) and
+    # the resource pool (Juju has no constraint for it; the provider never asks for one).
+    unmapped = {c for c in model.Check if c.about_host_state} | {model.Check.POOL}
+    assert unmapped == {"host", "status", "driver", "pool"}
+    assert set(CHECK_CONSTRAINTS) == set(model.Check) - unmapped
+    assert all(isinstance(key, str) and key for key in CHECK_CONSTRAINTS.values())
 
 
 def test_no_hosts_at_all(vmh: FakeVmHost) -> None:
