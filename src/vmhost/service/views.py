@@ -255,7 +255,7 @@ def networks(view: HostView) -> list[dict[str, Any]]:
 def candidates(ranked: scheduler.Schedule, why_not: model.NoCapacityError) -> dict[str, Any]:
     """Ranked candidates of a compose request (``ranked``) and, over the hosts the request may
     go to (every host, or the one it names), per check how many hosts it removes and why
-    (``why_not``: ``VmsService.explain``)."""
+    (``why_not``: ``ClaimsService.explain``)."""
     return {
         "considered": why_not.considered,
         "candidates": [
