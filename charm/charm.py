@@ -276,7 +276,9 @@ class VmhostManagerCharm(ops.CharmBase):
         """Offer our certificate to LXD; register, refresh and remove the hosts it gives."""
         certificate = manager["lxd-certificate"]
         self._lxd.publish(certificate)
-        servers = [service_client.LxdHost(s.name, s.address) for s in self._lxd.servers()]
+        servers = [
+            service_client.LxdHost(s.name, s.address, s.certificate) for s in self._lxd.servers()
+        ]
         try:
             problems = api.sync_lxd_hosts(
                 servers, self._lxd.names(), certificate=certificate, key=manager["lxd-key"]

@@ -13,7 +13,8 @@ Wire format (plain strings; what canonical/charm-lxd reads and writes):
 
 We write in the application databag, so LXD trusts one certificate for the whole application
 (named `juju-relation-<our app>`, removed when the integration goes). Each standalone LXD unit,
-or each cluster, becomes one VM host: `lxd-<unit>` or `lxd-<app>`. Remote data without
+or each cluster, becomes one VM host: `lxd-<unit>` or `lxd-<app>`, with the server certificate
+published here pinned (no trust on first contact). Remote data without
 version "1.0", or without a certificate or an address, is logged and ignored.
 """
 
@@ -37,6 +38,7 @@ class Server:
 
     name: str
     address: str  # https://HOST:PORT
+    certificate: str  # the server's PEM, pinned when the host is registered
 
 
 def host_name(source: ops.Unit | ops.Application) -> str:
@@ -104,4 +106,4 @@ class LxdRequirer(ops.Object):
                 "ignoring %s address %r from %s", self._relation_name, address, source.name
             )
             return None
-        return Server(host_name(source), f"https://{address}")
+        return Server(host_name(source), f"https://{address}", data["certificate"])

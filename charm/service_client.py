@@ -62,6 +62,7 @@ class LxdHost:
 
     name: str
     address: str  # https://HOST:PORT
+    server_certificate: str = ""  # PEM to pin; empty: the one shown at first contact
 
 
 def owner_prefix(app_name: str) -> str:
@@ -315,6 +316,7 @@ class ServiceApi:
                 tags=[LXD_RELATION_TAG],
                 certificate=certificate,
                 key=key,
+                server_certificate=host.server_certificate or None,
             )
             return
         if found.address != host.address:

@@ -27,6 +27,7 @@ class FakeHost:
     status: str = "ready"
     tags: tuple[str, ...] = ()
     certificate: str = ""
+    server_certificate: str = ""
     refreshed: int = 0
 
 
@@ -220,6 +221,7 @@ class FakeApi:
                     server.address,
                     tags=(service_client.LXD_RELATION_TAG,),
                     certificate=certificate,
+                    server_certificate=server.server_certificate,
                 )
             else:
                 host.address = server.address

@@ -418,6 +418,7 @@ def test_lxd_relation_registers_the_published_host_with_our_certificate(ctx, fak
     assert local == {"version": "1.0", "certificate": "CERT"}
     host = fake.api_.hosts["lxd-lxd-0"]
     assert (host.address, host.certificate) == ("https://10.5.0.2:8443", "CERT")
+    assert host.server_certificate == "SERVER"  # pinned as published
 
 
 def test_lxd_departed_removes_the_host(ctx, fake):

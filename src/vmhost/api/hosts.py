@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import fastapi
 
-from vmhost import model, schemas
+from vmhost import model, pki, schemas
 from vmhost.service import HostDetail, Services, views
 
 from . import auth, convert, deps, errors
@@ -36,6 +36,23 @@ def _default_name(address: str) -> str:
     parsed = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
     base = _NOT_NAME.sub("-", parsed.hostname or parsed.path or "").strip("-._")[:50]
     return base or f"vmhost-{secrets.token_hex(3)}"
+
+
+def _server_certificate(host_type: model.HostType, pem: str | None) -> str:
+    """An LXD server certificate given to pin: checked to be one PEM certificate."""
+    if not pem:
+        return ""
+    if host_type is not model.HostType.LXD:
+        raise model.InvalidInputError.for_field(
+            "server_certificate", "only LXD hosts have a server certificate to pin"
+        )
+    try:
+        pki.fingerprint(pem)
+    except (pki.PkiError, ValueError):
+        raise model.InvalidInputError.for_field(
+            "server_certificate", "not a PEM certificate (-----BEGIN CERTIFICATE-----)"
+        ) from None
+    return pem
 
 
 def _or_default(ratio: float | None, default: float) -> float:
@@ -104,6 +121,7 @@ def create_host(
         )
 
     creds = svc.certificates.client_credentials(host_type, body.certificate or "", body.key or "")
+    server_pem = _server_certificate(host_type, body.server_certificate)
 
     def work() -> schemas.VmHost:
         detail = svc.hosts.add(
@@ -112,6 +130,7 @@ def create_host(
             client_key_pem=creds.key_pem,
             password=body.password or body.power_pass or "",
             trust_token=body.trust_token or "",
+            server_cert_pem=server_pem,
         )
         return _one(detail)
 

@@ -252,6 +252,12 @@ class VmHostCreate(Request):
     trust_token: str | None = pydantic.Field(default=None, max_length=4096)
     certificate: str | None = pydantic.Field(default=None, max_length=65536)
     key: str | None = pydantic.Field(default=None, max_length=65536)
+    server_certificate: str | None = pydantic.Field(
+        default=None,
+        max_length=65536,
+        description="LXD: the server's certificate (PEM) to pin, known from elsewhere (the LXD "
+        "charm publishes it), instead of the one the address shows at first contact",
+    )
 
     @pydantic.model_validator(mode="after")
     def _one_address(self) -> VmHostCreate:

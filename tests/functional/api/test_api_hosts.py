@@ -665,3 +665,45 @@ def test_a_bad_default_ratio_setting_is_refused(
     monkeypatch.setenv("VMHOST_DEFAULT_CPU_OVER_COMMIT_RATIO", value)
     with pytest.raises(ValueError, match="default_cpu_over_commit_ratio"):
         Settings()
+
+
+def test_an_lxd_server_certificate_given_is_pinned_instead_of_first_contact(api: ApiEnv) -> None:
+    published = pki.generate("lxd-published", key_size=2048).certificate_pem
+
+    response = api.post(
+        "/api/v1/vm-hosts",
+        {
+            "type": "lxd",
+            "power_address": "https://127.0.0.1:8443",
+            "name": "pinned",
+            "server_certificate": published,
+        },
+    )
+
+    assert response.status_code == 201, response.text
+    params = api.get("/api/v1/vm-hosts/pinned/parameters").json()
+    assert params["server_certificate"] == published
+    assert params["server_certificate"] != api.lxd.server_pem  # no first contact
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"type": "lxd", "server_certificate": "not a certificate"},
+            "not a PEM certificate (-----BEGIN CERTIFICATE-----)",
+        ),
+        (
+            {"type": "fake", "server_certificate": "-----BEGIN CERTIFICATE-----"},
+            "only LXD hosts have a server certificate to pin",
+        ),
+    ],
+)
+def test_a_bad_server_certificate_is_refused(
+    api: ApiEnv, body: dict[str, Any], message: str
+) -> None:
+    response = api.post("/api/v1/vm-hosts", {"power_address": "https://127.0.0.1:8443", **body})
+
+    assert response.status_code == 400, response.text
+    assert response.json()["fields"] == {"server_certificate": [message]}
+    assert api.get("/api/v1/vm-hosts").json() == []
