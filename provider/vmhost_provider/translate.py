@@ -66,8 +66,9 @@ vmhost's compose defaults, 1 core, 2048 MiB and an 8 GB (decimal) root disk, and
 machine, as MAAS composes.
 
 **Limits.** Values that would overflow what vmhost stores, or that no host could ever have,
-are refused naming the constraint: more than :data:`MAX_CORES` cores, memory below vmhost's
-minimum (64 MiB) or above :data:`MAX_MEMORY_MIB`, a disk above :data:`MAX_DISK_BYTES`.
+are refused naming the constraint: more than :data:`MAX_CORES` cores, memory below the compose
+minimum (1024 MiB, MAAS's and the API's) or above :data:`MAX_MEMORY_MIB`, a disk above
+:data:`MAX_DISK_BYTES`.
 """
 
 from __future__ import annotations
@@ -86,8 +87,8 @@ from vmhost.model import (
     InterfaceRequest,
     NetworkKind,
 )
-from vmhost.model.vm import MIN_MEMORY_MIB
 from vmhost.schemas import maas_grammar
+from vmhost.schemas.vms import MAX_CORES, MAX_MEMORY_MIB, MIN_MEMORY_MIB
 from vmhost_provider.constraints import Constraints, go_quote
 
 __all__ = [
@@ -102,10 +103,6 @@ __all__ = [
 
 MIB: Final = 1024**2
 GB: Final = 1000**3
-#: More vCPUs than any host has; also keeps the count well inside a 32-bit column.
-MAX_CORES: Final = 65_536
-#: 1 PiB, in MiB.
-MAX_MEMORY_MIB: Final = 1024**3
 #: 1 EiB: sums of a few such disks still fit a signed 64-bit integer.
 MAX_DISK_BYTES: Final = maas_grammar.MAX_DISK_BYTES
 

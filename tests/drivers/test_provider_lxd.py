@@ -202,7 +202,7 @@ def test_warm_pool_reuses_the_idle_container(api: vmclient.VmHostClient) -> None
     # them all, so the idle container is what stood in the way of another machine)
     release(api, first.vm_id)
     assert names() == []
-    other = allocate_or_compose(api, "cores=1 mem=256M virt-type=container", owner="juju:x")
+    other = allocate_or_compose(api, "cores=1 mem=1G virt-type=container", owner="juju:x")
     assert not other.reused and names() == [other.vm.name]
     release(api, other.vm_id)
     assert names() == []
@@ -227,7 +227,7 @@ def test_juju_vmhost_add_machine_on_lxd(
     monkeypatch.setenv("VMHOST_URL", server.url)
     monkeypatch.setenv("VMHOST_TOKEN", server.token)
     monkeypatch.delenv("VMHOST_PROFILE", raising=False)
-    argv = ["add-machine", "--constraints", "cores=1 mem=256M spaces=db virt-type=container"]
+    argv = ["add-machine", "--constraints", "cores=1 mem=1G spaces=db virt-type=container"]
     argv += ["--ssh-key", str(tmp_path / "key.pub"), "--ssh-wait", "0", "--timeout", "90"]
     code = plugin.main(argv)
     out, err = capsys.readouterr()

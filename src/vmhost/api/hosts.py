@@ -335,7 +335,7 @@ def _tag_route(add: bool) -> Any:
         return _one(detail)
 
     change_tag.__doc__ = (
-        'Add a tag (no-op when present). A tag may not contain a "," or whitespace.'
+        'Add a tag (no-op when present): letters, digits, "-" and "_", at most 64.'
         if add
         else "Remove a tag (no-op when absent)."
     )

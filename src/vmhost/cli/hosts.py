@@ -262,7 +262,7 @@ def compose_fields(
 
 
 CORES = typer.Option(None, help="vCPUs (default 1)")
-MEMORY = typer.Option(None, "--memory", "--memory-mib", help="MiB (default 2048)")
+MEMORY = typer.Option(None, "--memory", "--memory-mib", help="MiB (default 2048, at least 1024)")
 STORAGE = typer.Option(None, help="MAAS grammar: 'root:40(ssd),data:100' (decimal GB)")
 INTERFACES = typer.Option(None, help="MAAS grammar: 'eth0:space=db;eth1:network=br0'")
 HOSTNAME = typer.Option(None)

@@ -17,7 +17,9 @@ RATIO_MAX = 10.0
 DEFAULT_ZONE = "default"
 DEFAULT_POOL = "default"
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$")
-_TAG_RE = re.compile(r"^[^\s,]{1,64}$")
+#: MAAS's tag names: letters, digits, "-" and "_" (here at most 64 of them).
+MAX_TAG_LENGTH = 64
+_TAG_RE = re.compile(rf"[a-zA-Z0-9_-]{{1,{MAX_TAG_LENGTH}}}")
 
 
 class HostType(enum.StrEnum):
@@ -92,11 +94,18 @@ def validate_name(field: str, value: str) -> str:
 
 
 def validate_tag(value: str) -> str:
-    """A tag: no comma (as MAAS), no whitespace, at most 64 characters."""
+    """A tag, by MAAS's rule: letters, digits, ``-`` and ``_``, 1 to 64 of them (no comma,
+    space, control character, markup or right-to-left override reaches a page or a terminal).
+    """
     if "," in value:
         raise InvalidInputError.for_field("tag", 'Tag may not contain a ",".')
-    if not _TAG_RE.match(value):
-        raise InvalidInputError.for_field("tag", f"{value!r} is not a valid tag")
+    if not _TAG_RE.fullmatch(value):
+        shown = value if len(value) <= MAX_TAG_LENGTH else f"{value[:20]}..."
+        raise InvalidInputError.for_field(
+            "tag",
+            f"{shown!r} is not a valid tag: use letters, digits, '-' and '_' "
+            f"(1 to {MAX_TAG_LENGTH} characters)",
+        )
     return value
 
 

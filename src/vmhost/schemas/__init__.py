@@ -39,6 +39,9 @@ from .hosts import (
     VmHostUpdate,
 )
 from .vms import (
+    MAX_CORES,
+    MAX_MEMORY_MIB,
+    MIN_MEMORY_MIB,
     OWNER_PATTERN,
     AllocateBody,
     Candidates,
@@ -57,6 +60,9 @@ __all__ = [
     "API_PREFIX",
     "DRIVER_FOR_TYPE",
     "MAAS_TYPE",
+    "MAX_CORES",
+    "MAX_MEMORY_MIB",
+    "MIN_MEMORY_MIB",
     "OWNER_PATTERN",
     "AllocateBody",
     "Candidates",

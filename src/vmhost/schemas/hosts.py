@@ -316,7 +316,7 @@ class VmHostUpdate(Request):
 
 
 class TagRequest(Request):
-    """A tag to add or remove (no comma, no whitespace, at most 64 characters)."""
+    """A tag to add or remove: letters, digits, ``-`` and ``_``, at most 64 (MAAS's rule)."""
 
     tag: str
 

@@ -14,6 +14,8 @@ from typing import Literal
 
 import pydantic
 
+from vmhost import model
+
 from . import maas_grammar
 from .common import Request, Response
 from .errors import Reason
@@ -25,6 +27,12 @@ GB = 1000**3
 OWNER_PATTERN = r"^[^\x00-\x1f\x7f]{1,255}$"
 #: A disk's size limit (1 EiB), as the grammar's.
 MAX_DISK_BYTES = maas_grammar.MAX_DISK_BYTES
+#: The least memory a VM can be composed with, in MiB: MAAS's compose minimum (1 GiB). The API,
+#: the CLI (through the client) and the Juju provider all check it here.
+MIN_MEMORY_MIB = 1024
+#: More memory than any host has (1 PiB, in MiB); more vCPUs than any host has.
+MAX_MEMORY_MIB = 1024**3
+MAX_CORES = 65_536
 
 
 class DiskSpec(Request):
@@ -63,6 +71,20 @@ class InterfaceSpec(Request):
     network: str | list[str] | None = None
     space: str | list[str] | None = None
     kind: NicKind | None = None
+
+    @pydantic.field_validator("name")
+    @classmethod
+    def _ifname(cls, value: str) -> str:
+        if len(value.encode()) > maas_grammar.MAX_IFNAME_BYTES:
+            raise ValueError(
+                f"interface name {value!r} is longer than {maas_grammar.MAX_IFNAME_BYTES} "
+                "bytes (the kernel's limit)"
+            )
+        if value in (".", "..") or any(
+            c in "/:" or c.isspace() or not c.isprintable() for c in value
+        ):
+            raise ValueError(f"{value!r} is not an interface name (no '/', ':' or spaces)")
+        return value
 
     @pydantic.field_validator("network", "space")
     @classmethod
@@ -124,8 +146,13 @@ class ComposeBody(Request):
     """What to compose. Sizes carry their units; ``storage`` and ``interfaces`` also take
     MAAS's grammars as strings."""
 
-    cores: int = pydantic.Field(default=1, ge=1, le=4096)
-    memory_mib: int = pydantic.Field(default=2048, ge=64, le=2**40)
+    cores: int = pydantic.Field(default=1, ge=1, le=MAX_CORES)
+    memory_mib: int = pydantic.Field(
+        default=2048,
+        ge=MIN_MEMORY_MIB,
+        le=MAX_MEMORY_MIB,
+        description=f"MiB; at least {MIN_MEMORY_MIB} (MAAS's compose minimum)",
+    )
     hugepages_backed: bool = False
     hugepage_size_kib: int | None = pydantic.Field(default=None, gt=0, le=2**30)
     pinned_cores: list[int] = pydantic.Field(
@@ -145,8 +172,12 @@ class ComposeBody(Request):
         description="the host must be in one of these zones (Juju's zones); [] = any",
     )
     pool: str | None = None
-    tags: list[str] = pydantic.Field(default_factory=list, description="host must have all")
-    not_tags: list[str] = pydantic.Field(default_factory=list, description="host must have none")
+    tags: list[str] = pydantic.Field(
+        default_factory=list, max_length=256, description="host must have all"
+    )
+    not_tags: list[str] = pydantic.Field(
+        default_factory=list, max_length=256, description="host must have none"
+    )
     not_spaces: list[str] = pydantic.Field(default_factory=list)
     storage: str | None = pydantic.Field(
         default=None, description="MAAS grammar, e.g. 'root:40(ssd),data:100'", max_length=4096
@@ -168,6 +199,16 @@ class ComposeBody(Request):
         pattern=OWNER_PATTERN,
         description="allocate the new VM to this owner at once (none: it is idle)",
     )
+
+    @pydantic.field_validator("tags", "not_tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            try:
+                model.validate_tag(tag)
+            except model.InvalidInputError as exc:
+                raise ValueError(exc.fields["tag"][0]) from None
+        return value
 
     @pydantic.field_validator("pinned_cores")
     @classmethod

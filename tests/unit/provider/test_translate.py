@@ -27,7 +27,7 @@ from vmhost_provider.translate import (
     translate,
 )
 
-from vmhost import model
+from vmhost import model, schemas
 from vmhost.model import (
     ComposeRequest,
     DiskRequest,
@@ -67,7 +67,7 @@ RULES: list[tuple[str, ComposeRequest]] = [
     # mem (MiB)
     ("mem=8G", req(memory_mib=8192)),
     ("mem=1.5G", req(memory_mib=1536)),
-    ("mem=64", req(memory_mib=64)),
+    ("mem=1G", req(memory_mib=1024)),  # MAAS's compose minimum
     ("mem=1P", req(memory_mib=MAX_MEMORY_MIB)),
     # root-disk (MiB -> bytes) and root-disk-source (pool)
     ("root-disk=20G", req(disks=(DiskRequest(20 * 1024 * MIB),))),
@@ -174,8 +174,8 @@ def test_default_defaults() -> None:
     [
         ({"cores": 0}, "default cores must be 1 to 65536, not 0"),
         ({"cores": MAX_CORES + 1}, "default cores must be 1 to 65536, not 65537"),
-        ({"memory_mib": 63}, "default memory must be 64 to 1073741824 MiB, not 63"),
-        ({"memory_mib": MAX_MEMORY_MIB + 1}, "default memory must be 64 to"),
+        ({"memory_mib": 1023}, "default memory must be 1024 to 1073741824 MiB, not 1023"),
+        ({"memory_mib": MAX_MEMORY_MIB + 1}, "default memory must be 1024 to"),
         ({"root_disk_bytes": 0}, f"default root disk must be 1 to {MAX_DISK_BYTES} bytes"),
         ({"root_disk_bytes": MAX_DISK_BYTES + 1}, "default root disk must be 1 to"),
     ],
@@ -200,8 +200,13 @@ ERRORS: list[tuple[str, str, str]] = [
         "cores",
         'bad "cores" constraint: 18446744073709551615 is more than vmhost\'s limit of 65536',
     ),
-    ("mem=63", "mem", 'bad "mem" constraint: 63 MiB is less than vmhost\'s minimum of 64 MiB'),
-    ("mem=0.5M", "mem", 'bad "mem" constraint: 1 MiB is less than vmhost\'s minimum of 64 MiB'),
+    ("mem=64", "mem", 'bad "mem" constraint: 64 MiB is less than vmhost\'s minimum of 1024 MiB'),
+    (
+        "mem=1023",
+        "mem",
+        'bad "mem" constraint: 1023 MiB is less than vmhost\'s minimum of 1024 MiB',
+    ),
+    ("mem=0.5M", "mem", 'bad "mem" constraint: 1 MiB is less than vmhost\'s minimum of 1024 MiB'),
     (
         "mem=18.9P",
         "mem",
@@ -608,7 +613,7 @@ def test_translated_zones_drive_the_zone_filter() -> None:
 _WORD = st.text("abcz019-^,. \\GMTP", max_size=8)
 _SIZE = st.one_of(
     st.integers(0, 2**66).map(str),
-    st.sampled_from(["", "1.5G", "0.5M", "8G", "2T", "18.9P", "1e3", "63", "64", "1025P"]),
+    st.sampled_from(["", "1.5G", "0.5M", "8G", "2T", "18.9P", "1e3", "63", "1023", "1G", "1025P"]),
     st.floats(0, 1e21, allow_nan=False, allow_infinity=False).map(lambda f: f"{f:g}"),
 )
 _VALUES: dict[str, st.SearchStrategy[str]] = {
@@ -721,7 +726,7 @@ def test_parseable_constraints_translate_or_raise_translation_error(
     event("translated")
     assert isinstance(request, ComposeRequest)
     assert 1 <= request.cores <= MAX_CORES
-    assert model.vm.MIN_MEMORY_MIB <= request.memory_mib <= MAX_MEMORY_MIB
+    assert schemas.MIN_MEMORY_MIB <= request.memory_mib <= MAX_MEMORY_MIB
     assert all(0 < d.size_bytes <= MAX_DISK_BYTES for d in request.disks)
     names = [i.name for i in request.interfaces]
     assert len(names) == len(set(names))
