@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import socket
 import threading
@@ -22,11 +23,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@dataclasses.dataclass(frozen=True)
+class Live:
+    """The running server: its URL, its services (to arrange and check state) and tokens."""
+
+    url: str
+    services: Services
+    data_dir: str
+    admin_token: str
+    readonly_token: str
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The URL of a vmhost server with SQLite and fake hosts."""
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
+    """A vmhost server with SQLite, the real driver registry (fake, LXD, libvirt hosts)."""
     fake.reset()
-    services = Services.create(Settings(data_dir=str(tmp_path_factory.mktemp("web"))))
+    data_dir = str(tmp_path_factory.mktemp("web"))
+    services = Services.create(Settings(data_dir=data_dir))
+    _, admin = services.tokens.create("web-admin", "admin")
+    _, readonly = services.tokens.create("web-viewer", "readonly")
     port = _free_port()
     config = uvicorn.Config(create_app(services), host="127.0.0.1", port=port, log_level="warning")
     srv = uvicorn.Server(config)
@@ -37,10 +52,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         if time.monotonic() > deadline:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
+    yield Live(f"http://127.0.0.1:{port}", services, data_dir, admin, readonly)
     srv.should_exit = True
     thread.join(timeout=10)
     services.close()
+
+
+@pytest.fixture(scope="session")
+def server(live: Live) -> str:
+    """The URL of the live server."""
+    return live.url
 
 
 @pytest.fixture(scope="session")
@@ -64,9 +85,20 @@ def browser() -> Iterator[object]:
         "--disable-component-update",
         "--disable-sync",
         "--no-first-run",
+        "--hide-scrollbars",
+        "--window-size=1280,900",
     ):
         options.add_argument(arg)
     driver = webdriver.Chrome(options=options, service=Service(chromedriver))
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
+
+
+@pytest.fixture()
+def page(browser: object, live: Live) -> Iterator[object]:
+    """The browser at 1280 px with no session (each test logs in as it needs)."""
+    browser.set_window_size(1280, 900)  # type: ignore[attr-defined]
+    browser.get(f"{live.url}/login")  # type: ignore[attr-defined]
+    browser.delete_all_cookies()  # type: ignore[attr-defined]
+    yield browser

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import fastapi
 
-from vmhost import __version__, schemas
+from vmhost import __version__, schemas, web
 from vmhost.service import Services
 
 from . import auth, catalog, errors, hosts, metrics, vms
@@ -66,6 +66,7 @@ def create_app(services: Services, *, operation_workers: int = 8) -> fastapi.Fas
     app.include_router(vms.router)
     app.include_router(catalog.router)
     app.include_router(metrics.router)
+    web.install(app)
     # Added last = runs first: metrics see every request, auth guards everything under /api/.
     app.add_middleware(auth.AuthMiddleware, services=services)
     app.add_middleware(metrics.MetricsMiddleware, metrics=app.state.metrics)

@@ -10,7 +10,9 @@ from .catalog import NamedService, SpacesService
 from .certificates import CertificateInfo, CertificatesService, ClientCredentials
 from .claims import Claim, ClaimsService
 from .context import Context
+from .host_list import HostListPage, HostListQuery, HostListService, HostSort
 from .hosts import Counts, HostDetail, HostsService
+from .previews import PreviewService, SettingsPreview
 from .recovery import RecoveryService
 from .tokens import AuthenticationError, Identity, Role, TokenRecord, TokensService
 from .vms import ComposeResult, VmsService
@@ -31,6 +33,8 @@ class Services:
         self.pools = NamedService(ctx, "pool")
         self.spaces = SpacesService(ctx)
         self.tokens = TokensService(ctx)
+        self.host_list = HostListService(ctx)
+        self.previews = PreviewService(ctx)
 
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> Services:
@@ -54,13 +58,19 @@ __all__ = [
     "Context",
     "Counts",
     "HostDetail",
+    "HostListPage",
+    "HostListQuery",
+    "HostListService",
+    "HostSort",
     "HostsService",
     "Identity",
     "NamedService",
+    "PreviewService",
     "RecoveryService",
     "Role",
     "Services",
     "Settings",
+    "SettingsPreview",
     "SpacesService",
     "TokenRecord",
     "TokensService",

@@ -6,7 +6,7 @@ with the connection of the transaction (``Connection``).
 
 from sqlalchemy import Connection
 
-from . import candidates, catalog, hosts, rows, tables, tokens, vms
+from . import candidates, catalog, host_index, hosts, rows, tables, tokens, vms
 from .engine import Database, make_engine, sqlite_url
 from .migrate import upgrade
 
@@ -15,6 +15,7 @@ __all__ = [
     "Database",
     "candidates",
     "catalog",
+    "host_index",
     "hosts",
     "make_engine",
     "rows",
