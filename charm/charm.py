@@ -60,6 +60,7 @@ class VmhostManagerCharm(ops.CharmBase):
     def __init__(self, framework: ops.Framework):
         super().__init__(framework)
         self.workload = workload.Workload(self.charm_dir)
+        self._hosts: tuple[int, int] | None = None  # (VM hosts, not ready), seen this hook
         self._database = database.DatabaseRequirer(self, DATABASE_ENDPOINT, DATABASE_NAME)
         self._lxd = lxd_https.LxdRequirer(self, LXD_ENDPOINT)
         self._vm_host = vmhost.VmHostProvider(self, VM_HOST_ENDPOINT)
@@ -112,7 +113,7 @@ class VmhostManagerCharm(ops.CharmBase):
             )
         elif "admin-token" not in inputs.manager:
             event.add_status(ops.WaitingStatus("waiting for the leader to create the admin token"))
-        event.add_status(ops.ActiveStatus())
+        event.add_status(ops.ActiveStatus(active_message(self._hosts)))
 
     def _reconcile(self, _: ops.EventBase) -> None:
         """Bring the unit to what config and integrations say it should run."""
@@ -138,6 +139,10 @@ class VmhostManagerCharm(ops.CharmBase):
             return
         with self.workload.api(inputs.service, token) as api:
             self.unit.set_workload_version(api.version())
+            try:
+                self._hosts = api.hosts_summary()
+            except service_client.ServiceError as error:
+                logger.warning("cannot list the VM hosts: %s", error)
             if self.model.relations[COS_ENDPOINT]:
                 self._publish_cos(api, inputs)
             if self.unit.is_leader():
@@ -333,6 +338,17 @@ class VmhostManagerCharm(ops.CharmBase):
             dashboards_dir=DASHBOARDS_DIR,
         )
         self._cos.publish(config)
+
+
+def active_message(hosts: tuple[int, int] | None) -> str:
+    """The note of an Active status: what the service manages (unknown: none)."""
+    if hosts is None:
+        return ""
+    total, not_ready = hosts
+    if total == 0:
+        return "no VM hosts yet: run the add-host action or integrate lxd"
+    message = f"{total} VM host{'' if total == 1 else 's'}"
+    return message + (f", {not_ready} not ready (see list-hosts)" if not_ready else "")
 
 
 if __name__ == "__main__":  # pragma: no cover

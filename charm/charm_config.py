@@ -55,7 +55,7 @@ class ComposeParams(pydantic.BaseModel):
     host: Name | None = None
     constraints: str | None = pydantic.Field(default=None, max_length=4096)
     cores: int = pydantic.Field(default=1, ge=1, le=4096)
-    memory_mib: int = pydantic.Field(default=2048, ge=64, le=2**40)
+    memory_mib: int = pydantic.Field(default=2048, ge=1024, le=2**40)
     storage: str | None = pydantic.Field(default=None, max_length=4096)
     interfaces: str | None = pydantic.Field(default=None, max_length=4096)
     hostname: Name | None = None

@@ -266,10 +266,15 @@ class ServiceApi:
 
     def host_count(self) -> int:
         """How many VM hosts the service knows."""
+        return self.hosts_summary()[0]
+
+    def hosts_summary(self) -> tuple[int, int]:
+        """How many VM hosts the service knows, and how many of them are not ready."""
         try:
-            return len(self._client.list_hosts())
+            hosts = self._client.list_hosts()
         except vmclient.ClientError as exc:
             raise _error(exc) from None
+        return len(hosts), sum(1 for host in hosts if host.status != "ready")
 
     # -- the lxd integration ---------------------------------------------------------------
 

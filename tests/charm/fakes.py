@@ -205,6 +205,10 @@ class FakeApi:
         self._check("host_count")
         return len(self.hosts)
 
+    def hosts_summary(self) -> tuple[int, int]:
+        self._check("hosts_summary")
+        return len(self.hosts), sum(1 for h in self.hosts.values() if h.status != "ready")
+
     # integrations --------------------------------------------------------------------------
 
     def sync_lxd_hosts(self, wanted: Any, keep: Any, *, certificate: str, key: str) -> list[str]:

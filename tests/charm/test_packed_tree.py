@@ -484,7 +484,12 @@ def test_install_starts_the_service_from_the_charm_tree(unit):
     assert exec_start in unit_file.splitlines()
     assert [str(unit.port) + "/tcp"] in unit.calls("open-port")
     # The charm waited for the real service's health endpoint, then went active.
-    assert unit.calls("status-set")[-1] == ["--application=False", "active", "--", ""]
+    assert unit.calls("status-set")[-1] == [
+        "--application=False",
+        "active",
+        "--",
+        "no VM hosts yet: run the add-host action or integrate lxd",
+    ]
     # The admin token: made by the tree's vmhost-server, kept in the app's manager secret only.
     secrets = json.loads((unit.state / "secrets.json").read_text())
     (manager,) = secrets.values()

@@ -73,12 +73,12 @@ def test_the_adapter_drives_a_real_service(served):
         assert api.version()
 
         # add-host: a fake host takes the charm's default over-commit ratio (2.0 x 4 cores)
-        added = api.add_host({"type": "fake", "address": "fake://small", "name": "small1"})
+        added = api.add_host({"type": "fake", "address": "fake://dhcp", "name": "small1"})
         assert added["status"] == "ready"
         (host,) = json.loads(api.list_hosts()["hosts"])
         assert (host["name"], host["cores"]) == ("small1", "0/8")
         with pytest.raises(service_client.ServiceError, match="already exists"):
-            api.add_host({"type": "fake", "address": "fake://small", "name": "small1"})
+            api.add_host({"type": "fake", "address": "fake://dhcp", "name": "small1"})
 
         # compose from Juju constraints, then decompose
         vm = api.compose(
@@ -97,6 +97,10 @@ def test_the_adapter_drives_a_real_service(served):
         owner = service_client.relation_owner("vmhost-manager", 4)
         two = api.machines(owner, "cores=2 mem=1G", 2)
         assert two.error is None and len(two.machines) == 2
+        # each machine's address, read back from its host (the bridge's DHCP)
+        addresses = [m.addresses for m in two.machines]
+        assert all(len(a) == 1 and a[0].startswith("10.20.0.") for a in addresses), addresses
+        assert len({a[0] for a in addresses}) == 2
         vms = json.loads(api.list_vms()["vms"])
         assert {v["owner"] for v in vms} == {owner}
         one = api.machines(owner, "cores=2 mem=1G", 1)

@@ -78,7 +78,7 @@ def test_install_creates_the_manager_secret_and_the_admin_token(ctx, fake):
     assert "BEGIN CERTIFICATE" in content["lxd-certificate"]
     assert state_out.opened_ports == {testing.TCPPort(5240)}
     assert state_out.workload_version == "0.1.0"
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 def test_install_keeps_the_sealing_key_a_unit_already_has(ctx, fake):
@@ -117,7 +117,7 @@ def test_config_change_reconfigures_and_the_service_honours_it(ctx, fake):
     assert environment["VMHOST_LOG_LEVEL"] == "DEBUG"
     assert state_out.opened_ports == {testing.TCPPort(6000)}
     assert fake.admin_tokens == []  # the token in the secret is still good
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 @pytest.mark.parametrize(
@@ -190,7 +190,7 @@ def test_tls_from_a_secret_reaches_the_service(ctx, fake):
     assert service.tls and "--tls-cert" in service.exec_start()
     assert service.url() == "https://127.0.0.1:5240"
     assert fake.files["tls"] == f"{pair.certificate_pem}\n{pair.key_pem}"
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 def test_a_bad_tls_pair_blocks(ctx, fake):
@@ -232,7 +232,7 @@ def test_a_rejected_admin_token_is_renewed_by_the_leader(ctx, fake):
     assert fake.admin_tokens == ["vmh_admin_1"]
     (secret_out,) = state_out.secrets
     assert secret_out.latest_content["admin-token"] == "vmh_admin_1"
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 @pytest.mark.parametrize(
@@ -251,6 +251,20 @@ def test_collect_status_reports_the_service(ctx, fake, active, ready_, status):
         state_out = mgr.run()
 
     assert state_out.unit_status == status
+
+
+def test_active_says_what_the_service_manages(ctx, fake):
+    secret = ready(fake)
+    state = testing.State(leader=True, secrets={secret})
+
+    assert ctx.run(ctx.on.update_status(), state).unit_status == testing.ActiveStatus(
+        "no VM hosts yet: run the add-host action or integrate lxd"
+    )
+    with_host(fake)
+    fake.api_.add_host({"type": "lxd", "address": "https://10.0.0.5:8443", "name": "lxd1"})
+    assert ctx.run(ctx.on.update_status(), state).unit_status == testing.ActiveStatus(
+        "2 VM hosts, 1 not ready (see list-hosts)"
+    )
 
 
 def test_stop_removes_the_service(ctx, fake):
@@ -288,7 +302,7 @@ def test_a_follower_uses_the_leaders_secret_and_never_migrates(ctx, fake):
     assert fake.files["secret.key"] == "k" * 44
     assert fake.configs[-1].database_url is not None
     assert fake.migrations == 0 and fake.admin_tokens == []
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 def test_the_new_leader_publishes_the_secret_id(ctx, fake):
@@ -355,7 +369,7 @@ def test_database_changed_moves_the_service_to_postgresql(ctx, fake):
     assert url == "postgresql+psycopg://relation-7:p%25ss%22word@10.1.2.3:5432/vmhost"
     assert fake.configs[-1].environment()["VMHOST_MIGRATE_AT_START"] == "false"
     assert fake.migrations == 1  # the leader migrates
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 def test_a_database_is_refused_while_sqlite_holds_hosts(ctx, fake):
@@ -448,7 +462,7 @@ def test_malformed_lxd_data_is_ignored(ctx, fake):
     )
 
     assert fake.api_.hosts == {}
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 # -- vm-host -----------------------------------------------------------------------------------
@@ -547,7 +561,7 @@ def test_malformed_vm_host_data_is_ignored_and_keeps_the_machines(ctx, fake):
     state_out = ctx.run(ctx.on.relation_changed(bad), dataclass_replace(state, relations={bad}))
 
     assert len(fake.api_.vms) == 1
-    assert state_out.unit_status == testing.ActiveStatus()
+    assert state_out.unit_status.name == "active"
 
 
 def test_only_the_leader_answers(ctx, fake):
@@ -633,7 +647,7 @@ def test_add_host_failure_is_an_action_failure(ctx, fake):
         (
             "compose",
             {"memory-mib": 16},
-            "invalid parameters: memory-mib: Input should be greater than or equal to 64",
+            "invalid parameters: memory-mib: Input should be greater than or equal to 1024",
         ),
         (
             "decompose",
