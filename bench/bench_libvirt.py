@@ -217,6 +217,12 @@ class _TimedDriver:
         self._inner = inner
         self._sink = sink
 
+    def __enter__(self) -> _TimedDriver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._inner.close()
+
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._inner, name)
         if name not in ("compose", "decompose", "discover"):

@@ -396,6 +396,12 @@ class TimedDrivers:
             outer = self
 
             class Timed:
+                def __enter__(self) -> Any:
+                    return self
+
+                def __exit__(self, *exc: object) -> None:
+                    self.close()
+
                 def __getattr__(self, name: str) -> Any:
                     attr = getattr(driver, name)
                     if not callable(attr):

@@ -168,8 +168,10 @@ def test_power_off_and_on(driver: LibvirtDriver, prefix: str) -> None:
     driver.power_off(name)
     assert virsh("domstate", name) == "shut off"
     assert driver.power_query(name) == "stopped"
+    assert driver.observe(name) == ("stopped", ())
     driver.power_on(name)
     assert virsh("domstate", name) == "running"
+    assert driver.observe(name) == ("running", ())
     driver.decompose(name, composed.disks)
     assert driver.power_query(name) == "unknown"
 

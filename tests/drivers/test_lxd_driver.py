@@ -300,6 +300,19 @@ def test_registry_builds_lxd_driver(pair: pki.KeyPair) -> None:
         drv.close()
 
 
+def test_one_connection_per_block_released_on_exit(pair: pki.KeyPair) -> None:
+    with registry.driver_for(h.connection(pair, PROJECTS[0])) as drv:
+        assert isinstance(drv, lxd_driver.LxdDriver)
+        drv.discover()
+        client = drv.client
+        assert drv.observe(f"absent{h.RUN}") == ("unknown", ())
+        assert drv.client is client  # every call in the block on the same session
+        key_dir = client._dir
+        assert sorted(os.listdir(key_dir)) == ["client.crt", "client.key", "server.crt"]
+    assert not os.path.exists(key_dir)  # the key files went with the session
+    assert drv._client is None
+
+
 def test_timings_report() -> None:
     """Not a check: prints what the other tests measured (pytest -s, or -rA)."""
     for what, seconds in TIMINGS.items():

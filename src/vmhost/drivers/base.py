@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from typing import Protocol
+from typing import Protocol, Self
 
 from vmhost import model
 
@@ -80,6 +80,28 @@ class ComposeSpec:
     user_data: str | None = None
     start: bool = True
 
+    @classmethod
+    def from_vm(cls, vm: model.Vm, request: model.ComposeRequest) -> ComposeSpec:
+        """The spec of a claimed VM: what the claim placed (cores, memory per node, disks,
+        NICs) plus what only the request says (architecture, cloud-init user data)."""
+        return cls(
+            name=vm.name,
+            cores=vm.cores,
+            memory_mib=vm.memory_mib,
+            disks=vm.disks,
+            interfaces=vm.interfaces,
+            pinned_cores=vm.pinned_cores,
+            numa_nodes=(vm.numa_node,)
+            if vm.numa_node is not None
+            else tuple(node for node, _ in vm.numa_memory_mib),
+            hugepages_backed=vm.hugepages_backed,
+            hugepage_size_kib=vm.hugepage_size_kib,
+            instance_type=vm.instance_type,
+            architecture=request.architecture,
+            hostname=vm.hostname,
+            user_data=request.user_data,
+        )
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class ProjectInfo:
@@ -93,11 +115,26 @@ class ProjectInfo:
     disk_bytes: int = 0
 
 
+Observation = tuple[str, tuple[str, ...]]
+"""A VM as its host sees it now: power state and global addresses."""
+
+
 class HostDriver(Protocol):
-    """What vmhost needs from a hypervisor."""
+    """What vmhost needs from a hypervisor: every method the service calls.
+
+    A driver is a context manager: ``with registry.driver_for(connection) as driver:``; it
+    opens its connection on first use, keeps it for every call made inside the block, and
+    releases it on exit. Drivers subclass this protocol to inherit ``__enter__``/``__exit__``
+    (and so mypy checks that each declares every method).
+    """
 
     def discover(self) -> model.HostInventory:
         """Everything about the host, in as few round trips as possible."""
+        ...
+
+    def observe(self, name: str) -> Observation:
+        """One VM's power state and global addresses now, asking about that VM only;
+        ``("unknown", ())`` when the host has no VM of that name."""
         ...
 
     def compose(self, spec: ComposeSpec) -> model.ComposedVm:
@@ -125,8 +162,14 @@ class HostDriver(Protocol):
         ...
 
     def close(self) -> None:
-        """Release connections."""
+        """Release connections (a later call opens them again)."""
         ...
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 DriverFactory = Callable[[HostConnection], HostDriver]

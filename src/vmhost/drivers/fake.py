@@ -296,7 +296,7 @@ def reset() -> None:
         _HYPERVISORS.clear()
 
 
-class FakeDriver:
+class FakeDriver(base.HostDriver):
     """The HostDriver contract over a FakeHypervisor."""
 
     def __init__(self, connection: base.HostConnection) -> None:
@@ -309,6 +309,15 @@ class FakeDriver:
             self.hv.check("discover")
             self.hv.load()
             return dataclasses.replace(self.hv.inventory, vms=tuple(self.hv.vms.values()))
+
+    def observe(self, name: str) -> base.Observation:
+        """The VM's recorded power state and addresses (a read of the host, as ``discover``:
+        failures injected for ``discover`` apply)."""
+        with self.hv.lock:
+            self.hv.check("discover")
+            self.hv.load()
+            vm = self.hv.vms.get(name)
+            return (vm.power_state, vm.addresses) if vm else ("unknown", ())
 
     def compose(self, spec: base.ComposeSpec) -> model.ComposedVm:
         """Record the VM; pools and networks must exist; names must be free."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
 
 from vmhost import model, store
 from vmhost.drivers import base
@@ -137,17 +136,12 @@ class AllocationService:
         """Ask the VM's host what the VM looks like now (power state, addresses), record it
         and return the VM. HostProblemError when the host cannot be asked.
 
-        A driver with ``observe(name) -> (power_state, addresses)`` (LXD: one call) is asked
-        for the one VM; otherwise the host is discovered and the VM looked up in it.
-        """
+        The driver is asked about this one VM (``HostDriver.observe``)."""
         with self.ctx.db.read() as conn:
             vm, _ = store.vms.get_vm(conn, vm_id)
         try:
-            driver = self.ctx.driver(vm.host_id)
-            try:
-                power_state, addresses = _observe(driver, vm)
-            finally:
-                driver.close()
+            with self.ctx.driver(vm.host_id) as driver:
+                power_state, addresses = driver.observe(vm.name)
         except base.DriverError as exc:
             raise model.HostProblemError(
                 f"cannot read VM {vm.name!r} from its host: {exc}"
@@ -156,20 +150,6 @@ class AllocationService:
             with self.ctx.db.write() as conn:
                 store.vms.set_observed(conn, vm_id, power_state, addresses)
         return dataclasses.replace(vm, power_state=power_state, addresses=addresses)
-
-
-def _observe(driver: base.HostDriver, vm: model.Vm) -> tuple[str, tuple[str, ...]]:
-    observe: Callable[[str], tuple[str, tuple[str, ...]]] | None = getattr(driver, "observe", None)
-    if observe is not None:
-        power_state, addresses = observe(vm.name)
-        return power_state, tuple(addresses)
-    seen = next(
-        (v for v in driver.discover().vms if v.name == vm.name and v.project == vm.project),
-        None,
-    )
-    if seen is None:
-        return "unknown", ()
-    return seen.power_state, tuple(seen.addresses)
 
 
 # -- matching an idle VM to a request ---------------------------------------------------------

@@ -37,10 +37,9 @@ def refresh(ctx: Context, host_id: int, raise_errors: bool = True) -> None:
     with ctx.db.write() as conn:
         store.hosts.host(conn, host_id)
         store.hosts.set_status(conn, host_id, model.HostStatus.REFRESHING)
-    driver: base.HostDriver | None = None
     try:
-        driver = ctx.driver(host_id)
-        inventory = driver.discover()
+        with ctx.driver(host_id) as driver:
+            inventory = driver.discover()
     except base.DriverError as exc:
         status, message = driver_error(exc)
         with ctx.db.write() as conn:
@@ -49,9 +48,6 @@ def refresh(ctx: Context, host_id: int, raise_errors: bool = True) -> None:
         if raise_errors:
             raise model.HostProblemError(message) from exc
         return
-    finally:
-        if driver is not None:
-            driver.close()
     try:
         accounts.with_cas_retry(ctx.db, lambda conn: _sync(conn, host_id, inventory))
     except Exception as exc:

@@ -87,11 +87,8 @@ class HostsService:
         with self.ctx.db.read() as conn:
             store.hosts.host(conn, host_id)
         try:
-            driver = self.ctx.driver(host_id)
-            try:
+            with self.ctx.driver(host_id) as driver:
                 return builtins.list(driver.list_projects())
-            finally:
-                driver.close()
         except base.DriverError as exc:
             raise model.HostProblemError(f"cannot list projects: {exc}") from exc
 
@@ -275,15 +272,12 @@ class HostsService:
             )
         errors: builtins.list[str] = []
         if composed and decompose:
-            driver = self.ctx.driver(host_id)
-            try:
+            with self.ctx.driver(host_id) as driver:
                 for vm, _ in composed:
                     try:
                         driver.decompose(vm.name, vm.disks)
                     except base.DriverError as exc:
                         errors.append(f"{vm.name}: {exc}")
-            finally:
-                driver.close()
         with self.ctx.db.write() as conn:
             store.hosts.delete_host(conn, host_id)
         return errors

@@ -45,8 +45,7 @@ class RecoveryService:
             by_host.setdefault(vm.host_id, []).append(vm)
         for host_id, vms in by_host.items():
             try:
-                driver = self.ctx.driver(host_id)
-                try:
+                with self.ctx.driver(host_id) as driver:
                     present = {(v.project, v.name): v for v in driver.discover().vms}
                     for vm in vms:
                         if vm.state is model.VmState.RELEASING:
@@ -76,8 +75,6 @@ class RecoveryService:
                             driver.decompose(vm.name, vm.disks)
                             self.claims.release(vm.id)
                             counts["released"] += 1
-                finally:
-                    driver.close()
             except base.DriverError as exc:
                 log.warning("reconcile: host %s unreachable, left for later: %s", host_id, exc)
                 counts["skipped"] += len(vms)

@@ -98,13 +98,10 @@ class VmsService:
                 raise self.claims.explain(request, failed) from None
             except model.ConflictError as exc:
                 raise model.ConflictError(f"cannot claim: {exc}") from exc
-            spec = _spec(claim.vm, request)
+            spec = base.ComposeSpec.from_vm(claim.vm, request)
             try:
-                driver = self.ctx.driver(claim.vm.host_id)
-                try:
+                with self.ctx.driver(claim.vm.host_id) as driver:
                     got = driver.compose(spec)
-                finally:
-                    driver.close()
             except base.DriverError as exc:
                 log.warning("compose of %s on host %s failed: %s", name, claim.view.name, exc)
                 self.claims.release(claim.vm.id)
@@ -136,11 +133,8 @@ class VmsService:
             # Another manager's reconcile released this claim while the driver worked (a
             # compose slower than the reconcile grace): give the host back what we made.
             log.warning("claim of %s was released during compose; decomposing it", vm.name)
-            driver = self.ctx.driver(vm.host_id)
-            try:
+            with self.ctx.driver(vm.host_id) as driver:
                 driver.decompose(vm.name, vm.disks)
-            finally:
-                driver.close()
             raise model.ConflictError(
                 f"the claim for {vm.name!r} was released while the VM was being composed "
                 "(it took longer than the reconcile grace); the VM was removed, try again"
@@ -156,34 +150,30 @@ class VmsService:
             if vm.state is model.VmState.CLAIMED:
                 raise model.ConflictError(f"VM {vm.name!r} is still being composed")
             store.vms.set_vm_state(conn, vm_id, model.VmState.RELEASING)
-        driver = self.ctx.driver(vm.host_id)
         try:
-            driver.decompose(vm.name, vm.disks)
+            with self.ctx.driver(vm.host_id) as driver:
+                driver.decompose(vm.name, vm.disks)
         except base.DriverError as exc:
             with self.ctx.db.write() as conn:
                 store.vms.set_vm_state(conn, vm_id, vm.state, f"decompose failed: {exc}")
             raise model.HostProblemError(f"cannot decompose {vm.name!r}: {exc}") from exc
-        finally:
-            driver.close()
         self.claims.release(vm_id)
 
     def power(self, vm_id: int, on: bool) -> model.Vm:
         """Start or stop a VM."""
         with self.ctx.db.read() as conn:
             vm, _ = store.vms.get_vm(conn, vm_id)
-        driver = self.ctx.driver(vm.host_id)
         try:
-            if on:
-                driver.power_on(vm.name)
-            else:
-                driver.power_off(vm.name)
-            state = driver.power_query(vm.name)
+            with self.ctx.driver(vm.host_id) as driver:
+                if on:
+                    driver.power_on(vm.name)
+                else:
+                    driver.power_off(vm.name)
+                state = driver.power_query(vm.name)
         except base.DriverError as exc:
             raise model.HostProblemError(
                 f"cannot power {'on' if on else 'off'} {vm.name!r}: {exc}"
             ) from exc
-        finally:
-            driver.close()
         with self.ctx.db.write() as conn:
             store.vms.set_power_state(conn, vm_id, state)
         return dataclasses.replace(vm, power_state=state)
@@ -202,23 +192,3 @@ class VmsService:
         """VMs, filtered."""
         with self.ctx.db.read() as conn:
             return [vm for vm, _ in store.vms.list_vms(conn, host_id, states, origin)]
-
-
-def _spec(vm: model.Vm, request: model.ComposeRequest) -> base.ComposeSpec:
-    return base.ComposeSpec(
-        name=vm.name,
-        cores=vm.cores,
-        memory_mib=vm.memory_mib,
-        disks=vm.disks,
-        interfaces=vm.interfaces,
-        pinned_cores=vm.pinned_cores,
-        numa_nodes=(vm.numa_node,)
-        if vm.numa_node is not None
-        else tuple(k for k, _ in vm.numa_memory_mib),
-        hugepages_backed=vm.hugepages_backed,
-        hugepage_size_kib=vm.hugepage_size_kib,
-        instance_type=vm.instance_type,
-        architecture=request.architecture,
-        hostname=vm.hostname,
-        user_data=request.user_data,
-    )

@@ -322,6 +322,11 @@ class LibvirtConnection:
         return f"LibvirtConnection({redact(self.uri)!r})"
 
     @property
+    def is_open(self) -> bool:
+        """Whether a connection is held now (``get()`` checks that it is still alive)."""
+        return self._conn is not None
+
+    @property
     def is_test(self) -> bool:
         """The in-process ``test:///`` driver (no daemon, no keepalive)."""
         return self.uri.startswith("test:")

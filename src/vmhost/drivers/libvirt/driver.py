@@ -49,7 +49,7 @@ STOP_TIMEOUT_S = 30.0
 _POLL_S = 0.05
 
 
-class LibvirtDriver:
+class LibvirtDriver(base.HostDriver):
     """A libvirt/KVM host (``qemu:///system``, ``qemu+ssh://``, ``qemu+tls://``)."""
 
     def __init__(
@@ -439,6 +439,10 @@ class LibvirtDriver:
             return parse_domain.power_state(domain.state()[0])
 
         return self.conn.call(f"querying {name!r}", query)
+
+    def observe(self, name: str) -> base.Observation:
+        """The domain's power state in one lookup; no addresses (discovery reads none)."""
+        return self.power_query(name), ()
 
     # --- the rest ------------------------------------------------------------------------------
 

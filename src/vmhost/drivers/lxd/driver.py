@@ -49,7 +49,7 @@ def _path(*segments: str) -> str:
     return "/1.0/" + "/".join(urllib.parse.quote(s, safe="") for s in segments)
 
 
-class LxdDriver:
+class LxdDriver(base.HostDriver):
     """One LXD host, one project."""
 
     def __init__(self, connection: base.HostConnection) -> None:
@@ -209,7 +209,7 @@ class LxdDriver:
         except base.DriverNotFoundError:
             return None
 
-    def observe(self, name: str) -> tuple[str, tuple[str, ...]]:
+    def observe(self, name: str) -> base.Observation:
         """One instance's power state and global addresses now, in one call (its state; the
         discovery listing has no state, so no addresses). ``("unknown", ())`` when absent."""
         if not _NAME_RE.match(name):
