@@ -22,6 +22,7 @@ import charm_actions
 import charm_config
 import cos_agent
 import database
+import ingress
 import keys
 import lxd_https
 import ops
@@ -37,6 +38,7 @@ LXD_ENDPOINT = "lxd"
 PEER_ENDPOINT = "vmhost-peers"
 VM_HOST_ENDPOINT = "vm-host"
 COS_ENDPOINT = "cos-agent"
+INGRESS_ENDPOINT = "ingress"
 DATABASE_NAME = "vmhost"
 MANAGER_SECRET_LABEL = "vmhost-manager"  # noqa: S105 (a label)
 MANAGER_SECRET_KEY = "manager-secret"  # noqa: S105 (peer app databag key: the secret's id)
@@ -65,6 +67,7 @@ class VmhostManagerCharm(ops.CharmBase):
         self._lxd = lxd_https.LxdRequirer(self, LXD_ENDPOINT)
         self._vm_host = vmhost.VmHostProvider(self, VM_HOST_ENDPOINT)
         self._cos = cos_agent.CosAgentProvider(self, COS_ENDPOINT)
+        self._ingress = ingress.IngressRequirer(self, INGRESS_ENDPOINT)
         framework.observe(self.on.collect_unit_status, self._on_collect_unit_status)
         for event in (
             self.on.install,
@@ -85,6 +88,8 @@ class VmhostManagerCharm(ops.CharmBase):
             self.on[VM_HOST_ENDPOINT].relation_broken,
             self._vm_host.on.vm_requested,
             self.on[COS_ENDPOINT].relation_joined,
+            self.on[INGRESS_ENDPOINT].relation_joined,
+            self.on[INGRESS_ENDPOINT].relation_changed,
         ):
             framework.observe(event, self._reconcile)
         framework.observe(self.on.stop, self._on_stop)
@@ -113,7 +118,7 @@ class VmhostManagerCharm(ops.CharmBase):
             )
         elif "admin-token" not in inputs.manager:
             event.add_status(ops.WaitingStatus("waiting for the leader to create the admin token"))
-        event.add_status(ops.ActiveStatus(active_message(self._hosts)))
+        event.add_status(ops.ActiveStatus(active_message(self._hosts, self._ingress.url())))
 
     def _reconcile(self, _: ops.EventBase) -> None:
         """Bring the unit to what config and integrations say it should run."""
@@ -134,6 +139,7 @@ class VmhostManagerCharm(ops.CharmBase):
             logger.warning("vmhost is not answering on port %d yet", port)
             return
         self.unit.set_ports(port)
+        self._ingress.publish(port=port, tls=tls)
         token = self._admin_token(inputs)
         if token is None:
             return
@@ -340,15 +346,20 @@ class VmhostManagerCharm(ops.CharmBase):
         self._cos.publish(config)
 
 
-def active_message(hosts: tuple[int, int] | None) -> str:
-    """The note of an Active status: what the service manages (unknown: none)."""
-    if hosts is None:
-        return ""
-    total, not_ready = hosts
-    if total == 0:
-        return "no VM hosts yet: run the add-host action or integrate lxd"
-    message = f"{total} VM host{'' if total == 1 else 's'}"
-    return message + (f", {not_ready} not ready (see list-hosts)" if not_ready else "")
+def active_message(hosts: tuple[int, int] | None, url: str | None = None) -> str:
+    """The note of an Active status: what the service manages (unknown: none), and the URL
+    the ingress serves it at."""
+    message = ""
+    if hosts is not None:
+        total, not_ready = hosts
+        if total == 0:
+            message = "no VM hosts yet: run the add-host action or integrate lxd"
+        else:
+            message = f"{total} VM host{'' if total == 1 else 's'}"
+            message += f", {not_ready} not ready (see list-hosts)" if not_ready else ""
+    if url:
+        message = f"{message}; at {url}" if message else f"at {url}"
+    return message
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -608,6 +608,46 @@ def test_cos_agent_gets_metrics_logs_and_a_dashboard_without_the_admin_token(ctx
     assert secret.latest_content["metrics-token"] == fake.api_.tokens["juju-cos-agent"]
 
 
+# -- ingress -----------------------------------------------------------------------------------
+
+
+def test_ingress_asks_for_the_port_and_shows_the_url(ctx, fake):
+    relation = testing.Relation(
+        "ingress",
+        remote_app_data={"ingress": json.dumps({"url": "http://proxy.example/m-vmhost-manager/"})},
+    )
+
+    state_out = ctx.run(
+        ctx.on.relation_changed(relation),
+        testing.State(leader=True, relations={relation}, secrets={ready(fake)}),
+    )
+
+    out = state_out.get_relation(relation.id)
+    assert json.loads(out.local_app_data["port"]) == 5240
+    assert json.loads(out.local_app_data["strip-prefix"]) is True
+    assert json.loads(out.local_app_data["scheme"]) == "http"
+    assert json.loads(out.local_app_data["name"]) == "vmhost-manager"
+    assert json.loads(out.local_unit_data["host"]) == "192.0.2.0"  # Scenario's default address
+    assert state_out.unit_status == testing.ActiveStatus(
+        "no VM hosts yet: run the add-host action or integrate lxd; "
+        "at http://proxy.example/m-vmhost-manager/"
+    )
+
+
+@pytest.mark.parametrize("raw", ["not json", '{"url": 5}', '{"no": "url"}', '"ftp://x"'])
+def test_malformed_ingress_data_is_ignored(ctx, fake, raw):
+    relation = testing.Relation("ingress", remote_app_data={"ingress": raw})
+
+    state_out = ctx.run(
+        ctx.on.relation_changed(relation),
+        testing.State(leader=True, relations={relation}, secrets={ready(fake)}),
+    )
+
+    assert state_out.unit_status == testing.ActiveStatus(
+        "no VM hosts yet: run the add-host action or integrate lxd"
+    )
+
+
 # -- actions -----------------------------------------------------------------------------------
 
 
