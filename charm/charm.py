@@ -326,6 +326,13 @@ class VmhostManagerCharm(ops.CharmBase):
         """Give the agent our metrics endpoint (with a read-only token the leader makes and
         keeps in the manager secret), log file and dashboard."""
         token = inputs.manager.get("metrics-token")
+        if token is not None and self.unit.is_leader():
+            try:
+                with self.workload.api(inputs.service, token) as metrics:
+                    if not metrics.token_accepted():  # a new database: make it again
+                        token = None
+            except service_client.ServiceError as error:
+                logger.warning("cannot check the metrics token: %s", error)
         if token is None and self.unit.is_leader():
             try:
                 token = api.renew_token(cos_agent.TOKEN_NAME, read_only=True)

@@ -117,6 +117,16 @@ class ServiceApi:
         if who.role != "admin":
             raise UnauthorizedError(f"the charm's token {who.name!r} is not admin")
 
+    def token_accepted(self) -> bool:
+        """Whether the service accepts this client's token at all (any role)."""
+        try:
+            self._client.whoami()
+        except vmclient.UnauthorizedError:
+            return False
+        except vmclient.ClientError as exc:
+            raise _error(exc) from None
+        return True
+
     # -- actions -----------------------------------------------------------------------------
 
     def add_host(self, fields: Mapping[str, Any]) -> dict[str, str]:

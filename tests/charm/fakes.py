@@ -91,6 +91,10 @@ class FakeApi:
 
     token = ""
 
+    def token_accepted(self) -> bool:
+        self._check("token_accepted")
+        return self.token in self.accepted or self.token in self.tokens.values()
+
     # actions -------------------------------------------------------------------------------
 
     def add_host(self, fields: dict[str, Any]) -> dict[str, str]:

@@ -129,6 +129,10 @@ def test_the_adapter_drives_a_real_service(served):
         # create-token: a read-only token that works, and never the charm's own
         reader, record = api.create_token("ci", read_only=True)
         assert record["role"] == "readonly" and reader != token
+        with service_client.ServiceApi(config.url(), reader) as read_only:
+            assert read_only.token_accepted()
+        with service_client.ServiceApi(config.url(), "vmh_unknown") as unknown:
+            assert not unknown.token_accepted()
 
     # renewing the admin token revokes the old one
     renewed = unit.create_admin_token(config)

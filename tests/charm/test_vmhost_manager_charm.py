@@ -608,6 +608,22 @@ def test_cos_agent_gets_metrics_logs_and_a_dashboard_without_the_admin_token(ctx
     assert secret.latest_content["metrics-token"] == fake.api_.tokens["juju-cos-agent"]
 
 
+def test_a_metrics_token_the_service_no_longer_knows_is_made_again(ctx, fake):
+    cos = testing.Relation("cos-agent")
+    secret = ready(fake, **{"metrics-token": "vmh_from_sqlite"})
+
+    state_out = ctx.run(
+        ctx.on.relation_joined(cos),
+        testing.State(leader=True, relations={cos}, secrets={secret}),
+    )
+
+    new = fake.api_.tokens["juju-cos-agent"]
+    (secret_out,) = state_out.secrets
+    assert secret_out.latest_content["metrics-token"] == new != "vmh_from_sqlite"
+    config = json.loads(state_out.get_relation(cos.id).local_unit_data["config"])
+    assert config["metrics_scrape_jobs"][0]["authorization"]["credentials"] == new
+
+
 # -- ingress -----------------------------------------------------------------------------------
 
 
