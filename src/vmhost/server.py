@@ -171,7 +171,7 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
 
 def db_upgrade(settings: Settings) -> int:
     """Create or migrate the schema."""
-    os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
+    store.private_dir(settings.data_dir)
     db = store.Database(settings.resolved_database_url())
     try:
         store.upgrade(db)

@@ -20,9 +20,16 @@ from vmhost.service import AuthenticationError, Identity, Services
 
 from . import errors
 
+DOCS_URL = "/api/docs"
+DOCS_ASSETS = "/api/docs/assets"
+REDOC_URL = "/api/redoc"
+OPENAPI_URL = "/api/openapi.json"
+# One rule: health and the documentation (the OpenAPI document and both of its viewers, with
+# their assets) are public; everything else under /api/ needs a token.
 PUBLIC_PATHS = frozenset(
-    {"/api/v1/health", "/api/docs", "/api/docs/oauth2-redirect", "/api/openapi.json"}
+    {"/api/v1/health", OPENAPI_URL, DOCS_URL, f"{DOCS_URL}/oauth2-redirect", REDOC_URL}
 )
+PUBLIC_PREFIXES = (f"{DOCS_ASSETS}/",)
 
 bearer = fastapi.security.HTTPBearer(
     auto_error=False,
@@ -50,7 +57,12 @@ class AuthMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/") or path in PUBLIC_PATHS:
+        if (
+            scope["type"] != "http"
+            or not path.startswith("/api/")
+            or path in PUBLIC_PATHS
+            or path.startswith(PUBLIC_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         token = _token(scope)

@@ -86,10 +86,11 @@ def create_host(
     run_async: bool = deps.AsyncQuery,
     svc: Services = fastapi.Depends(deps.services),
 ) -> Any:
-    """Register a host and discover it. A host whose discovery fails (it does not trust us
-    yet, or is down) is still added, with its status and the host's error in ``last_error``
-    (as MAAS did): trust the certificate (see ``/certificate``) and refresh. An LXD host must
-    answer once at its address, to pin its server certificate (503 otherwise)."""
+    """Register a host and discover it. A host that cannot be reached (down, wrong address,
+    connection refused) is refused with 503 and nothing is kept. An LXD host that answers but
+    does not trust vmhost's certificate yet is added with status ``untrusted``: trust the
+    certificate (see ``/certificate``), then refresh. An LXD host must answer at its address
+    once, to pin its server certificate."""
     host_type = model.HostType(schemas.DRIVER_FOR_TYPE[body.type])
     address = body.the_address
     name = body.name if body.name is not None else _default_name(address)

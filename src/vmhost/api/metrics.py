@@ -83,6 +83,11 @@ class _StateCollector(Collector):
         yield from families.values()
 
 
+#: Methods counted by name; any other (made up by a client) is counted as ``other``, as every
+#: path that matches no route is counted as route ``unmatched``: a client cannot add series.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     """Count and time every HTTP request, by route template (not by raw path)."""
 
@@ -108,6 +113,7 @@ class MetricsMiddleware:
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
             method = scope.get("method", "")
+            method = method if method in KNOWN_METHODS else "other"
             self.metrics.requests.labels(method, template, str(status[0])).inc()
             self.metrics.latency.labels(method, template).observe(time.perf_counter() - start)
 

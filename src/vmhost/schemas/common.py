@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
 
@@ -11,6 +11,17 @@ from .base import Response as Response
 from .errors import ErrorResponse as ErrorResponse
 
 API_PREFIX = "/api/v1"
+
+#: The one bound on lists in request bodies (tags, zones, cores, NICs...): every request
+#: model's list field is ``Items[...]`` (or a tighter ``max_length``), so no request can make
+#: the server validate, store or echo an unbounded list. The comma-separated string forms of
+#: such lists (MAAS's ``tags="a,b"``) are ``ItemsText``.
+MAX_ITEMS = 1024
+MAX_ITEMS_TEXT = 64 * 1024
+
+_T = TypeVar("_T")
+Items = Annotated[list[_T], pydantic.Field(max_length=MAX_ITEMS)]
+ItemsText = Annotated[str, pydantic.Field(max_length=MAX_ITEMS_TEXT)]
 
 
 class Health(Response):

@@ -18,7 +18,7 @@ from typing import Literal
 
 import pydantic
 
-from .common import Request, Response
+from .common import Items, ItemsText, Request, Response
 
 MaasType = Literal["lxd", "virsh", "fake"]
 DriverName = Literal["lxd", "libvirt", "fake"]
@@ -233,7 +233,7 @@ class VmHostCreate(Request):
     name: str | None = None
     zone: str | None = None
     pool: str | None = None
-    tags: list[str] | str | None = pydantic.Field(
+    tags: Items[str] | ItemsText | None = pydantic.Field(
         default=None, description="a list, or MAAS's comma-separated string"
     )
     cpu_over_commit_ratio: float | None = pydantic.Field(
@@ -287,7 +287,7 @@ class VmHostUpdate(Request):
     address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
     zone: str | None = None
     pool: str | None = None
-    tags: list[str] | str | None = None
+    tags: Items[str] | ItemsText | None = None
     cpu_over_commit_ratio: float | None = pydantic.Field(
         default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
     )

@@ -17,7 +17,7 @@ import pydantic
 from vmhost import model
 
 from . import maas_grammar
-from .common import Request, Response
+from .common import Items, ItemsText, Request, Response
 from .errors import Reason
 
 NicKind = Literal["bridge", "macvlan", "sriov"]
@@ -40,7 +40,7 @@ class DiskSpec(Request):
 
     size_bytes: int = pydantic.Field(gt=0, le=MAX_DISK_BYTES)
     pool: str | None = pydantic.Field(default=None, description="storage pool name")
-    tags: list[str] = pydantic.Field(
+    tags: Items[str] = pydantic.Field(
         default_factory=list, description="storage pool tags (or a pool's name)"
     )
     label: str = ""
@@ -68,8 +68,8 @@ class InterfaceSpec(Request):
     spaces (or networks) means any one of them (MAAS's ``space=a,space=b``)."""
 
     name: str = ""
-    network: str | list[str] | None = None
-    space: str | list[str] | None = None
+    network: str | Items[str] | None = None
+    space: str | Items[str] | None = None
     kind: NicKind | None = None
 
     @pydantic.field_validator("name")
@@ -155,7 +155,7 @@ class ComposeBody(Request):
     )
     hugepages_backed: bool = False
     hugepage_size_kib: int | None = pydantic.Field(default=None, gt=0, le=2**30)
-    pinned_cores: list[int] = pydantic.Field(
+    pinned_cores: Items[int] = pydantic.Field(
         default_factory=list, description="host cores to pin to"
     )
     pin_cores: bool = pydantic.Field(
@@ -178,12 +178,12 @@ class ComposeBody(Request):
     not_tags: list[str] = pydantic.Field(
         default_factory=list, max_length=256, description="host must have none"
     )
-    not_spaces: list[str] = pydantic.Field(default_factory=list)
+    not_spaces: Items[str] = pydantic.Field(default_factory=list)
     storage: str | None = pydantic.Field(
         default=None, description="MAAS grammar, e.g. 'root:40(ssd),data:100'", max_length=4096
     )
     disks: list[DiskSpec] | None = pydantic.Field(default=None, max_length=64)
-    interfaces: str | list[InterfaceSpec] | None = pydantic.Field(
+    interfaces: ItemsText | Items[InterfaceSpec] | None = pydantic.Field(
         default=None, description="a list, or MAAS grammar 'eth0:space=db;eth1:network=br0'"
     )
     no_interfaces: bool = pydantic.Field(

@@ -113,9 +113,16 @@ class CertificatesService:
 
     def certificate_pem(self, name: str) -> str:
         """Only the PEM of a host's client certificate, by host name (the anonymous URL)."""
+        pem = ""
         with self.ctx.db.read() as conn:
-            host_id = store.hosts.host_id_by_name(conn, name)
-            pem = str(store.hosts.credentials(conn, host_id).get("client_cert_pem") or "")
+            try:
+                host_id = store.hosts.host_id_by_name(conn, name)
+            except model.NotFoundError:
+                pass  # the same answer as for a host without a certificate, below
+            else:
+                pem = str(store.hosts.credentials(conn, host_id).get("client_cert_pem") or "")
         if not pem:
+            # One 404 for "no such host" and "a host of another type": the anonymous URL does
+            # not tell which other names exist.
             raise model.NotFoundError("client certificate of VM host", name)
         return pem

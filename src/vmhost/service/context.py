@@ -32,7 +32,7 @@ class Context:
     @classmethod
     def create(cls, settings: Settings, migrate: bool = True, **kwargs: Any) -> Context:
         """Open (and migrate) the database and load the sealing key."""
-        os.makedirs(settings.data_dir, mode=0o700, exist_ok=True)
+        store.private_dir(settings.data_dir)
         db = store.Database(settings.resolved_database_url())
         if migrate:
             store.upgrade(db)

@@ -7,7 +7,7 @@ with the connection of the transaction (``Connection``).
 from sqlalchemy import Connection
 
 from . import candidates, catalog, host_index, hosts, rows, tables, tokens, vms
-from .engine import Database, make_engine, sqlite_url
+from .engine import Database, make_engine, private_dir, sqlite_url
 from .migrate import upgrade
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "host_index",
     "hosts",
     "make_engine",
+    "private_dir",
     "rows",
     "sqlite_url",
     "tables",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,9 +20,35 @@ def sqlite_url(data_dir: str) -> str:
     return f"sqlite:///{os.path.join(data_dir, 'vmhost.db')}"
 
 
+def private_dir(path: str) -> None:
+    """Create ``path`` with mode 0700, and tighten it to 0700 when it exists with more (unless
+    it is a shared directory: sticky, like /tmp, or someone else's)."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    info = os.stat(path)
+    if info.st_mode & 0o077 and not info.st_mode & stat.S_ISVTX and info.st_uid == os.geteuid():
+        os.chmod(path, 0o700)
+
+
+def _private_sqlite_file(url: str) -> None:
+    """The SQLite file exists with mode 0600 before SQLite opens it, so that its WAL and SHM
+    files, which SQLite creates with the database's mode, are 0600 too; existing ones are
+    tightened."""
+    path = sa.engine.make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        private_dir(directory)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    for name in (path, f"{path}-wal", f"{path}-shm", f"{path}-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, 0o600)
+
+
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     """An engine configured for vmhost's transactions."""
     if url.startswith("sqlite"):
+        _private_sqlite_file(url)
         engine = sa.create_engine(
             url,
             connect_args={"timeout": 60, "check_same_thread": False},
