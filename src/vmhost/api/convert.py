@@ -46,15 +46,16 @@ def named_ref(item: model.Zone | model.ResourcePool, collection: str) -> dict[st
 
 def host(detail: HostDetail) -> schemas.VmHost:
     """The vm-host JSON as its wire model."""
-    return schemas.VmHost.model_validate(host_data(detail))
+    return schemas.VmHost.model_validate(host_data(detail), from_attributes=True)
 
 
 def host_data(detail: HostDetail) -> dict[str, Any]:
-    """The vm-host JSON (``schemas.VmHost``) as plain data: MAAS's keys, then ours. Never a
-    secret. The read and list routes send this as is (validating 1,000 hosts again would be
-    most of the list's time); the tests check it against the model."""
-    h, view = detail.host, detail.view
-    summary = views.host_summary(detail)
+    """The vm-host JSON (``schemas.VmHost``) as data for ``deps.json_response`` (the views'
+    records serialise as their fields): MAAS's keys, then ours. Never a secret. The read and
+    list routes send this as is (validating 1,000 hosts again would be most of the list's
+    time); the tests check it against the model."""
+    h = detail.host
+    summary = views.host_summary(detail.view)
     data = {
         "id": h.id,
         "name": h.name,
@@ -62,14 +63,16 @@ def host_data(detail: HostDetail) -> dict[str, Any]:
         "type": schemas.MAAS_TYPE[h.type.value],
         "architectures": list(h.architectures),
         "capabilities": CAPABILITIES,
-        "total": summary["total"],
-        "used": summary["used"],
-        "available": summary["available"],
+        "total": summary.totals.total,
+        "used": summary.totals.used,
+        "available": summary.totals.available,
         "zone": named_ref(h.zone, "zones"),
         "pool": named_ref(h.pool, "pools"),
         "cpu_over_commit_ratio": h.cpu_over_commit_ratio,
         "memory_over_commit_ratio": h.memory_over_commit_ratio,
-        "storage_pools": [{k: p[k] for k in _MAAS_POOL_KEYS} for p in summary["storage_pools"]],
+        "storage_pools": [
+            {k: getattr(p, k) for k in _MAAS_POOL_KEYS} for p in summary.storage_pools
+        ],
         "host": {"system_id": None, "__incomplete__": True},
         "default_macvlan_mode": h.default_macvlan_mode,
         "version": h.version,
@@ -82,9 +85,9 @@ def host_data(detail: HostDetail) -> dict[str, Any]:
         "reserved_cores": h.reserved_cores,
         "reserved_memory_mib": h.reserved_memory_mib,
         "default_storage_pool": h.default_storage_pool,
-        "vm_count": summary["vm_count"],
-        "resources": summary["resources"],
-        "networks": views.networks(view),
+        "vm_count": summary.vm_count,
+        "resources": summary.resources,
+        "networks": summary.networks,
         "can_run_vms": h.can_run_vms,
         "can_run_containers": h.can_run_containers,
     }

@@ -433,7 +433,9 @@ def host_resources(
 ) -> schemas.NumaResources:
     """The NUMA view of the host's accounts."""
     detail = svc.hosts.get(deps.host_id(svc, host))
-    return schemas.NumaResources.model_validate(views.numa_resources(detail.view))
+    return schemas.NumaResources.model_validate(
+        views.numa_resources(detail.view), from_attributes=True
+    )
 
 
 @router.get(
@@ -447,4 +449,7 @@ def host_storage_pools(
 ) -> list[schemas.StoragePoolDetail]:
     """MAAS's pool entries plus vmhost's split (bytes)."""
     detail = svc.hosts.get(deps.host_id(svc, host))
-    return [schemas.StoragePoolDetail.model_validate(p) for p in views.storage_pools(detail.view)]
+    return [
+        schemas.StoragePoolDetail.model_validate(p, from_attributes=True)
+        for p in views.storage_pools(detail.view)
+    ]

@@ -70,15 +70,16 @@ class _StateCollector(Collector):
         for detail in self.services.hosts.list():
             res = views.resources(detail.view)
             name = detail.host.name
-            for key, part, suffix in (
-                ("cores", res["cores"], ""),
-                ("memory_mib", res["memory"], "_mib"),
-                ("hugepages_mib", res["hugepages"], "_mib"),
-                ("storage_bytes", res["storage"], "_bytes"),
-            ):
+            parts: tuple[tuple[str, object, str], ...] = (
+                ("cores", res.cores, ""),
+                ("memory_mib", res.memory, "_mib"),
+                ("hugepages_mib", res.hugepages, "_mib"),
+                ("storage_bytes", res.storage, "_bytes"),
+            )
+            for key, part, suffix in parts:
                 for use in ("allocated", "other", "free"):
-                    families[key].add_metric([name, use], part[use + suffix])
-                cap = part.get("capacity" + suffix, part.get("total" + suffix, 0))
+                    families[key].add_metric([name, use], getattr(part, use + suffix))
+                cap = getattr(part, "capacity" + suffix, getattr(part, "total" + suffix, 0))
                 families[key].add_metric([name, "capacity"], cap)
         yield from families.values()
 

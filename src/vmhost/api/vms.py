@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Literal
 
 import fastapi
@@ -91,10 +92,17 @@ def candidates(
     request = svc.vms.validate(convert.compose_request(body, host_id))
     ranked = svc.claims.candidates(request, limit=limit)
     data = views.candidates(ranked, svc.claims.explain(request))
-    for cand in data["candidates"]:
-        cand["host"] = convert.host_ref(cand["host"]["id"], cand["host"]["name"])
-    data["reasons"] = [schemas.Reason.of(r) for r in data["reasons"]]
-    return schemas.Candidates.model_validate(data)
+    return schemas.Candidates.model_validate(
+        {
+            "considered": data.considered,
+            "candidates": [
+                {**dataclasses.asdict(c), "host": convert.host_ref(c.host.id, c.host.name)}
+                for c in data.candidates
+            ],
+            "reasons": [schemas.Reason.of(r) for r in data.reasons],
+            "message": data.message,
+        }
+    )
 
 
 @router.post(
