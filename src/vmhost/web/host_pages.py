@@ -107,7 +107,7 @@ def host_vms(request: fastapi.Request, key: str) -> Response:
     session = current(request)
     svc = services(request)
     host = load(svc, key)
-    numa = views.numa_resources(host.detail.view)
+    numa = dataclasses.asdict(views.numa_resources(host.detail.view))
     node_of_core = _node_of_core(numa)
     vms = [vm_row(vm, node_of_core) for vm in svc.vms.list(host_id=host.id)]
     projects: list[Any] = []
@@ -128,7 +128,7 @@ def host_resources(request: fastapi.Request, key: str, vms: str = "") -> Respons
     session = current(request)
     svc = services(request)
     host = load(svc, key)
-    numa = views.numa_resources(host.detail.view)
+    numa = dataclasses.asdict(views.numa_resources(host.detail.view))
     node_of_core = _node_of_core(numa)
     rows = [vm_row(vm, node_of_core) for vm in svc.vms.list(host_id=host.id)]
     pinned_by = {c: r.vm.name for r in rows for c in r.vm.pinned_cores}

@@ -111,7 +111,7 @@ class HostInfo:
 def host_info(detail: HostDetail) -> HostInfo:
     """The page's view of a host."""
     host, view = detail.host, detail.view
-    summary = views.host_summary(detail)
+    summary = dataclasses.asdict(views.host_summary(view))  # the pages read plain data
     resources = summary["resources"]
     return HostInfo(
         id=host.id,

@@ -3,6 +3,7 @@ reservations and the over-commit sliders with their live preview; deleting the h
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import fastapi
@@ -33,9 +34,9 @@ def _vms(n: int) -> str:
 
 def cores_preview(preview: SettingsPreview) -> dict[str, Any]:
     """ "8 physical cores × 1.5 = 12 virtual cores", and what it does to the VMs there."""
-    then = views.resources(preview.then)["cores"]
-    now = views.resources(preview.now)["cores"]
-    count = views.vm_count(preview.then)["total"]
+    then = dataclasses.asdict(views.resources(preview.then).cores)
+    now = dataclasses.asdict(views.resources(preview.now).cores)
+    count = views.vm_count(preview.then).total
     pinned = then["pinned_allocated"] + then["pinned_other"]
     minus = (f" − {then['reserved']} reserved" if then["reserved"] else "") + (
         f" − {pinned} pinned" if pinned else ""
@@ -52,9 +53,9 @@ def cores_preview(preview: SettingsPreview) -> dict[str, Any]:
 
 def memory_preview(preview: SettingsPreview) -> dict[str, Any]:
     """ "128 GiB × 5.5 = 704 GiB" (general memory), and what it does to the VMs there."""
-    then = views.resources(preview.then)["memory"]
-    now = views.resources(preview.now)["memory"]
-    count = views.vm_count(preview.then)["total"]
+    then = dataclasses.asdict(views.resources(preview.then).memory)
+    now = dataclasses.asdict(views.resources(preview.now).memory)
+    count = views.vm_count(preview.then).total
     base = fmt.mib(then["general_mib"])
     if then["reserved_mib"]:
         base = f"({base} − {fmt.mib(then['reserved_mib'])} reserved)"
