@@ -3,6 +3,8 @@ of a settings change (the host's accounts with the proposed ratios, nothing writ
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from core_support import add_fake_host, inventory
 
@@ -50,7 +52,7 @@ def test_a_page_holds_the_same_accounts_as_the_host_read(
 ) -> None:
     listed = services.host_list.page(HostListQuery(text="bravo")).hosts[0]
     read = services.hosts.get(hosts["bravo"])
-    assert views.host_summary(listed) == views.host_summary(read)
+    assert views.host_summary(listed.view) == views.host_summary(read.view)
 
 
 def test_filter_choices_count_hosts(services: Services, hosts: dict[str, int]) -> None:
@@ -76,10 +78,10 @@ def test_settings_preview_is_the_host_with_other_settings(
     host = hosts["bravo"]  # 16 cores, 3 vCPUs composed
     before = services.hosts.get(host)
     preview = services.previews.settings(host, 0.1, 2.0, 0, 0)
-    cores = views.resources(preview.then)["cores"]
+    cores = dataclasses.asdict(views.resources(preview.then).cores)
     assert (cores["capacity"], cores["allocated"], cores["free"]) == (1, 3, -2)
     assert preview.min_cpu_ratio == 0.2  # floor(16 x 0.2) = 3 holds the 3 vCPUs
-    memory = views.resources(preview.then)["memory"]
+    memory = dataclasses.asdict(views.resources(preview.then).memory)
     assert memory["capacity_mib"] == 2 * before.view.memory_mib
     assert views.resources(preview.now) == views.resources(before.view)
     after = services.hosts.get(host)
