@@ -165,3 +165,36 @@ def test_postgresql_url_quotes_credentials_and_takes_the_first_endpoint():
     )
 
     assert url == "postgresql+psycopg://relation-7:p%40ss%2Fw%3Ard@10.0.0.1:5432/vmhost"
+
+
+CHARM_DIR = pathlib.Path(workload.__file__).parent
+
+
+def _imports(name: str) -> set[str]:
+    import ast
+
+    tree = ast.parse((CHARM_DIR / name).read_text())
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(
+    "name", ["workload.py", "service_client.py", "keys.py", "results.py", "charm_config.py"]
+)
+def test_the_workload_side_does_not_import_ops(name):
+    assert not {i for i in _imports(name) if i == "ops" or i.startswith("ops.")}
+
+
+def test_only_service_client_talks_to_the_service():
+    talking = {
+        path.name
+        for path in CHARM_DIR.glob("*.py")
+        if {"vmhost.client", "httpx", "vmhost_provider.allocate"} & _imports(path.name)
+    }
+    assert talking == {"service_client.py"}
