@@ -1,18 +1,24 @@
-"""What every command shares: the profile's client, options, and the error boundary."""
+"""What every command shares: the profile's client, options, and the error boundary.
+
+The client (httpx, the wire models) and the profiles (YAML) are imported when a command needs
+them, not with this module: ``vmhost --help`` imports neither.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pydantic
 import typer
 import typer.core
 import typer.exceptions
 
-from vmhost import client
+from . import output
 
-from . import output, profiles
+if TYPE_CHECKING:
+    from vmhost import client
+
+    from . import profiles
 
 EXIT_FAILED = 1  # the server refused or the operation failed
 EXIT_USAGE = 2  # bad command line, no profile, unreadable local file
@@ -33,6 +39,8 @@ class State:
     def client(self) -> client.VmHostClient:
         """The client for the chosen profile."""
         if self._client is None:
+            from . import profiles
+
             try:
                 profile = profiles.load(self.profile)
             except profiles.ProfileError as exc:
@@ -43,6 +51,8 @@ class State:
 
 def make_client(profile: profiles.Profile) -> client.VmHostClient:
     """A client for a profile (tests may replace this)."""
+    from vmhost import client
+
     return client.VmHostClient(profile.url, profile.token, verify=profile.verify)
 
 
@@ -66,25 +76,37 @@ class Group(typer.core.TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except client.ClientError as exc:
-            output.error(_with_fields(exc))
-            raise typer.Exit(EXIT_FAILED) from None
-        except (UsageError, profiles.ProfileError) as exc:
-            output.error(str(exc))
-            raise typer.Exit(EXIT_USAGE) from None
-        except pydantic.ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            output.error(f"{where}: {first['msg']}")
-            raise typer.Exit(EXIT_USAGE) from None
         except (typer.Exit, typer.Abort, typer.exceptions.TyperException):
             raise
-        except OSError as exc:
-            output.error(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
-            raise typer.Exit(EXIT_FAILED) from None
+        except BrokenPipeError:  # the reader of stdout has gone (| head -1): stop quietly
+            raise typer.Exit(output.reader_gone()) from None
         except Exception as exc:
-            output.error(f"unexpected error ({exc.__class__.__name__}): {exc}")
-            raise typer.Exit(EXIT_FAILED) from None
+            code, message = _failure(exc)
+            output.error(message)
+            raise typer.Exit(code) from None
+
+
+def _failure(exc: Exception) -> tuple[int, str]:
+    """The exit code and the one line for an error raised by a command."""
+    import pydantic
+
+    from vmhost import client
+
+    from . import profiles
+
+    if isinstance(exc, client.ClientError):
+        return EXIT_FAILED, _with_fields(exc)
+    if isinstance(exc, UsageError | profiles.ProfileError):
+        return EXIT_USAGE, str(exc)
+    if isinstance(exc, pydantic.ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return EXIT_USAGE, f"{where}: {first['msg']}"
+    if isinstance(exc, OSError):
+        return EXIT_FAILED, (
+            f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
+        )
+    return EXIT_FAILED, f"unexpected error ({exc.__class__.__name__}): {exc}"
 
 
 def _with_fields(exc: client.ClientError) -> str:

@@ -1,22 +1,30 @@
-"""Output: JSON for reads (pipe into jq), tables/JSON/YAML for lists, progress on stderr."""
+"""Output: JSON for reads (pipe into jq), tables/JSON/YAML for lists, progress on stderr.
+
+Rich and YAML are imported when something is printed with them, not with this module (the
+CLI's start-up imports it).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pydantic
-import rich.console
-import rich.table
-import yaml
+if TYPE_CHECKING:
+    import pydantic
+    import rich.console
 
-from vmhost import client, schemas
+    from vmhost import client, schemas
 
-T = TypeVar("T", bound=pydantic.BaseModel)
+T = TypeVar("T", bound="pydantic.BaseModel")
+
+#: The exit status when stdout's reader has gone (``vmhost vms list | head -1``), with nothing
+#: on stderr: 1, as Rich's console and Click (and Python's own advice) do on a broken pipe.
+EXIT_READER_GONE = 1
 
 
 class Format(enum.StrEnum):
@@ -35,17 +43,31 @@ def _width() -> int | None:
 
 def stdout() -> rich.console.Console:
     """The console for results (created per call: tests swap sys.stdout)."""
+    import rich.console
+
     return rich.console.Console(file=sys.stdout, width=_width(), highlight=False)
 
 
 def stderr() -> rich.console.Console:
     """The console for progress and messages."""
+    import rich.console
+
     return rich.console.Console(file=sys.stderr, highlight=False)
+
+
+def reader_gone() -> int:
+    """stdout's reader has gone: send the rest (and the final flush) to /dev/null, so nothing
+    complains on stderr, and return :data:`EXIT_READER_GONE`."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_READER_GONE
 
 
 def plain(value: Any) -> Any:
     """Models to plain data (aliases as on the wire: ``__incomplete__``)."""
-    if isinstance(value, pydantic.BaseModel):
+    if hasattr(value, "model_dump"):
         return value.model_dump(mode="json", by_alias=True)
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
@@ -59,6 +81,8 @@ def print_json(value: Any) -> None:
 
 def print_yaml(value: Any) -> None:
     """YAML on stdout."""
+    import yaml
+
     sys.stdout.write(yaml.safe_dump(plain(value), sort_keys=False, default_flow_style=False))
 
 
@@ -76,6 +100,9 @@ def print_list(
     if fmt is Format.YAML:
         print_yaml(list(items))
         return
+    import rich.box
+    import rich.table
+
     table = rich.table.Table(title=title, box=rich.box.SIMPLE_HEAD, show_edge=False)
     for column in columns:
         numeric = column in NUMERIC_COLUMNS
