@@ -174,6 +174,7 @@ def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
     """Fill a store, then time each allocate-or-compose path; per-path latencies in ms."""
     from fastapi.testclient import TestClient
 
+    from vmhost.api import convert
     from vmhost.api.app import create_app
 
     data_dir = tempfile.mkdtemp(prefix="vmhost-bench-provider-")
@@ -196,7 +197,8 @@ def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
             allocate_or_compose(api, ALLOCATE_MIX[n % len(ALLOCATE_MIX)], owner="warm-up")
         # the reference: the service's compose, same store, same requests (no HTTP)
         for n in range(allocations):
-            request = translate(parse(ALLOCATE_MIX[n % len(ALLOCATE_MIX)]), known_spaces=None)
+            body = translate(parse(ALLOCATE_MIX[n % len(ALLOCATE_MIX)]), known_spaces=None)
+            request = convert.compose_request(body, None)
             ms, _ = timed(lambda r=request: services.vms.compose(r))
             times["service compose (reference)"].append(ms)
         made: list[int] = []
@@ -232,7 +234,7 @@ def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
         for vm_id in made[: max(20, allocations // 3)]:
             ms, _ = timed(lambda v=vm_id: release(api, v))
             times["release"].append(ms)
-        vms = len(api.list_vms())
+        vms = len(api.vms.list())
     services.close()
     return {
         "hosts": hosts,

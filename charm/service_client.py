@@ -133,7 +133,7 @@ class ServiceApi:
         """Register a host (`schemas.VmHostCreate` keys); for an LXD host that does not trust
         the service yet, the certificate to trust and the command that trusts it."""
         try:
-            host = self._client.create_host(**{k: v for k, v in fields.items() if v is not None})
+            host = self._client.hosts.create(vmclient.build(schemas.VmHostCreate, **fields))
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         results = {
@@ -152,7 +152,7 @@ class ServiceApi:
     def certificate(self, host: int | str) -> dict[str, str]:
         """The client certificate the service presents to an LXD host, and how to trust it."""
         try:
-            cert = self._client.certificate(host)
+            cert = self._client.hosts.certificate(host)
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         return {
@@ -166,7 +166,7 @@ class ServiceApi:
     def refresh(self, host: int | str) -> dict[str, str]:
         """Re-discover a host."""
         try:
-            found = self._client.refresh_host(host)
+            found = self._client.hosts.refresh(host)
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         results = {
@@ -203,20 +203,23 @@ class ServiceApi:
                 )
             except (ConstraintsError, TranslationError) as exc:
                 raise ServiceError(f"constraints {constraints!r}: {exc}") from None
-            body = allocate.compose_body(request)
-            body.pop("host", None)
-            if hostname is not None:
-                body["hostname"] = hostname
+            fields = request.model_dump(exclude_unset=True)
         else:
-            body = {
+            fields = {
                 "cores": cores,
                 "memory_mib": memory_mib,
                 "storage": storage,
                 "interfaces": interfaces,
-                "hostname": hostname,
             }
+        fields["hostname"] = hostname
         try:
-            result = self._client.compose(host, **body)
+            if host is None:
+                result = self._client.vms.compose(
+                    vmclient.build(schemas.HostComposeBody, **fields)
+                )
+            else:
+                body = vmclient.build(schemas.ComposeBody, **fields)
+                result = self._client.hosts.compose(host, body)
         except vmclient.ConflictError as exc:
             if constraints is not None and exc.reasons:
                 raise ServiceError(str(allocate.no_capacity(exc, cons, request))) from None
@@ -228,7 +231,7 @@ class ServiceApi:
     def decompose(self, vm_id: int) -> dict[str, str]:
         """Delete a VM and its disks."""
         try:
-            deleted = self._client.delete_vm(vm_id)
+            deleted = self._client.vms.delete(vm_id)
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         results = {"id": str(deleted.id), "name": deleted.name}
@@ -239,7 +242,7 @@ class ServiceApi:
     def list_hosts(self) -> dict[str, str]:
         """Every VM host, as JSON."""
         try:
-            hosts = self._client.list_hosts()
+            hosts = self._client.hosts.list()
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         return {
@@ -250,7 +253,7 @@ class ServiceApi:
     def list_vms(self, host: str | None = None) -> dict[str, str]:
         """The VMs (of one host), as JSON."""
         try:
-            vms = self._client.list_vms(host)
+            vms = self._client.vms.list(host)
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         return {"count": str(len(vms)), "vms": json.dumps([results.vm_summary(v) for v in vms])}
@@ -258,7 +261,11 @@ class ServiceApi:
     def create_token(self, name: str, *, read_only: bool) -> tuple[str, dict[str, str]]:
         """A new token (returned once) and its record."""
         try:
-            created = self._client.create_token(name, "readonly" if read_only else "admin")
+            created = self._client.tokens.create(
+                vmclient.build(
+                    schemas.TokenCreate, name=name, role="readonly" if read_only else "admin"
+                )
+            )
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         record = {"id": str(created.id), "name": created.name, "role": created.role}
@@ -267,7 +274,7 @@ class ServiceApi:
     def renew_token(self, name: str, *, read_only: bool) -> str:
         """A new token named `name`, the one before it (if any) revoked; returned once."""
         try:
-            self._client.revoke_token(name)
+            self._client.tokens.revoke(name)
         except vmclient.NotFoundError:
             pass
         except vmclient.ClientError as exc:
@@ -281,7 +288,7 @@ class ServiceApi:
     def hosts_summary(self) -> tuple[int, int]:
         """How many VM hosts the service knows, and how many of them are not ready."""
         try:
-            hosts = self._client.list_hosts()
+            hosts = self._client.hosts.list()
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         return len(hosts), sum(1 for host in hosts if host.status != "ready")
@@ -301,7 +308,7 @@ class ServiceApi:
         neither `wanted` nor `keep`, leaving their VMs on the hypervisor. Returns one line per
         host that failed (the others are done)."""
         try:
-            existing = {h.name: h for h in self._client.list_hosts()}
+            existing = {h.name: h for h in self._client.hosts.list()}
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         problems: list[str] = []
@@ -315,7 +322,7 @@ class ServiceApi:
         for name, found in existing.items():
             if LXD_RELATION_TAG in found.tags and name not in names:
                 try:
-                    self._client.delete_host(found.id, decompose=False)
+                    self._client.hosts.delete(found.id, decompose=False)
                 except vmclient.ClientError as exc:
                     problems.append(f"removing {name}: {exc}")
         return problems
@@ -324,7 +331,8 @@ class ServiceApi:
         self, host: LxdHost, found: schemas.VmHost | None, certificate: str, key: str
     ) -> None:
         if found is None:
-            self._client.create_host(
+            body = vmclient.build(
+                schemas.VmHostCreate,
                 type="lxd",
                 address=host.address,
                 name=host.name,
@@ -333,10 +341,13 @@ class ServiceApi:
                 key=key,
                 server_certificate=host.server_certificate or None,
             )
+            self._client.hosts.create(body)
             return
         if found.address != host.address:
-            self._client.update_host(found.id, address=host.address)
-        self._client.refresh_host(found.id)
+            self._client.hosts.update(
+                found.id, vmclient.build(schemas.VmHostUpdate, address=host.address)
+            )
+        self._client.hosts.refresh(found.id)
 
     # -- the vm-host integration ------------------------------------------------------------
 
@@ -346,7 +357,7 @@ class ServiceApi:
         the VMs composed from now on, as Juju's do; the ones already there are kept. A request
         that cannot be met keeps what was composed and says why."""
         try:
-            vms = sorted(self._client.list_vms(owner=owner), key=lambda vm: vm.id)
+            vms = sorted(self._client.vms.list(owner=owner), key=lambda vm: vm.id)
             for extra in vms[count:]:
                 allocate.release(self._client, extra.id)
         except vmclient.ClientError as exc:
@@ -372,13 +383,13 @@ class ServiceApi:
     def _machine(self, vm: schemas.Vm) -> Machine:
         if not vm.addresses:
             with contextlib.suppress(vmclient.ClientError):  # then at a later event
-                vm = self._client.refresh_vm(vm.id)
+                vm = self._client.vms.refresh(vm.id)
         return Machine(vm.id, vm.hostname, tuple(vm.addresses))
 
     def owners(self, prefix: str) -> set[str]:
         """The owners starting with `prefix` that hold VMs."""
         try:
-            vms = self._client.list_vms()
+            vms = self._client.vms.list()
         except vmclient.ClientError as exc:
             raise _error(exc) from None
         return {vm.owner for vm in vms if vm.owner.startswith(prefix)}
@@ -386,7 +397,7 @@ class ServiceApi:
     def release_owner(self, owner: str) -> int:
         """Decompose every VM of `owner`; how many there were."""
         try:
-            vms = self._client.list_vms(owner=owner)
+            vms = self._client.vms.list(owner=owner)
             for vm in vms:
                 allocate.release(self._client, vm.id)
         except vmclient.ClientError as exc:
@@ -394,4 +405,4 @@ class ServiceApi:
         return len(vms)
 
     def _spaces(self) -> set[str]:
-        return {space.space for space in self._client.list_spaces()}
+        return {space.space for space in self._client.spaces.list()}

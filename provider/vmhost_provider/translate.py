@@ -1,95 +1,27 @@
-"""Juju constraints (plus MAAS's storage and interfaces grammars) -> a vmhost ComposeRequest.
+"""Juju constraints (plus MAAS's storage and interfaces grammars) -> the compose wire model.
 
 Pure: no I/O, no logging, nothing global that changes. :func:`translate` takes a parsed
-:class:`~vmhost_provider.constraints.Constraints` (validate it first with
-:func:`~vmhost_provider.validation.vmhost_validator`, which warns about the keys ignored here)
-and returns a :class:`vmhost.model.ComposeRequest`, or raises :class:`TranslationError` (a
-``ValueError``) whose ``constraint`` attribute names the offending input.
-
-Rules (Juju's MAAS and LXD providers' readings of each constraint):
-
-==================== ======================================================================
-Juju constraint      ComposeRequest
-==================== ======================================================================
-``cores``            ``cores``; unset or ``cores=`` (0) -> ``Defaults.cores``
-``mem`` (MiB)        ``memory_mib``; unset or 0 -> ``Defaults.memory_mib``
-``root-disk`` (MiB)  root disk ``size_bytes`` = MiB x 1024²; unset or 0 ->
-                     ``Defaults.root_disk_bytes``
-``root-disk-source`` root disk ``pool`` (as Juju's LXD provider); ``""`` -> the host's default
-``arch``             ``architecture``; ``""`` -> None (any)
-``tags``             ``tags`` / ``not_tags`` (``^x``), read as Juju's MAAS provider reads
-                     them: empty items and a bare ``^`` are skipped; duplicates dropped
-``zones``            one zone -> ``zone``; several -> ``zones`` (the host must be in one of
-                     them: the scheduler's zone filter honours it); empty items skipped
-``virt-type``        ``instance_type``: ``virtual-machine`` / ``container``; unset or ``""``
-                     -> ``Defaults.instance_type`` (virtual-machine)
-``spaces``           each distinct positive space -> one ``InterfaceRequest(space=...)`` named
-                     ``eth0``, ``eth1``, ... in order; ``^space`` -> ``not_spaces``
-``container``        ignored: ``container=lxd`` asks Juju to put the workload in an LXD
-                     container on the machine; Juju's placement acts on it, not the provider
-``cpu-power``,       ignored (the validator reports them as unsupported)
-``instance-type``,
-``instance-role``,
-``allocate-public-ip``,
-``image-id``
-==================== ======================================================================
-
-**Zones.** Juju's ``zones`` means "any one of these" (its provisioner picks one and retries
-in the next). vmhost's scheduler can weigh hosts across all of them at once, so a list of
-zones becomes ``ComposeRequest.zones`` (added for this; empty = any) instead of one request
-per zone. A single zone uses ``zone``, which the store also prefilters on and the service
-checks by name.
-
-**Storage and interfaces** are MAAS's grammars, parsed by :mod:`vmhost.schemas.maas_grammar`
-(the same parser as the API's, with MAAS's messages). The first storage item is the root disk;
-the others follow in the order written, their tags kept as pool tags (the server makes a tag
-naming a storage pool select it). Each interfaces label is one NIC named as MAAS names it; a
-repeated key is an OR (``space=a,space=b``); ``not_space`` adds to the request's
-``not_spaces``. Juju's positive spaces that no labelled NIC is on (alone) get a NIC each after
-the labelled ones, named ``ethN`` with the lowest free ``N``.
-
-**root-disk vs storage.** Juju's MAAS provider *builds* ``storage`` from ``root-disk``: its
-first item is ``root:<root-disk in GiB>``, or ``root:0`` when only extra volumes are asked for.
-So ``storage`` is the finer, lower-level statement and wins for the root disk: a non-zero size
-of its first item beats ``root-disk``, and tags on it beat ``root-disk-source``. A zero size
-(Juju's ``root:0``) means "not said": ``root-disk``, else the default, gives the size; no tags
-mean ``root-disk-source``, else the host's default pool, gives the pool.
-
-**Spaces.** With ``known_spaces`` (the spaces that have a network mapped to them), any space
-named positively or negatively that is not known is refused, naming them all (the service
-checks again when it composes). A space both required and excluded is Juju's error
-``negative space "X" from constraints clashes with required spaces for instance NICs``; a tag
-both required and excluded is refused likewise.
-
-**Defaults** (:class:`Defaults`, the ``defaults`` argument) fill unset keys: by default
-vmhost's compose defaults, 1 core, 2048 MiB and an 8 GB (decimal) root disk, and a virtual
-machine, as MAAS composes.
-
-**Limits.** Values that would overflow what vmhost stores, or that no host could ever have,
-are refused naming the constraint: more than :data:`MAX_CORES` cores, memory below the compose
-minimum (1024 MiB, MAAS's and the API's) or above :data:`MAX_MEMORY_MIB`, a disk above
-:data:`MAX_DISK_BYTES`.
+:class:`~vmhost_provider.constraints.Constraints` and returns the body of ``POST
+/api/v1/vms`` (:class:`vmhost.schemas.HostComposeBody`), built as the wire model so that
+whatever the server would refuse is refused here, or raises :class:`TranslationError` (a
+``ValueError``) whose ``constraint`` attribute names the offending input. The rules,
+constraint by constraint, are in ``docs/provider.md``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
-from vmhost.model import (
-    DEFAULT_CORES,
-    DEFAULT_MEMORY_MIB,
-    DEFAULT_ROOT_DISK_BYTES,
-    ComposeRequest,
-    DiskRequest,
-    InstanceType,
-    InterfaceRequest,
-    NetworkKind,
-)
+import pydantic
+
+from vmhost import schemas
+from vmhost.model import DEFAULT_CORES, DEFAULT_MEMORY_MIB, DEFAULT_ROOT_DISK_BYTES, InstanceType
 from vmhost.schemas import maas_grammar
-from vmhost.schemas.vms import MAX_CORES, MAX_MEMORY_MIB, MIN_MEMORY_MIB
-from vmhost_provider.constraints import Constraints, go_quote
+from vmhost.schemas.vms import MAX_CORES, MAX_MEMORY_MIB, MIN_MEMORY_MIB, disks_from_storage
+from vmhost_provider.constraint_values import go_quote
+from vmhost_provider.constraints import Constraints
 
 __all__ = [
     "DEFAULTS",
@@ -107,7 +39,6 @@ GB: Final = 1000**3
 MAX_DISK_BYTES: Final = maas_grammar.MAX_DISK_BYTES
 
 T = TypeVar("T")
-_KINDS: Final[Mapping[str, NetworkKind]] = {k.value: k for k in NetworkKind}
 _VIRT_TYPES: Final[Mapping[str, InstanceType]] = {t.value: t for t in InstanceType}
 
 
@@ -170,7 +101,7 @@ def _grammar(parse: Callable[[str], T], value: str) -> T:
         raise TranslationError(exc.field, exc.message) from None
 
 
-def _disks(cons: Constraints, storage: str | None, defaults: Defaults) -> tuple[DiskRequest, ...]:
+def _disks(cons: Constraints, storage: str | None, defaults: Defaults) -> list[schemas.DiskSpec]:
     size = defaults.root_disk_bytes
     if cons.root_disk:
         if cons.root_disk * MIB > MAX_DISK_BYTES:
@@ -183,25 +114,12 @@ def _disks(cons: Constraints, storage: str | None, defaults: Defaults) -> tuple[
     pool = cons.root_disk_source or None
     specs = _grammar(maas_grammar.storage, storage or "")
     if not specs:
-        return (DiskRequest(size, pool),)
-    root, *others = specs
-    if root.tags:
-        pool = None
-    return (
-        DiskRequest(root.size_bytes or size, pool, root.tags, root.label),
-        *(DiskRequest(spec.size_bytes, None, spec.tags, spec.label) for spec in others),
-    )
-
-
-def _nic(nic: maas_grammar.NicSpec) -> InterfaceRequest:
-    return InterfaceRequest(
-        name=nic.name,
-        network=nic.networks[0] if nic.networks else None,
-        space=nic.spaces[0] if nic.spaces else None,
-        kind=_KINDS[nic.kind] if nic.kind else None,
-        or_spaces=nic.spaces[1:],
-        or_networks=nic.networks[1:],
-    )
+        root = schemas.DiskSpec(size_bytes=size)
+        return [root.model_copy(update={"pool": pool}) if pool else root]
+    disks = disks_from_storage(specs, size)
+    if not specs[0].tags:
+        disks[0] = disks[0].model_copy(update={"pool": pool})
+    return disks
 
 
 def _check_known(key: str, spaces: Iterable[str], known: Collection[str] | None) -> None:
@@ -224,10 +142,10 @@ def _clash(key: str, space: str) -> TranslationError:
 
 def _networks(
     cons: Constraints, interfaces: str | None, known_spaces: Collection[str] | None
-) -> tuple[tuple[InterfaceRequest, ...], tuple[str, ...]]:
+) -> tuple[list[schemas.InterfaceSpec], tuple[str, ...]]:
     """NICs (labelled ones, then one per uncovered Juju space) and the excluded spaces."""
     if not cons.spaces and not interfaces:
-        return (), ()
+        return [], ()
     wanted = _unique(cons.include_spaces())
     unwanted = _unique(cons.exclude_spaces())
     _check_known("spaces", (*wanted, *unwanted), known_spaces)
@@ -237,18 +155,20 @@ def _networks(
     for space in unwanted:
         if space in wanted:
             raise _clash("spaces", space)
-    nics: list[InterfaceRequest] = []
+    nics: list[schemas.InterfaceSpec] = []
     for labelled in parsed.nics:
         # an excluded space is no alternative; a NIC left with none clashes
         spaces = tuple(space for space in labelled.spaces if space not in unwanted)
         if labelled.spaces and not spaces:
             raise _clash("spaces", labelled.spaces[0])
-        nics.append(_nic(dataclasses.replace(labelled, spaces=spaces)))
+        nics.append(
+            schemas.InterfaceSpec.from_grammar(dataclasses.replace(labelled, spaces=spaces))
+        )
     for space in parsed.not_spaces:
         if space in wanted:
             raise _clash("interfaces", space)
     names = {nic.name for nic in nics}
-    covered = {nic.space for nic in nics if not nic.or_spaces}
+    covered = {nic.space for nic in nics if isinstance(nic.space, str)}
     index = 0
     for space in wanted:
         if space in covered:
@@ -256,8 +176,8 @@ def _networks(
         while f"eth{index}" in names:
             index += 1
         names.add(f"eth{index}")
-        nics.append(InterfaceRequest(name=f"eth{index}", space=space))
-    return tuple(nics), _unique((*unwanted, *parsed.not_spaces))
+        nics.append(schemas.InterfaceSpec(name=f"eth{index}", space=space))
+    return nics, _unique((*unwanted, *parsed.not_spaces))
 
 
 # --------------------------------------------------------------------------------------
@@ -317,6 +237,32 @@ def _zones(cons: Constraints) -> tuple[str | None, tuple[str, ...]]:
     return None, zones
 
 
+#: The body's fields and the constraint each comes from (for the server's own checks).
+_FIELD_CONSTRAINTS: Final[Mapping[str, str]] = {
+    "cores": "cores",
+    "memory_mib": "mem",
+    "disks": "storage",
+    "interfaces": "interfaces",
+    "architecture": "arch",
+    "zone": "zones",
+    "zones": "zones",
+    "tags": "tags",
+    "not_tags": "tags",
+    "not_spaces": "spaces",
+}
+
+
+def _body(data: Mapping[str, Any]) -> schemas.HostComposeBody:
+    """The wire model; the server's rules refuse in Juju's words, naming the constraint."""
+    try:
+        return schemas.HostComposeBody.model_validate(data)
+    except pydantic.ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise _bad(_FIELD_CONSTRAINTS.get(field, field or "constraints"), message) from None
+
+
 def translate(
     cons: Constraints,
     *,
@@ -324,8 +270,8 @@ def translate(
     interfaces: str | None = None,
     defaults: Defaults = DEFAULTS,
     known_spaces: Collection[str] | None = None,
-) -> ComposeRequest:
-    """The compose request for Juju constraints ``cons`` (see the module docstring).
+) -> schemas.HostComposeBody:
+    """The compose body for Juju constraints ``cons`` (rules: ``docs/provider.md``).
 
     ``storage`` and ``interfaces`` are MAAS-grammar extras (``None`` or ``""``: not given).
     ``known_spaces``: the spaces with a network mapped to them (None: not checked here).
@@ -338,16 +284,18 @@ def translate(
     tags, not_tags = _tags(cons)
     nics, not_spaces = _networks(cons, interfaces, known_spaces)
     zone, zones = _zones(cons)
-    return ComposeRequest(
-        cores=cores,
-        memory_mib=memory_mib,
-        disks=disks,
-        interfaces=nics,
-        architecture=cons.arch or None,
-        instance_type=instance_type,
-        zone=zone,
-        zones=zones,
-        tags=tags,
-        not_tags=not_tags,
-        not_spaces=not_spaces,
+    return _body(
+        {
+            "cores": cores,
+            "memory_mib": memory_mib,
+            "disks": disks,
+            "interfaces": nics,
+            "architecture": cons.arch or None,
+            "instance_type": instance_type.value,
+            "zone": zone,
+            "zones": list(zones),
+            "tags": list(tags),
+            "not_tags": list(not_tags),
+            "not_spaces": list(not_spaces),
+        }
     )

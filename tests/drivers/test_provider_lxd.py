@@ -33,7 +33,7 @@ from vmhost_provider import plugin
 from vmhost_provider.allocate import NoCapacity, allocate_or_compose, release
 
 from vmhost import client as vmclient
-from vmhost import model, pki
+from vmhost import model, pki, schemas
 from vmhost.api.app import create_app
 from vmhost.service import Services, Settings
 
@@ -109,8 +109,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             time.sleep(0.05)
         server = Server(f"http://127.0.0.1:{port}", token, host_id, services)
         with server.client() as api:
-            api.set_space("db", "vmhbr0")
-            api.set_space("storage", "vmhbr1")
+            api.spaces.set(schemas.SpaceSet(space="db", network="vmhbr0"))
+            api.spaces.set(schemas.SpaceSet(space="storage", network="vmhbr1"))
         yield server
     finally:
         if srv is not None and thread is not None:
@@ -127,8 +127,8 @@ def api(server: Server) -> Iterator[vmclient.VmHostClient]:
     with server.client() as c:
         yield c
     with server.client() as c:  # each test leaves the project empty
-        for vm in c.list_vms(host=server.host_id, origin="composed"):
-            c.delete_vm(vm.id)
+        for vm in c.vms.list(host=server.host_id, origin="composed"):
+            c.vms.delete(vm.id)
 
 
 def names() -> list[str]:
@@ -161,7 +161,7 @@ def test_constraints_compose_a_container_on_the_mapped_bridges(
     assert root["pool"] == "default"
     state = h.instances(PROJECT)[0]
     assert state["type"] == "container"
-    vm = api.get_vm(got.vm_id)
+    vm = api.vms.get(got.vm_id)
     assert [(n.space, n.network) for n in vm.interfaces] == [
         ("db", "vmhbr0"),
         ("storage", "vmhbr1"),
@@ -175,7 +175,7 @@ def test_a_constraint_no_host_meets_is_named_and_nothing_is_made(
     api: vmclient.VmHostClient,
 ) -> None:
     before = names()
-    used = api.get_host("lxd-provider").used.model_dump()
+    used = api.hosts.get("lxd-provider").used.model_dump()
     with pytest.raises(NoCapacity) as caught:
         allocate_or_compose(api, "mem=1T spaces=db virt-type=container", owner="juju:e2e")
     assert caught.value.constraints == ("mem",)
@@ -185,18 +185,18 @@ def test_a_constraint_no_host_meets_is_named_and_nothing_is_made(
     with pytest.raises(NoCapacity, match=r"constraint cores=64 \(1 host lack 64 free cores\)"):
         allocate_or_compose(api, "cores=64 virt-type=container", owner="juju:e2e")
     assert names() == before
-    assert api.list_vms(host="lxd-provider", origin="composed") == []
-    assert api.get_host("lxd-provider").used.model_dump() == used
+    assert api.vms.list(host="lxd-provider", origin="composed") == []
+    assert api.hosts.get("lxd-provider").used.model_dump() == used
 
 
 def test_warm_pool_reuses_the_idle_container(api: vmclient.VmHostClient) -> None:
     first = allocate_or_compose(api, CONSTRAINTS, owner="juju:one", warm_pool=True)
     assert release(api, first.vm_id, warm_pool=True) is True
     assert names() == [first.vm.name]  # kept on the host, idle
-    assert api.get_vm(first.vm_id).owner == ""
+    assert api.vms.get(first.vm_id).owner == ""
     again = allocate_or_compose(api, CONSTRAINTS, owner="juju:two", warm_pool=True)
     assert again.reused and again.vm_id == first.vm_id
-    assert api.get_vm(first.vm_id).owner == "juju:two"
+    assert api.vms.get(first.vm_id).owner == "juju:two"
     assert names() == [first.vm.name]  # nothing new on LXD
     # release without the warm pool decomposes it (the host has 2 cores: CONSTRAINTS takes
     # them all, so the idle container is what stood in the way of another machine)

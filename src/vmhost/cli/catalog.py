@@ -6,8 +6,16 @@ import datetime
 
 import typer
 
+from vmhost import client, schemas
+
 from . import common, output
 from .common import FormatOption
+
+
+def _named(ctx: typer.Context, collection: str) -> client.NamedManager:
+    """``client.zones`` or ``client.pools``."""
+    api = common.api(ctx)
+    return api.zones if collection == "zones" else api.pools
 
 
 def _named_app(collection: str, what: str) -> typer.Typer:
@@ -17,7 +25,7 @@ def _named_app(collection: str, what: str) -> typer.Typer:
     @app.command("list")
     def list_items(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
         """List them with how many VM hosts each holds."""
-        items = common.api(ctx).list_named(collection)
+        items = _named(ctx, collection).list()
         output.print_list(
             items,
             fmt,
@@ -28,7 +36,7 @@ def _named_app(collection: str, what: str) -> typer.Typer:
     @app.command("read")
     def read_item(ctx: typer.Context, key: str = key_arg) -> None:
         """Its JSON."""
-        output.print_json(common.api(ctx).get_named(collection, key))
+        output.print_json(_named(ctx, collection).get(key))
 
     @app.command("create")
     def create_item(
@@ -37,7 +45,11 @@ def _named_app(collection: str, what: str) -> typer.Typer:
         description: str = typer.Option("", help="free text"),
     ) -> None:
         """Create one; prints its JSON."""
-        output.print_json(common.api(ctx).create_named(collection, name, description))
+        output.print_json(
+            _named(ctx, collection).create(
+                client.build(schemas.NamedCreate, name=name, description=description)
+            )
+        )
 
     @app.command("update")
     def update_item(
@@ -47,12 +59,16 @@ def _named_app(collection: str, what: str) -> typer.Typer:
         description: str | None = typer.Option(None),
     ) -> None:
         """Rename or re-describe; prints its JSON."""
-        output.print_json(common.api(ctx).update_named(collection, key, name, description))
+        output.print_json(
+            _named(ctx, collection).update(
+                key, client.build(schemas.NamedUpdate, name=name, description=description)
+            )
+        )
 
     @app.command("delete")
     def delete_item(ctx: typer.Context, key: str = key_arg) -> None:
         """Delete an empty one (not the default)."""
-        done = common.api(ctx).delete_named(collection, key)
+        done = _named(ctx, collection).delete(key)
         output.message(f"Deleted {what} {done.name!r}.")
 
     return app
@@ -67,7 +83,7 @@ spaces_app = typer.Typer(help="Which host network a space means.", no_args_is_he
 @spaces_app.command("list")
 def spaces_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
     """Every network-to-space mapping."""
-    items = common.api(ctx).list_spaces()
+    items = common.api(ctx).spaces.list()
     output.print_list(
         items,
         fmt,
@@ -84,7 +100,9 @@ def spaces_set(
     host: str | None = typer.Option(None, help="only on this host (id or name)"),
 ) -> None:
     """Map NETWORK (on every host, or on --host) to SPACE."""
-    mapping = common.api(ctx).set_space(space, network, host)
+    mapping = common.api(ctx).spaces.set(
+        client.build(schemas.SpaceSet, space=space, network=network, host=host)
+    )
     where = f"on {mapping.host}" if mapping.host else "on every host"
     output.message(f"Space {mapping.space!r} is network {mapping.network!r} {where}.")
 
@@ -96,7 +114,7 @@ def spaces_unset(
     network: str | None = typer.Option(None, help="only this network's mapping"),
 ) -> None:
     """Remove a space's mappings."""
-    done = common.api(ctx).unset_space(space, network)
+    done = common.api(ctx).spaces.unset(space, network)
     output.message(f"Removed {done.removed} mapping(s) of space {space!r}.")
 
 
@@ -112,7 +130,7 @@ def _when(timestamp: float | None) -> str:
 @tokens_app.command("list")
 def tokens_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
     """Every token's record (never a token)."""
-    items = common.api(ctx).list_tokens()
+    items = common.api(ctx).tokens.list()
     output.print_list(
         items,
         fmt,
@@ -136,7 +154,9 @@ def tokens_create(
     expires_days: float | None = typer.Option(None, help="expire after this many days"),
 ) -> None:
     """Create a token and print it (only this once)."""
-    created = common.api(ctx).create_token(name, role, expires_days)
+    created = common.api(ctx).tokens.create(
+        client.build(schemas.TokenCreate, name=name, role=role, expires_in_days=expires_days)
+    )
     output.message(f"Created {created.role} token {created.name!r}; it is shown only once:")
     typer.echo(created.token)
 
@@ -144,7 +164,7 @@ def tokens_create(
 @tokens_app.command("revoke")
 def tokens_revoke(ctx: typer.Context, key: str = typer.Argument(..., metavar="NAME")) -> None:
     """Revoke a token by name or id; it stops working at once."""
-    done = common.api(ctx).revoke_token(key)
+    done = common.api(ctx).tokens.revoke(key)
     output.message(f"Revoked token {done.name!r}.")
 
 
@@ -154,7 +174,7 @@ operations_app = typer.Typer(help="Background operations.", no_args_is_help=True
 @operations_app.command("list")
 def operations_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
     """Recent operations, newest first."""
-    ops = common.api(ctx).operations()
+    ops = common.api(ctx).operations.list()
     output.print_list(
         ops,
         fmt,
@@ -166,4 +186,4 @@ def operations_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> No
 @operations_app.command("read")
 def operations_read(ctx: typer.Context, op_id: str = typer.Argument(..., metavar="ID")) -> None:
     """One operation's JSON."""
-    output.print_json(common.api(ctx).operation(op_id))
+    output.print_json(common.api(ctx).operations.get(op_id))

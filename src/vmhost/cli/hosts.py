@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from vmhost import schemas
+from vmhost import client, schemas
 
 from . import common, output
 from .common import FormatOption
@@ -58,7 +58,7 @@ def host_row(h: schemas.VmHost) -> list[Any]:
 
 
 def _list(ctx: typer.Context, fmt: output.Format) -> None:
-    hosts = common.api(ctx).list_hosts()
+    hosts = common.api(ctx).hosts.list()
     output.print_list(hosts, fmt, HOST_COLUMNS, host_row)
 
 
@@ -120,7 +120,7 @@ def hosts_create(
     host = output.wait_with_progress(
         api,
         f"Adding VM host {name or address}",
-        lambda: api.start_create_host(**fields),
+        lambda: api.hosts.start_create(client.build(schemas.VmHostCreate, **fields)),
         schemas.VmHost,
         state_quiet(ctx),
     )
@@ -128,7 +128,7 @@ def hosts_create(
     if host.status != "ready":
         output.message(f"VM host {host.name!r} is {host.status}: {host.last_error}")
         if host.type == "lxd":
-            cert = api.certificate(host.id)
+            cert = api.hosts.certificate(host.id)
             output.message(f"Trust vmhost on the LXD host, then refresh:\n  {cert.trust_command}")
 
 
@@ -140,7 +140,7 @@ def state_quiet(ctx: typer.Context) -> bool:
 @host_app.command("read")
 def host_read(ctx: typer.Context, host: str = IdArg) -> None:
     """The VM host's JSON (MAAS's keys plus vmhost's)."""
-    output.print_json(common.api(ctx).get_host(host))
+    output.print_json(common.api(ctx).hosts.get(host))
 
 
 @host_app.command("update")
@@ -183,7 +183,8 @@ def host_update(
         "key": common.read_file(key, "key"),
         "type": host_type,
     }
-    output.print_json(common.api(ctx).update_host(host, **changes))
+    body = client.build(schemas.VmHostUpdate, **changes)
+    output.print_json(common.api(ctx).hosts.update(host, body))
 
 
 @host_app.command("delete")
@@ -201,7 +202,7 @@ def host_delete(
     done = output.wait_with_progress(
         api,
         f"Deleting VM host {host}",
-        lambda: api.start_delete_host(host, decompose),
+        lambda: api.hosts.start_delete(host, decompose),
         schemas.Deleted,
         state_quiet(ctx),
     )
@@ -217,7 +218,7 @@ def host_refresh(ctx: typer.Context, host: str = IdArg) -> None:
     result = output.wait_with_progress(
         api,
         f"Refreshing VM host {host}",
-        lambda: api.start_refresh_host(host),
+        lambda: api.hosts.start_refresh(host),
         schemas.VmHost,
         state_quiet(ctx),
     )
@@ -320,7 +321,7 @@ def host_compose(
     result = output.wait_with_progress(
         api,
         f"Composing on VM host {host}",
-        lambda: api.start_compose(host, **fields),
+        lambda: api.hosts.start_compose(host, client.build(schemas.ComposeBody, **fields)),
         schemas.ComposeResult,
         state_quiet(ctx),
     )
@@ -330,19 +331,19 @@ def host_compose(
 @host_app.command("parameters")
 def host_parameters(ctx: typer.Context, host: str = IdArg) -> None:
     """Connection parameters, secrets included (admin token)."""
-    output.print_json(common.api(ctx).parameters(host))
+    output.print_json(common.api(ctx).hosts.parameters(host))
 
 
 @host_app.command("add-tag")
 def host_add_tag(ctx: typer.Context, host: str = IdArg, tag: str = typer.Argument(...)) -> None:
     """Add a tag; prints the host's JSON."""
-    output.print_json(common.api(ctx).add_tag(host, tag))
+    output.print_json(common.api(ctx).hosts.add_tag(host, tag))
 
 
 @host_app.command("remove-tag")
 def host_remove_tag(ctx: typer.Context, host: str = IdArg, tag: str = typer.Argument(...)) -> None:
     """Remove a tag; prints the host's JSON."""
-    output.print_json(common.api(ctx).remove_tag(host, tag))
+    output.print_json(common.api(ctx).hosts.remove_tag(host, tag))
 
 
 @host_app.command("storage-pools")
@@ -350,7 +351,7 @@ def host_storage_pools(
     ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
 ) -> None:
     """Storage pools: NAME TYPE PATH TOTAL USED AVAIL (USED = disks of every VM)."""
-    pools = common.api(ctx).storage_pools(host)
+    pools = common.api(ctx).hosts.storage_pools(host)
     output.print_list(
         pools,
         fmt,
@@ -372,7 +373,7 @@ def host_resources(
     ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
 ) -> None:
     """Per NUMA node: cores pinned and free, vCPUs, memory, hugepages, SR-IOV VFs."""
-    res = common.api(ctx).resources(host)
+    res = common.api(ctx).hosts.resources(host)
     if fmt is not output.Format.TABLE:
         (output.print_json if fmt is output.Format.JSON else output.print_yaml)(res)
         return
@@ -404,7 +405,7 @@ def host_certificate(
     pem: bool = typer.Option(False, "--pem", help="print only the PEM"),
 ) -> None:
     """The LXD client certificate, its fingerprint and the command to trust it."""
-    cert = common.api(ctx).certificate(host)
+    cert = common.api(ctx).hosts.certificate(host)
     if pem:
         typer.echo(cert.certificate.rstrip())
         return
@@ -421,7 +422,7 @@ def host_projects(
     ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
 ) -> None:
     """The host's LXD projects with their use."""
-    projects = common.api(ctx).projects(host)
+    projects = common.api(ctx).hosts.projects(host)
     output.print_list(
         projects,
         fmt,

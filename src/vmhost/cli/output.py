@@ -151,14 +151,14 @@ def wait_with_progress(
     """Start a long operation and follow it with a spinner on stderr."""
     op = start()
     if quiet:
-        return api.wait(op, model)
+        return api.operations.wait(op, model)
     console = stderr()
     with console.status(f"{label} ({op.status})", spinner="dots") as status:
 
         def update(current: schemas.Operation) -> None:
             status.update(f"{label} ({current.stage or current.status})")
 
-        return api.wait(op, model, on_update=update)
+        return api.operations.wait(op, model, on_update=update)
 
 
 def join(values: Iterable[Any]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from vmhost import schemas
+from vmhost import client, schemas
 
 from . import common, hosts, output
 from .common import FormatOption
@@ -26,7 +26,7 @@ def vms_list(
     fmt: output.Format = FormatOption,
 ) -> None:
     """VMs, filtered."""
-    vms = common.api(ctx).list_vms(host=host, origin=origin, state=state, owner=owner, idle=idle)
+    vms = common.api(ctx).vms.list(host=host, origin=origin, state=state, owner=owner, idle=idle)
     output.print_list(
         vms,
         fmt,
@@ -53,21 +53,21 @@ def vms_allocate(
     owner: str = typer.Option(..., help="who the VM is for"),
 ) -> None:
     """Allocate an idle VM to an owner (fails when it is not idle)."""
-    vm = common.api(ctx).allocate_vm(vm_id, owner)
+    vm = common.api(ctx).vms.allocate(vm_id, owner)
     output.message(f"VM {vm.name!r} is allocated to {vm.owner!r}.")
 
 
 @vms_app.command("release")
 def vms_release(ctx: typer.Context, vm_id: int = VmArg) -> None:
     """Clear a VM's owner: it stays, idle, in the warm pool."""
-    vm = common.api(ctx).release_vm(vm_id)
+    vm = common.api(ctx).vms.release(vm_id)
     output.message(f"VM {vm.name!r} is idle.")
 
 
 @vms_app.command("read")
 def vms_read(ctx: typer.Context, vm_id: int = VmArg) -> None:
     """The VM's JSON."""
-    output.print_json(common.api(ctx).get_vm(vm_id))
+    output.print_json(common.api(ctx).vms.get(vm_id))
 
 
 @vms_app.command("compose")
@@ -114,7 +114,7 @@ def vms_compose(
     result = output.wait_with_progress(
         api,
         "Composing",
-        lambda: api.start_compose(None, **fields),
+        lambda: api.vms.start_compose(client.build(schemas.HostComposeBody, **fields)),
         schemas.ComposeResult,
         common.state(ctx).quiet,
     )
@@ -124,14 +124,14 @@ def vms_compose(
 @vms_app.command("power-on")
 def vms_power_on(ctx: typer.Context, vm_id: int = VmArg) -> None:
     """Start the VM."""
-    vm = common.api(ctx).power_on(vm_id)
+    vm = common.api(ctx).vms.power_on(vm_id)
     output.message(f"VM {vm.name!r} is {vm.power_state}.")
 
 
 @vms_app.command("power-off")
 def vms_power_off(ctx: typer.Context, vm_id: int = VmArg) -> None:
     """Stop the VM."""
-    vm = common.api(ctx).power_off(vm_id)
+    vm = common.api(ctx).vms.power_off(vm_id)
     output.message(f"VM {vm.name!r} is {vm.power_state}.")
 
 
@@ -142,7 +142,7 @@ def vms_delete(ctx: typer.Context, vm_id: int = VmArg) -> None:
     done = output.wait_with_progress(
         api,
         f"Decomposing VM {vm_id}",
-        lambda: api.start_delete_vm(vm_id),
+        lambda: api.vms.start_delete(vm_id),
         schemas.Deleted,
         common.state(ctx).quiet,
     )

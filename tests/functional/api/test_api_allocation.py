@@ -9,7 +9,7 @@ import pytest
 from api_support import ApiEnv
 
 from vmhost import client as vmclient
-from vmhost import model
+from vmhost import model, schemas
 
 
 def _compose(api: ApiEnv, **body: Any) -> dict[str, Any]:
@@ -125,17 +125,25 @@ def test_refresh_reads_addresses(api: ApiEnv) -> None:
 def test_client_methods(api: ApiEnv) -> None:
     api.add_host("h1")
     with vmclient.VmHostClient("http://testserver", api.admin_token, http=api.client) as vmh:
-        vm = vmh.compose(cores=1, memory_mib=1024, owner="juju:a").vm
+        body = vmclient.build(schemas.HostComposeBody, cores=1, memory_mib=1024, owner="juju:a")
+        vm = vmh.vms.compose(body).vm
         assert vm.owner == "juju:a"
-        idle = vmh.compose(cores=1, memory_mib=1024).vm
-        assert [v.id for v in vmh.list_vms(idle=True)] == [idle.id]
-        assert [v.id for v in vmh.idle_vms(cores=1, memory_mib=1024)] == [idle.id]
-        assert vmh.idle_vms(cores=2) == []
-        assert [v.id for v in vmh.list_vms(owner="juju:a")] == [vm.id]
-        assert vmh.allocate_vm(idle.id, "juju:b").owner == "juju:b"
+        idle = vmh.vms.compose(
+            vmclient.build(schemas.HostComposeBody, cores=1, memory_mib=1024)
+        ).vm
+        assert [v.id for v in vmh.vms.list(idle=True)] == [idle.id]
+        assert [
+            v.id
+            for v in vmh.vms.idle(
+                vmclient.build(schemas.HostComposeBody, cores=1, memory_mib=1024)
+            )
+        ] == [idle.id]
+        assert vmh.vms.idle(vmclient.build(schemas.HostComposeBody, cores=2)) == []
+        assert [v.id for v in vmh.vms.list(owner="juju:a")] == [vm.id]
+        assert vmh.vms.allocate(idle.id, "juju:b").owner == "juju:b"
         with pytest.raises(vmclient.ConflictError, match="already allocated"):
-            vmh.allocate_vm(idle.id, "juju:c")
+            vmh.vms.allocate(idle.id, "juju:c")
         with pytest.raises(vmclient.InvalidInputError, match="owner"):
-            vmh.allocate_vm(idle.id, "")
-        assert vmh.release_vm(idle.id).owner == ""
-        assert vmh.refresh_vm(idle.id).power_state == "running"
+            vmh.vms.allocate(idle.id, "")
+        assert vmh.vms.release(idle.id).owner == ""
+        assert vmh.vms.refresh(idle.id).power_state == "running"

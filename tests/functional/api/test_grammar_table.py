@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 from api_support import ApiEnv, lxd_stub, make_services, make_tokens
 from fastapi.testclient import TestClient
-from vmhost_provider.allocate import compose_body
 from vmhost_provider.constraints import Constraints
 from vmhost_provider.translate import TranslationError, translate
 
 from vmhost import model, schemas
 from vmhost.api import convert
 from vmhost.api.app import create_app
+from vmhost.client.base import dump
 from vmhost.drivers import fake
 
 LONG = "a-very-long-interface-label"
@@ -122,10 +122,10 @@ def through_the_api(api: ApiEnv, storage: str | None, interfaces: str | None) ->
 
 def through_the_provider(api: ApiEnv, storage: str | None, interfaces: str | None) -> Outcome:
     try:
-        request = translate(Constraints(), storage=storage, interfaces=interfaces)
+        body = translate(Constraints(), storage=storage, interfaces=interfaces)
     except TranslationError as exc:
         return Outcome(error=(exc.constraint, str(exc)))
-    return _serve(api, compose_body(request))
+    return _serve(api, dump(body))  # the JSON the client sends
 
 
 @pytest.fixture(scope="module")

@@ -32,12 +32,12 @@ def _on_host(name: str) -> set[str]:
 def test_compose_on_the_best_host(vmh: vmclient.VmHostClient) -> None:
     got = allocate_or_compose(vmh, "cores=4 mem=8G spaces=db tags=ssd", owner="juju:m1")
     assert not got.reused
-    vm = vmh.get_vm(got.vm_id)
+    vm = vmh.vms.get(got.vm_id)
     assert vm.owner == "juju:m1" and vm.state == "ready"
     assert got.host == "big" and vm.name in _on_host("numa")
     assert (vm.cores, vm.memory_mib) == (4, 8192)
     assert [(n.network, n.space) for n in vm.interfaces] == [("br-db", "db")]
-    assert vmh.list_vms(idle=True) == []
+    assert vmh.vms.list(idle=True) == []
 
 
 def test_zones_and_excluded_spaces(vmh: vmclient.VmHostClient) -> None:
@@ -54,11 +54,11 @@ def test_warm_pool_reuses_an_idle_vm(vmh: vmclient.VmHostClient) -> None:
     first = allocate_or_compose(vmh, "cores=2 mem=2G", owner="juju:m1", warm_pool=True)
     assert not first.reused
     assert release(vmh, first.vm_id, warm_pool=True) is True
-    assert [v.id for v in vmh.list_vms(idle=True)] == [first.vm_id]
+    assert [v.id for v in vmh.vms.list(idle=True)] == [first.vm_id]
     again = allocate_or_compose(vmh, "cores=1 mem=1G", owner="juju:m2", warm_pool=True)
     assert again.reused and again.vm_id == first.vm_id
-    assert vmh.get_vm(first.vm_id).owner == "juju:m2"
-    assert len(vmh.list_vms()) == 1  # nothing new composed
+    assert vmh.vms.get(first.vm_id).owner == "juju:m2"
+    assert len(vmh.vms.list()) == 1  # nothing new composed
 
 
 def test_no_reuse_without_the_warm_pool_or_on_a_mismatch(vmh: vmclient.VmHostClient) -> None:
@@ -70,13 +70,13 @@ def test_no_reuse_without_the_warm_pool_or_on_a_mismatch(vmh: vmclient.VmHostCli
         got = allocate_or_compose(vmh, constraints, owner="juju:b", warm_pool=True)
         assert not got.reused, constraints
         assert got.vm_id != idle.vm_id
-    assert vmh.get_vm(idle.vm_id).owner == ""
+    assert vmh.vms.get(idle.vm_id).owner == ""
 
 
 def test_no_capacity_names_the_constraint_and_composes_nothing(
     vmh: vmclient.VmHostClient,
 ) -> None:
-    before = {h.name: h.used.model_dump() for h in vmh.list_hosts()}
+    before = {h.name: h.used.model_dump() for h in vmh.hosts.list()}
     with pytest.raises(NoCapacity) as caught:
         allocate_or_compose(vmh, "cores=2 mem=1T", owner="juju:m1", warm_pool=True)
     assert caught.value.constraints == ("mem",)
@@ -90,22 +90,114 @@ def test_no_capacity_names_the_constraint_and_composes_nothing(
     assert "cores=32 (1 host lack 32 free cores)" in str(zone.value)
     with pytest.raises(NoCapacity, match=r"constraint arch=arm64 \(2 hosts are not arm64\)"):
         allocate_or_compose(vmh, "virt-type=container arch=arm64", owner="o")
-    assert vmh.list_vms() == []
+    assert vmh.vms.list() == []
     assert _on_host("numa") == set() and _on_host("small") == set()
-    assert {h.name: h.used.model_dump() for h in vmh.list_hosts()} == before
+    assert {h.name: h.used.model_dump() for h in vmh.hosts.list()} == before
 
 
 def test_release_decomposes_or_keeps(vmh: vmclient.VmHostClient) -> None:
     gone = allocate_or_compose(vmh, "cores=1 mem=1G", owner="juju:a")
     kept = allocate_or_compose(vmh, "cores=1 mem=1G", owner="juju:b")
-    name = vmh.get_vm(gone.vm_id).name
+    name = vmh.vms.get(gone.vm_id).name
     assert release(vmh, gone.vm_id) is False
     with pytest.raises(vmclient.NotFoundError):
-        vmh.get_vm(gone.vm_id)
+        vmh.vms.get(gone.vm_id)
     assert name not in _on_host("numa") | _on_host("small")
     assert release(vmh, kept.vm_id, warm_pool=True) is True
-    vm = vmh.get_vm(kept.vm_id)
+    vm = vmh.vms.get(kept.vm_id)
     assert vm.owner == "" and vm.state == "ready"
     assert vm.name in _on_host("numa") | _on_host("small")
-    host = vmh.get_host(vm.host.id)
+    host = vmh.hosts.get(vm.host.id)
     assert host.used.cores == 1  # an idle VM still holds its resources
+
+
+# -- the warm pool: the server's checks, through the provider -----------------------------------
+
+
+def _idle(vmh: vmclient.VmHostClient, constraints: str, **extras: str) -> int:
+    """A VM composed for the constraints and released to the warm pool: its id."""
+    vm_id = allocate_or_compose(vmh, constraints, owner="maker", **extras).vm_id
+    release(vmh, vm_id, warm_pool=True)
+    return vm_id
+
+
+def test_warm_pool_reuses_the_cheapest_matching_idle_vm(vmh: vmclient.VmHostClient) -> None:
+    big = _idle(vmh, "cores=8 mem=16G")
+    small = _idle(vmh, "cores=2 mem=4G")
+    _idle(vmh, "cores=1 mem=1G")  # too small
+    allocate_or_compose(vmh, "cores=4 mem=8G", owner="taken")
+    got = allocate_or_compose(vmh, "cores=2 mem=2G", owner="juju:m1", warm_pool=True)
+    assert got.reused and got.vm.id == small and got.vm.owner == "juju:m1"
+    again = allocate_or_compose(vmh, "cores=2 mem=2G", owner="juju:m2", warm_pool=True)
+    assert again.reused and again.vm.id == big
+    third = allocate_or_compose(vmh, "cores=2 mem=2G", owner="juju:m3", warm_pool=True)
+    assert not third.reused
+
+
+@pytest.mark.parametrize(
+    "constraints",
+    [
+        "cores=4",
+        "mem=8G",
+        "root-disk=30G",
+        "root-disk-source=fast",
+        "virt-type=container",
+        "arch=arm64",
+        "zones=default",
+        "tags=^ssd",
+        "tags=gpu",
+        "spaces=db",
+        "spaces=^public",
+    ],
+)
+def test_no_reuse_when_the_idle_vm_does_not_match(
+    vmh: vmclient.VmHostClient, constraints: str
+) -> None:
+    # 2 cores, 4 GiB, a 20 GB root disk on pool default, one NIC on br0 (space public), on
+    # host big (zone z1, tag ssd)
+    idle = _idle(vmh, "cores=2 mem=4G root-disk-source=default zones=z1", storage="root:20")
+    assert vmh.vms.get(idle).host.name == "big"
+    try:
+        got = allocate_or_compose(vmh, constraints, owner="o", warm_pool=True)
+    except NoCapacity:
+        pass  # no host has it either: composed nowhere, and the idle VM not taken
+    else:
+        assert not got.reused and got.vm_id != idle
+    assert vmh.vms.get(idle).owner == ""
+
+
+def test_matching_vms_with_spaces_and_disks(vmh: vmclient.VmHostClient) -> None:
+    idle = _idle(
+        vmh,
+        "cores=4 mem=8G zones=z1",
+        storage="root:40(fast),data:100",
+        interfaces="eth0:network=br-db;eth1:network=br0",
+    )
+
+    def reused(constraints: str, **extras: str) -> bool:
+        got = allocate_or_compose(vmh, constraints, owner="o", warm_pool=True, **extras)
+        release(vmh, got.vm_id, warm_pool=got.reused)
+        return got.reused and got.vm_id == idle
+
+    assert reused("cores=4 mem=8G spaces=db zones=z1")
+    assert reused("", storage="root:30(fast),data:50")
+    assert not reused("", storage="root:30,a:1,b:1")  # 2 disks, fewer than 3
+    # a NIC serves one requested NIC: the network one takes eth0, space db has none left
+    assert not reused("spaces=db", interfaces="0:network=br-db")
+    assert not reused("spaces=db", interfaces="0:space=db;1:space=db")
+    assert vmh.vms.get(idle).owner == ""
+
+
+def test_allocation_asks_the_server_nothing_per_host(
+    api: ApiEnv, vmh: vmclient.VmHostClient
+) -> None:
+    _idle(vmh, "cores=1 mem=1G")
+    asked: list[str] = []
+    api.client.event_hooks["request"].append(lambda r: asked.append(f"{r.method} {r.url.path}"))
+    got = allocate_or_compose(vmh, "cores=1 mem=1G spaces=public", owner="o", warm_pool=True)
+    assert got.reused
+    assert asked == [
+        "GET /api/v1/spaces",
+        "POST /api/v1/vms/idle",
+        f"POST /api/v1/vms/{got.vm_id}/allocate",
+    ]

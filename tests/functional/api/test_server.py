@@ -129,7 +129,7 @@ def test_serves_https_with_tls_options(tmp_path: Any, capsys: pytest.CaptureFixt
                 time.sleep(0.1)
         with client.VmHostClient(url, token, verify=cert) as api:
             assert api.whoami().name == "tls"
-            assert api.list_hosts() == []
+            assert api.hosts.list() == []
         untrusting = client.VmHostClient(url, token)  # the system CAs do not know the server
         with pytest.raises(client.ConnectionFailedError):
             untrusting.whoami()

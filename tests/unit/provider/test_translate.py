@@ -24,10 +24,11 @@ from vmhost_provider.translate import (
     MAX_MEMORY_MIB,
     Defaults,
     TranslationError,
-    translate,
 )
+from vmhost_provider.translate import translate as wire_translate
 
 from vmhost import model, schemas
+from vmhost.api import convert
 from vmhost.model import (
     ComposeRequest,
     DiskRequest,
@@ -40,6 +41,12 @@ from vmhost.service.pool_tags import select_pools
 MIB = 1024**2
 GB = 1000**3
 DEFAULT_ROOT = DiskRequest(8 * GB)
+
+
+def translate(*args: Any, **kwargs: Any) -> ComposeRequest:
+    """What the server makes of the provider's wire body: the round trip through the API's
+    own converter (the provider builds ``schemas.HostComposeBody``)."""
+    return convert.compose_request(wire_translate(*args, **kwargs), None)
 
 
 def req(**changes: Any) -> ComposeRequest:
