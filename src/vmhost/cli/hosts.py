@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import typer
@@ -225,40 +226,25 @@ def host_refresh(ctx: typer.Context, host: str = IdArg) -> None:
     output.print_json(result)
 
 
-def compose_fields(
-    cores: int | None,
-    memory_mib: int | None,
-    storage: str | None,
-    interfaces: str | None,
-    hostname: str | None,
-    hugepages: bool,
-    pinned_cores: str | None,
-    pin_cores: bool,
-    numa_affinity: bool,
-    zone: str | None,
-    pool: str | None,
-    tags: str | None,
-    instance_type: str | None,
-    architecture: str | None,
-    user_data: str | None,
-) -> dict[str, Any]:
-    """The compose request from command-line options."""
+def compose_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The compose request from a compose command's options (its parameters, by name)."""
+    tags, pinned = options["tags"], options["pinned_cores"]
     return {
-        "cores": cores,
-        "memory_mib": memory_mib,
-        "storage": storage,
-        "interfaces": interfaces,
-        "hostname": hostname,
-        "hugepages_backed": hugepages or None,
-        "pinned_cores": common.parse_ints(pinned_cores, "--pinned-cores"),
-        "pin_cores": pin_cores or None,
-        "numa_affinity": numa_affinity or None,
-        "zone": zone,
-        "pool": pool,
+        "cores": options["cores"],
+        "memory_mib": options["memory_mib"],
+        "storage": options["storage"],
+        "interfaces": options["interfaces"],
+        "hostname": options["hostname"],
+        "hugepages_backed": options["hugepages"] or None,
+        "pinned_cores": common.parse_ints(pinned, "--pinned-cores"),
+        "pin_cores": options["pin_cores"] or None,
+        "numa_affinity": options["numa_affinity"] or None,
+        "zone": options["zone"],
+        "pool": options["pool"],
         "tags": [t for t in tags.split(",") if t] if tags else None,
-        "instance_type": instance_type,
-        "architecture": architecture,
-        "user_data": common.read_file(user_data, "user-data"),
+        "instance_type": options["instance_type"],
+        "architecture": options["architecture"],
+        "user_data": common.read_file(options["user_data"], "user-data"),
     }
 
 
@@ -300,23 +286,7 @@ def host_compose(
     user_data: str | None = USER_DATA,
 ) -> None:
     """Compose a VM on this host; prints MAAS's answer plus the VM obtained."""
-    fields = compose_fields(
-        cores,
-        memory_mib,
-        storage,
-        interfaces,
-        hostname,
-        hugepages,
-        pinned_cores,
-        pin_cores,
-        numa_affinity,
-        zone,
-        pool,
-        tags,
-        instance_type,
-        architecture,
-        user_data,
-    )
+    fields = compose_fields(locals())  # the options above, by name
     api = common.api(ctx)
     result = output.wait_with_progress(
         api,

@@ -91,23 +91,7 @@ def vms_compose(
     user_data: str | None = hosts.USER_DATA,
 ) -> None:
     """Compose a VM on the best host; prints the result's JSON."""
-    fields = hosts.compose_fields(
-        cores,
-        memory_mib,
-        storage,
-        interfaces,
-        hostname,
-        hugepages,
-        pinned_cores,
-        pin_cores,
-        numa_affinity,
-        zone,
-        pool,
-        tags,
-        instance_type,
-        architecture,
-        user_data,
-    )
+    fields = hosts.compose_fields(locals())  # the options above, by name
     if host is not None:
         fields["host"] = host
     api = common.api(ctx)

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Mapping
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import httpx
 import pydantic
 
 from vmhost import schemas
 
 from .errors import InvalidInputError
 
+if TYPE_CHECKING:
+    from . import VmHostClient
+
 T = TypeVar("T", bound=pydantic.BaseModel)
 P = schemas.API_PREFIX
-
-
-class Transport(Protocol):
-    """The client's one way to the server (``VmHostClient.request``)."""
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-    ) -> httpx.Response: ...
 
 
 def seg(value: int | str) -> str:
@@ -52,7 +40,7 @@ def dump(body: pydantic.BaseModel) -> dict[str, Any]:
 class Manager:
     """One collection of the API (``client.hosts``, ``client.vms`` ...)."""
 
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: VmHostClient) -> None:
         self._transport = transport
 
     def _get(self, path: str, model: type[T], **params: Any) -> T:

@@ -6,14 +6,17 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pydantic
 
 from vmhost import schemas
 
-from .base import Manager, P, Transport, seg
+from .base import Manager, P, seg
 from .errors import ClientError, error_from
+
+if TYPE_CHECKING:
+    from . import VmHostClient
 
 T = TypeVar("T", bound=pydantic.BaseModel)
 
@@ -22,7 +25,7 @@ class NamedManager(Manager):
     """Zones (``/api/v1/zones``) or resource pools (``/api/v1/pools``): MAAS's named
     groupings of hosts."""
 
-    def __init__(self, transport: Transport, collection: str) -> None:
+    def __init__(self, transport: VmHostClient, collection: str) -> None:
         super().__init__(transport)
         self.collection = collection
 
