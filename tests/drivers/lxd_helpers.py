@@ -17,7 +17,7 @@ from typing import Any
 
 from vmhost import model, pki
 from vmhost.drivers import base
-from vmhost.drivers.lxd import client as lxd_client
+from vmhost.drivers.lxd import endpoint as lxd_endpoint
 
 ADDRESS = os.environ.get("VMHOST_LXD_HTTPS", "127.0.0.1:8443")
 POOL = "default"
@@ -102,7 +102,7 @@ def connection(
     pair: pki.KeyPair, project: str = "default", **options: object
 ) -> base.HostConnection:
     """A HostConnection as the service builds it: pinned server certificate, test image."""
-    server = lxd_client.fetch_server_certificate(ADDRESS)
+    server = lxd_endpoint.fetch_server_certificate(ADDRESS)
     return base.HostConnection(
         type=model.HostType.LXD,
         address=ADDRESS,

@@ -21,6 +21,8 @@ from vmhost import pki
 from vmhost.drivers import base
 from vmhost.drivers.lxd import client as lxd_client
 from vmhost.drivers.lxd import driver as lxd_driver
+from vmhost.drivers.lxd import endpoint as lxd_endpoint
+from vmhost.drivers.lxd import trust as lxd_trust
 
 pytestmark = [pytest.mark.lxd, pytest.mark.timeout(300)]
 
@@ -184,14 +186,14 @@ def test_trust_token(cleanup: list[str]) -> None:
     conn = h.connection(pair)
     with pytest.raises(base.DriverAuthError):
         discover_ok(conn)
-    assert lxd_client.trust_with_token(conn, token) == pair.fingerprint
+    assert lxd_trust.trust_with_token(conn, token) == pair.fingerprint
     assert pair.fingerprint in h.trusted_fingerprints()
     discover_ok(conn)
-    assert lxd_client.trust_with_token(conn, token) == pair.fingerprint  # already: fine
+    assert lxd_trust.trust_with_token(conn, token) == pair.fingerprint  # already: fine
     # a used token does not trust another certificate
     stranger = h.new_pair("stranger")
     with pytest.raises(base.DriverAuthError, match="trust token was not accepted"):
-        lxd_client.trust_with_token(h.connection(stranger), token)
+        lxd_trust.trust_with_token(h.connection(stranger), token)
     assert stranger.fingerprint not in h.trusted_fingerprints()
 
 
@@ -203,9 +205,9 @@ def test_trust_password(cleanup: list[str]) -> None:
     try:
         conn = h.connection(pair)
         with pytest.raises(base.DriverAuthError, match="trust password was not accepted"):
-            lxd_client.trust_with_password(conn, "wrong")
+            lxd_trust.trust_with_password(conn, "wrong")
         assert pair.fingerprint not in h.trusted_fingerprints()
-        assert lxd_client.trust_with_password(conn, password) == pair.fingerprint
+        assert lxd_trust.trust_with_password(conn, password) == pair.fingerprint
         discover_ok(conn)
     finally:
         h.lxc("config", "unset", "core.trust_password")
@@ -226,7 +228,7 @@ def test_pinned_server_certificate_mismatch(cleanup: list[str]) -> None:
     with pytest.raises(base.DriverAuthError, match="different TLS certificate"):
         discover_ok(conn)
     # the real one, fetched on first use, is LXD's own
-    fetched = lxd_client.fetch_server_certificate(h.ADDRESS)
+    fetched = lxd_endpoint.fetch_server_certificate(h.ADDRESS)
     assert fetched.fingerprint == h.query("/1.0")["environment"]["certificate_fingerprint"]
 
 

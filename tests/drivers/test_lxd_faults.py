@@ -19,8 +19,8 @@ import pytest
 
 from vmhost import model, pki
 from vmhost.drivers import base
-from vmhost.drivers.lxd import client as lxd_client
 from vmhost.drivers.lxd import driver as lxd_driver
+from vmhost.drivers.lxd import endpoint as lxd_endpoint
 
 pytestmark = [pytest.mark.lxd, pytest.mark.timeout(300)]
 
@@ -89,7 +89,7 @@ def test_connection_refused_names_the_address(pair: pki.KeyPair) -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
     with pytest.raises(base.DriverConnectionError) as err:
-        lxd_client.fetch_server_certificate(address)
+        lxd_endpoint.fetch_server_certificate(address)
     assert address in str(err.value) and "connection refused" in str(err.value)
     assert err.value.retryable
     conn = h.connection(pair)
@@ -111,7 +111,7 @@ def test_wrong_port_plain_http(pair: pki.KeyPair) -> None:
     address = f"127.0.0.1:{server.server_port}"
     try:
         with pytest.raises(base.DriverConnectionError, match=f"{address}: no TLS there"):
-            lxd_client.fetch_server_certificate(address)
+            lxd_endpoint.fetch_server_certificate(address)
         conn = h.connection(pair)
         conn = base.HostConnection(
             conn.type,
@@ -153,7 +153,7 @@ def test_https_but_not_lxd(pair: pki.KeyPair) -> None:
     thread.start()
     address = f"127.0.0.1:{server.server_port}"
     try:
-        fetched = lxd_client.fetch_server_certificate(address)
+        fetched = lxd_endpoint.fetch_server_certificate(address)
         assert fetched.fingerprint == server_pair.fingerprint
         conn = base.HostConnection(
             model.HostType.LXD,
@@ -178,7 +178,7 @@ def test_timeout_is_bounded(pair: pki.KeyPair) -> None:
     try:
         started = time.monotonic()
         with pytest.raises(base.DriverConnectionError, match=f"{address}: timed out"):
-            lxd_client.fetch_server_certificate(address, timeout=1)
+            lxd_endpoint.fetch_server_certificate(address, timeout=1)
         assert time.monotonic() - started < 10
         conn = base.HostConnection(
             model.HostType.LXD,
@@ -206,7 +206,7 @@ def test_timeout_is_bounded(pair: pki.KeyPair) -> None:
 )
 def test_bad_addresses(address: str, message: str) -> None:
     with pytest.raises(base.DriverConnectionError, match=message):
-        lxd_client.parse_endpoint(address)
+        lxd_endpoint.parse_endpoint(address)
 
 
 @pytest.mark.parametrize(
@@ -220,7 +220,7 @@ def test_bad_addresses(address: str, message: str) -> None:
     ],
 )
 def test_endpoints(address: str, url: str) -> None:
-    assert lxd_client.parse_endpoint(address).url == url
+    assert lxd_endpoint.parse_endpoint(address).url == url
 
 
 # -- LXD refusing a compose half-way: nothing is left behind ------------------------------

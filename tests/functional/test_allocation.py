@@ -76,7 +76,7 @@ def test_allocate_refuses_what_is_not_idle(services: Services) -> None:
     # an adopted VM is the host's, not vmhost's to hand out
     from vmhost.drivers import fake
 
-    hv = fake._HYPERVISORS["fake://h1"]
+    hv = fake.hypervisor_at("fake://h1")
     hv.vms["found"] = model.DiscoveredVm(name="found", cores=1, memory_mib=512)
     services.hosts.refresh(host_id)
     adopted = next(vm for vm in services.vms.list() if vm.name == "found")
@@ -168,7 +168,7 @@ def test_observe_a_vm_whose_host_is_unreachable(services: Services) -> None:
     vm = services.vms.compose(SMALL).vm
     from vmhost.drivers import fake
 
-    fake._HYPERVISORS["fake://h1"].inject("discover", "unreachable: host down")
+    fake.hypervisor_at("fake://h1").inject("discover", "unreachable: host down")
     with pytest.raises(model.HostProblemError, match="cannot read VM"):
         services.allocation.observe(vm.id)
 

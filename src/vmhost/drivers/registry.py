@@ -32,17 +32,17 @@ def fetch_server_certificate(connection: base.HostConnection) -> tuple[str, str]
     """(PEM, fingerprint) the host presents, for trust on first use; LXD only."""
     if connection.type is not model.HostType.LXD:
         return "", ""
-    from .lxd import client
+    from .lxd import endpoint
 
-    cert = client.fetch_server_certificate(connection.address)
+    cert = endpoint.fetch_server_certificate(connection.address)
     return cert.pem, cert.fingerprint
 
 
 def trust(connection: base.HostConnection, *, token: str = "", password: str = "") -> str:
     """Get our client certificate trusted once with an LXD trust token or (not recommended)
     password; nothing of either is stored. Returns the trusted fingerprint."""
-    from .lxd import client
+    from .lxd import trust as lxd_trust
 
     if token:
-        return client.trust_with_token(connection, token)
-    return client.trust_with_password(connection, password)
+        return lxd_trust.trust_with_token(connection, token)
+    return lxd_trust.trust_with_password(connection, password)

@@ -155,7 +155,7 @@ def test_add_machine_composes_enlists_and_records(
     assert code == 0, err
     assert env.juju_calls()[-1] == "remove-machine 3"
     assert out.splitlines() == ["removed machine 3", f"VM {vm['name']} (id {vm['id']}) decomposed"]
-    assert vms(api) == [] and fake._HYPERVISORS["fake://h1"].vms == {}
+    assert vms(api) == [] and fake.hypervisor_at("fake://h1").vms == {}
     assert env.state() == []
 
 

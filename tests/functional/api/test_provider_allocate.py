@@ -26,7 +26,7 @@ def vmh(api: ApiEnv) -> Iterator[vmclient.VmHostClient]:
 
 
 def _on_host(name: str) -> set[str]:
-    return set(fake._HYPERVISORS[f"fake://{name}"].vms)
+    return set(fake.hypervisor_at(f"fake://{name}").vms)
 
 
 def test_compose_on_the_best_host(vmh: vmclient.VmHostClient) -> None:

@@ -11,6 +11,8 @@ import pytest
 from vmhost import model
 from vmhost.drivers import base
 from vmhost.drivers.libvirt import connection as lc
+from vmhost.drivers.libvirt import errors as le
+from vmhost.drivers.libvirt import uri as lu
 
 
 def host(address: str, **kw: Any) -> base.HostConnection:
@@ -59,7 +61,7 @@ def lv_error(code: int, message: str, domain: int = libvirt.VIR_FROM_RPC) -> lib
     ],
 )
 def test_build_uri(address: str, password: str, options: dict[str, object], uri: str) -> None:
-    assert lc.build_uri(address, password=password, options=options) == uri
+    assert lu.build_uri(address, password=password, options=options) == uri
 
 
 @pytest.mark.parametrize(
@@ -76,11 +78,11 @@ def test_build_uri(address: str, password: str, options: dict[str, object], uri:
 )
 def test_build_uri_refuses(address: str, error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
-        lc.build_uri(address)
+        lu.build_uri(address)
 
 
 def test_password_never_in_repr_or_messages() -> None:
-    assert lc.redact("qemu+ssh://u:pw@h:22/system") == "qemu+ssh://u:***@h:22/system"
+    assert lu.redact("qemu+ssh://u:pw@h:22/system") == "qemu+ssh://u:***@h:22/system"
     conn = lc.LibvirtConnection(host("qemu+ssh://virsh@127.0.0.1:1/system", password="pw"))
     assert "pw" not in repr(conn)
     with pytest.raises(base.DriverConnectionError) as info:
@@ -139,7 +141,7 @@ def test_auth_callback_answers_user_and_password_only() -> None:
     ],
 )  # fmt: skip
 def test_map_error(code: int, message: str, connecting: bool, error: type[Exception]) -> None:
-    mapped = lc.map_error(lv_error(code, message), "doing it", connecting=connecting)
+    mapped = le.map_error(lv_error(code, message), "doing it", connecting=connecting)
     assert type(mapped) is error
     assert str(mapped) == f"doing it: {message}"
     assert mapped.host_message == message
@@ -234,5 +236,5 @@ def test_call_retries_reads_once_on_a_lost_connection_but_not_writes() -> None:
 
 
 def test_libvirt_message_prefers_libvirts_own_text() -> None:
-    assert lc.libvirt_message(lv_error(1, "the real reason")) == "the real reason"
-    assert lc.libvirt_message(ValueError("plain")) == "plain"
+    assert le.libvirt_message(lv_error(1, "the real reason")) == "the real reason"
+    assert le.libvirt_message(ValueError("plain")) == "plain"

@@ -11,30 +11,37 @@ from vmhost import model
 from vmhost.drivers import base
 from vmhost.drivers.libvirt import designer
 from vmhost.drivers.libvirt import domain_xml as dx
+from vmhost.drivers.libvirt.facts import (
+    GuestFacts,
+    HostFacts,
+    PoolFacts,
+    libvirt_arch,
+    vmhost_arch,
+)
 
 UUID = "0b1c2d3e-0000-4000-8000-000000000001"
 GIB = 1024**3
 VF0 = dx.PciAddress(0, 0x3B, 0x10, 0)
 VF2 = dx.PciAddress(0, 0x3B, 0x10, 2)
 
-FACTS = designer.HostFacts(
+FACTS = HostFacts(
     arch="x86_64",
     guests=(
-        designer.GuestFacts("x86_64", ("qemu", "kvm"), emulator="/usr/bin/qemu-system-x86_64"),
-        designer.GuestFacts("i686", ("qemu",)),
-        designer.GuestFacts("aarch64", ("qemu",), os_type="hvm"),
+        GuestFacts("x86_64", ("qemu", "kvm"), emulator="/usr/bin/qemu-system-x86_64"),
+        GuestFacts("i686", ("qemu",)),
+        GuestFacts("aarch64", ("qemu",), os_type="hvm"),
     ),
     numa_nodes=(
         model.NumaNode(0, (0, 1, 2, 3), 32000),
         model.NumaNode(1, (4, 5, 6, 7), 32000),
     ),
     pools=(
-        designer.PoolFacts("default", "dir", uuid="11111111-0000-4000-8000-000000000001"),
-        designer.PoolFacts("shared", "netfs"),
-        designer.PoolFacts("vg-fast", "logical"),
-        designer.PoolFacts("tank", "zfs"),
-        designer.PoolFacts("san", "iscsi"),
-        designer.PoolFacts("off", "dir", active=False),
+        PoolFacts("default", "dir", uuid="11111111-0000-4000-8000-000000000001"),
+        PoolFacts("shared", "netfs"),
+        PoolFacts("vg-fast", "logical"),
+        PoolFacts("tank", "zfs"),
+        PoolFacts("san", "iscsi"),
+        PoolFacts("off", "dir", active=False),
     ),
     networks={
         "vmhost-net0": model.NetworkKind.NETWORK,
@@ -370,10 +377,10 @@ def test_cpu_mode_options() -> None:
 
 
 def test_arch_names() -> None:
-    assert designer.libvirt_arch("amd64/generic") == "x86_64"
-    assert designer.libvirt_arch("arm64") == "aarch64"
-    assert designer.vmhost_arch("x86_64") == "amd64/generic"
-    assert designer.vmhost_arch("ppc64le") == "ppc64el/generic"
+    assert libvirt_arch("amd64/generic") == "x86_64"
+    assert libvirt_arch("arm64") == "aarch64"
+    assert vmhost_arch("x86_64") == "amd64/generic"
+    assert vmhost_arch("ppc64le") == "ppc64el/generic"
 
 
 def test_design_is_pure_and_deterministic() -> None:

@@ -7,8 +7,9 @@ import pathlib
 import pytest
 
 from vmhost import model
-from vmhost.drivers.libvirt import designer, parse, parse_domain
 from vmhost.drivers.libvirt import domain_xml as dx
+from vmhost.drivers.libvirt import parse, parse_domain
+from vmhost.drivers.libvirt.facts import HostFacts, PoolFacts
 
 DATA = pathlib.Path(__file__).parent / "data" / "libvirt"
 
@@ -33,7 +34,7 @@ def test_capabilities_real_kvm_host() -> None:
     x86 = [g for g in caps.guests if g.arch == "x86_64"]
     assert x86 and x86[0].domain_types == ("qemu", "kvm")
     assert x86[0].emulator == "/usr/bin/qemu-system-x86_64"
-    facts = designer.HostFacts(guests=caps.guests)
+    facts = HostFacts(guests=caps.guests)
     assert facts.guest("x86_64").domain_types == ("qemu", "kvm")
 
 
@@ -214,9 +215,9 @@ def test_domain_with_sriov_macvlan_bridge_hugepages() -> None:
     assert [d.target for d in parsed.disks] == ["vda", "vdb"]  # the cdrom is not a disk
     assert parsed.vf_addresses == (VF[1], VF[3])
     pools = [
-        designer.PoolFacts("images", "dir", path="/var/lib/libvirt/images"),
-        designer.PoolFacts("libvirt", "dir", path="/var/lib/libvirt"),
-        designer.PoolFacts("vg-fast", "logical", path="/dev/vg-fast"),
+        PoolFacts("images", "dir", path="/var/lib/libvirt/images"),
+        PoolFacts("libvirt", "dir", path="/var/lib/libvirt"),
+        PoolFacts("vg-fast", "logical", path="/dev/vg-fast"),
     ]
     vm = parse_domain.to_discovered_vm(
         parsed,
@@ -255,6 +256,6 @@ def test_power_states(state: int, power: str) -> None:
 
 
 def test_pool_of_path() -> None:
-    pools = [designer.PoolFacts("a", "dir", path="/srv/a/"), designer.PoolFacts("b", "dir")]
+    pools = [PoolFacts("a", "dir", path="/srv/a/"), PoolFacts("b", "dir")]
     assert parse_domain.pool_of_path("/srv/a/x.img", pools) == ("a", "x.img")
     assert parse_domain.pool_of_path("/srv/ab/x.img", pools) == ("", "")

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from vmhost import model
-from vmhost.drivers.lxd import discovery
+from vmhost.drivers.lxd import discovery, instances
 
 FIXTURES = pathlib.Path(__file__).parent / "fixtures" / "lxd"
 MIB = 1024 * 1024
@@ -154,9 +154,9 @@ def test_instances_all_projects(inv: model.HostInventory) -> None:
 
 def test_addresses_only_with_state() -> None:
     full = load("instance-composed-full")
-    vm = discovery.discovered_vm(full)
+    vm = instances.discovered_vm(full)
     assert vm.addresses and all(a.startswith("10.213.") for a in vm.addresses)
-    assert discovery.discovered_vm(load("instances")[0]).addresses == ()
+    assert instances.discovered_vm(load("instances")[0]).addresses == ()
 
 
 @pytest.mark.parametrize(
@@ -171,7 +171,7 @@ def test_addresses_only_with_state() -> None:
     ],
 )
 def test_power_state(code: int | None, status: str, state: str) -> None:
-    assert discovery.power_state({"status_code": code, "status": status}) == state
+    assert instances.power_state({"status_code": code, "status": status}) == state
 
 
 # -- a bigger host: NUMA, isolated threads, hugepages, SR-IOV -------------------------------
@@ -242,7 +242,7 @@ def test_vm_limits(
     config: dict[str, str], cores: int, memory: int, hugepages: bool, numa: int | None
 ) -> None:
     resources = load("resources-2numa-sriov")
-    found = discovery.discovered_vm(
+    found = instances.discovered_vm(
         vm_instance(**config),
         host_memory_mib=128 * 1024,
         numa=discovery.numa_nodes(resources),
@@ -266,7 +266,7 @@ def test_cpu_speed_from_name_or_mean() -> None:
 
 
 def test_projects_usage(inv: model.HostInventory) -> None:
-    projects = {p.name: p for p in discovery.projects(load("projects"), inv.vms)}
+    projects = {p.name: p for p in instances.projects(load("projects"), inv.vms)}
     assert projects["default"].instances == 2
     assert projects["default"].cores == 3  # 2 pinned + 1
     assert projects["default"].memory_mib == 256

@@ -1,4 +1,4 @@
-"""The libvirt connection: open (local, SSH, TLS), keepalive, reconnect, and error mapping.
+"""The libvirt connection: open (local, SSH, TLS), keepalive and reconnect.
 
 * ``qemu:///system``: the local daemon.
 * ``qemu+ssh://user@host/system``: with the user's SSH key (agent or ``options["keyfile"]``);
@@ -12,7 +12,8 @@
   file that holds them.
 * ``qemu+tls://host/system``: with the client certificates libvirt finds in its PKI paths.
 
-A bare host name or address means ``qemu+ssh://<address>/system``. Remote hosts are probed
+A bare host name or address means ``qemu+ssh://<address>/system`` (``uri.py`` builds the
+URI; ``errors.py`` maps libvirt's errors). Remote hosts are probed
 with a bounded TCP connect first, so an unreachable host fails in seconds with a clear
 message instead of the kernel's two-minute SYN timeout.
 
@@ -28,12 +29,16 @@ import logging
 import socket
 import threading
 import urllib.parse
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 import tenacity
 
 from vmhost.drivers import base
+
+from . import api
+from .errors import is_connection_lost, map_error
+from .uri import DEFAULT_PORTS, build_uri, redact
 
 try:  # optional for unit tests of the pure modules
     import libvirt
@@ -47,157 +52,6 @@ KEEPALIVE_INTERVAL_S = 5
 KEEPALIVE_COUNT = 3
 PROBE_TIMEOUT_S = 5.0
 RECONNECT_ATTEMPTS = 3
-_DEFAULT_PORTS = {"ssh": 22, "libssh2": 22, "libssh": 22, "tls": 16514, "tcp": 16509}
-_AUTH_MARKERS = (
-    "authentication",
-    "auth failed",
-    "permission denied",
-    "host key",
-    "access denied",
-    "certificate",
-    "not authorized",
-    "password",
-)
-_CONNECTION_CODES = frozenset(
-    getattr(libvirt, name)
-    for name in (
-        "VIR_ERR_NO_CONNECT",
-        "VIR_ERR_SYSTEM_ERROR",
-        "VIR_ERR_RPC",
-        "VIR_ERR_INVALID_CONN",
-    )
-    if libvirt is not None
-)
-_AUTH_CODES = frozenset(
-    getattr(libvirt, name)
-    for name in (
-        "VIR_ERR_AUTH_FAILED",
-        "VIR_ERR_AUTH_CANCELLED",
-        "VIR_ERR_AUTH_UNAVAILABLE",
-        "VIR_ERR_ACCESS_DENIED",
-    )
-    if libvirt is not None and hasattr(libvirt, name)
-)
-_NOT_FOUND_CODES = frozenset(
-    getattr(libvirt, name)
-    for name in (
-        "VIR_ERR_NO_DOMAIN",
-        "VIR_ERR_NO_STORAGE_POOL",
-        "VIR_ERR_NO_STORAGE_VOL",
-        "VIR_ERR_NO_NETWORK",
-        "VIR_ERR_NO_NODE_DEVICE",
-    )
-    if libvirt is not None
-)
-
-
-def libvirt_message(exc: BaseException) -> str:
-    """libvirt's own message (not the Python wrapper's ``virDomainCreate() failed``)."""
-    if libvirt is not None and isinstance(exc, libvirt.libvirtError):
-        message = exc.get_error_message()
-        if message:
-            return str(message).strip()
-    return str(exc).strip()
-
-
-def is_connection_lost(exc: BaseException) -> bool:
-    """Whether a libvirt error means the connection is gone (retry on a new one)."""
-    if libvirt is None or not isinstance(exc, libvirt.libvirtError):
-        return False
-    code = exc.get_error_code()
-    text = libvirt_message(exc).lower()
-    if code in (libvirt.VIR_ERR_INVALID_CONN, libvirt.VIR_ERR_NO_CONNECT):
-        return True
-    lost_markers = ("client socket is closed", "connection reset", "broken pipe", "end of file")
-    return code in (
-        libvirt.VIR_ERR_SYSTEM_ERROR,
-        libvirt.VIR_ERR_RPC,
-        libvirt.VIR_ERR_INTERNAL_ERROR,
-    ) and any(m in text for m in lost_markers)
-
-
-def map_error(exc: BaseException, action: str, *, connecting: bool = False) -> base.DriverError:
-    """A libvirt error -> the driver error tree, with ``action`` and libvirt's message.
-
-    Auth failures -> DriverAuthError (not retryable); an unreachable daemon (while
-    connecting, or a lost connection) -> DriverConnectionError; missing objects ->
-    DriverNotFoundError; anything else -> DriverError with the host's message.
-    """
-    if isinstance(exc, base.DriverError):
-        return exc
-    message = libvirt_message(exc)
-    full = f"{action}: {message}" if message else action
-    code = exc.get_error_code() if libvirt and isinstance(exc, libvirt.libvirtError) else None
-    lowered = message.lower()
-    if code in _AUTH_CODES or (connecting and any(m in lowered for m in _AUTH_MARKERS)):
-        return base.DriverAuthError(full, host_message=message)
-    if (connecting and (code in _CONNECTION_CODES or code is None)) or is_connection_lost(exc):
-        return base.DriverConnectionError(full, host_message=message)
-    if code in _NOT_FOUND_CODES:
-        return base.DriverNotFoundError(full, host_message=message)
-    return base.DriverError(full, host_message=message)
-
-
-def build_uri(address: str, *, password: str = "", options: Mapping[str, object] = {}) -> str:
-    """The libvirt URI for a host address; refuses what libvirt would misread.
-
-    ``options`` may carry ``keyfile`` (SSH private key path), ``known_hosts`` and
-    ``no_verify`` (accept an unknown SSH host key); they become URI parameters.
-    """
-    address = address.strip()
-    if not address:
-        raise base.DriverConnectionError("the host has no address (a libvirt URI is expected)")
-    if "://" not in address:
-        address = f"qemu+ssh://{address}/system"
-    parts = urllib.parse.urlsplit(address)
-    scheme = parts.scheme
-    driver, _, transport = scheme.partition("+")
-    if driver not in ("qemu", "test"):
-        raise base.DriverUnsupportedError(
-            f"{address!r}: vmhost drives QEMU/KVM through libvirt; "
-            "use qemu:///system, qemu+ssh://user@host/system or qemu+tls://host/system"
-        )
-    if transport and transport not in ("ssh", "libssh2", "libssh", "tls", "tcp", "unix"):
-        raise base.DriverUnsupportedError(f"{address!r}: unknown libvirt transport {transport!r}")
-    query = dict(urllib.parse.parse_qsl(parts.query))
-    if transport == "ssh" and password:
-        # libssh2 asks for the password / key passphrase through the openAuth callbacks
-        transport = "libssh2"
-        query.setdefault(
-            "sshauth", "privkey,password" if options.get("keyfile") else "password,agent,privkey"
-        )
-    if transport in ("ssh", "libssh2", "libssh"):
-        query.update(_ssh_parameters(transport, options))
-    new_scheme = f"{driver}+{transport}" if transport else driver
-    path = parts.path or ("/system" if driver == "qemu" else "")
-    # not urlunsplit: it drops the empty authority of qemu:///system
-    uri = f"{new_scheme}://{parts.netloc}{path}"
-    if query:
-        uri += "?" + urllib.parse.urlencode(query, safe="/,")
-    return uri
-
-
-def _ssh_parameters(transport: str, options: Mapping[str, object]) -> dict[str, str]:
-    """URI parameters for the SSH transports from the host's options."""
-    params = {key: str(options[key]) for key in ("keyfile", "known_hosts") if options.get(key)}
-    if options.get("no_verify"):
-        if transport == "libssh":
-            params["known_hosts_verify"] = "auto"  # accept new keys, check known ones
-        elif transport == "ssh":
-            params["no_verify"] = "1"
-        # libssh2 asks through the auth callback, which accepts when no_verify is set
-    return params
-
-
-def redact(uri: str) -> str:
-    """A URI fit for messages and logs (no password in the user-info part)."""
-    parts = urllib.parse.urlsplit(uri)
-    if parts.password:
-        netloc = f"{parts.username}:***@{parts.hostname}" + (
-            f":{parts.port}" if parts.port else ""
-        )
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return uri
 
 
 def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
@@ -206,7 +60,7 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     transport = parts.scheme.partition("+")[2]
     if not parts.hostname or transport in ("", "unix"):
         return
-    port = parts.port or _DEFAULT_PORTS.get(transport)
+    port = parts.port or DEFAULT_PORTS.get(transport)
     if port is None:
         return
     try:
@@ -224,7 +78,7 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
 
 def auth_callback(
     password: str, username: str = "", *, accept_host_key: bool = False
-) -> Callable[[list[list[Any]], Any], int]:
+) -> Callable[[list[api.Credential], object], int]:
     """The ``openAuth`` credential callback: user name, password or key passphrase.
 
     The SSH transports ask "Accept SSH host key ...?" (``VIR_CRED_ECHOPROMPT``) for a host
@@ -232,7 +86,7 @@ def auth_callback(
     unknown key is never accepted silently. Anything else asked is refused.
     """
 
-    def callback(credentials: list[list[Any]], _opaque: Any) -> int:
+    def callback(credentials: list[api.Credential], _opaque: object) -> int:
         for cred in credentials:
             kind, prompt = cred[0], str(cred[1] or "")
             if kind == libvirt.VIR_CRED_AUTHNAME:
@@ -264,7 +118,7 @@ def quiet_default_error_handler() -> None:
     if libvirt is None or _QUIET:
         return
 
-    def ignore(_ctx: Any, _err: Any) -> None:
+    def ignore(_ctx: object, _err: object) -> None:
         return None
 
     libvirt.registerErrorHandler(ignore, None)
@@ -299,7 +153,7 @@ class LibvirtConnection:
         self,
         connection: base.HostConnection,
         *,
-        opener: Callable[[str, Any], Any] | None = None,
+        opener: Callable[[str, object], api.Connect] | None = None,
         probe_timeout: float = PROBE_TIMEOUT_S,
         reconnect_attempts: int = RECONNECT_ATTEMPTS,
     ) -> None:
@@ -314,7 +168,7 @@ class LibvirtConnection:
         self.reconnect_attempts = max(1, reconnect_attempts)
         quiet_default_error_handler()
         self._opener = opener
-        self._conn: Any = None
+        self._conn: api.Connect | None = None
         self._closed_by_peer = False
         self._lock = threading.RLock()
 
@@ -331,8 +185,9 @@ class LibvirtConnection:
         """The in-process ``test:///`` driver (no daemon, no keepalive)."""
         return self.uri.startswith("test:")
 
-    def _open_once(self) -> Any:
+    def _open_once(self) -> api.Connect:
         probe(self.uri, self.probe_timeout)
+        conn: api.Connect | None
         try:
             if self._opener is not None:
                 conn = self._opener(self.uri, None)
@@ -380,7 +235,7 @@ class LibvirtConnection:
                 LOG.debug("no close callback on %s: %s", redact(self.uri), exc)
         return conn
 
-    def _on_close(self, _conn: Any, reason: int, _opaque: Any) -> None:
+    def _on_close(self, _conn: object, reason: int, _opaque: object) -> None:
         LOG.warning("libvirt connection to %s closed (reason %s)", redact(self.uri), reason)
         self._closed_by_peer = True
 
@@ -392,10 +247,10 @@ class LibvirtConnection:
         except libvirt.libvirtError:
             return False
 
-    def get(self) -> Any:
+    def get(self) -> api.Connect:
         """A live ``virConnect``: the current one, or a new one (bounded retries)."""
         with self._lock:
-            if self._alive():
+            if self._conn is not None and self._alive():
                 return self._conn
             self._drop()
             if not self.is_test:
@@ -406,10 +261,11 @@ class LibvirtConnection:
                 retry=tenacity.retry_if_exception_type(base.DriverConnectionError),
                 reraise=True,
             )
-            self._conn = retrying(self._open_once)
-            return self._conn
+            conn = retrying(self._open_once)
+            self._conn = conn
+            return conn
 
-    def call(self, action: str, fn: Callable[[Any], T], *, retry: bool = True) -> T:
+    def call(self, action: str, fn: Callable[[api.Connect], T], *, retry: bool = True) -> T:
         """Run ``fn(conn)``; map libvirt errors; on a lost connection reconnect and retry once.
 
         Only idempotent reads should pass ``retry=True`` (the default); writes pass False so

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 
 from vmhost import model
 
-from . import designer
 from . import domain_xml as dx
+from .facts import GuestFacts, PoolFacts
 
 _VIRTUAL_NIC_PREFIXES = ("vnet", "macvtap", "tap", "veth", "virbr", "ifb", "dummy", "docker")
 
@@ -69,7 +69,7 @@ class Capabilities:
     arch: str
     numa_nodes: tuple[model.NumaNode, ...]
     page_sizes_kib: tuple[int, ...]
-    guests: tuple[designer.GuestFacts, ...]
+    guests: tuple[GuestFacts, ...]
 
     @property
     def hugepage_sizes_kib(self) -> tuple[int, ...]:
@@ -103,14 +103,14 @@ def parse_capabilities(text: str) -> Capabilities:
                 hugepages=hugepages,
             )
         )
-    guests: list[designer.GuestFacts] = []
+    guests: list[GuestFacts] = []
     for guest in root.iterfind("guest"):
         arch_el = guest.find("arch")
         if arch_el is None:
             continue
         types = tuple(d.get("type", "") for d in arch_el.iterfind("domain") if d.get("type"))
         guests.append(
-            designer.GuestFacts(
+            GuestFacts(
                 arch=arch_el.get("name", ""),
                 domain_types=types,
                 os_type=guest.findtext("os_type") or "hvm",
@@ -148,7 +148,7 @@ class PoolInfo:
     """A pool as parsed: the model object and the facts the designer needs."""
 
     pool: model.StoragePool
-    facts: designer.PoolFacts
+    facts: PoolFacts
 
 
 def parse_pool(text: str, active: bool = True) -> PoolInfo:
@@ -171,7 +171,7 @@ def parse_pool(text: str, active: bool = True) -> PoolInfo:
         used_bytes=max(capacity - available, 0),
         pool_id=uuid or name,
     )
-    facts = designer.PoolFacts(
+    facts = PoolFacts(
         name=name, type=kind, uuid=uuid, path=path, available_bytes=available, active=active
     )
     return PoolInfo(pool, facts)

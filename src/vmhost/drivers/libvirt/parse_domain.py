@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Mapping
 
 from vmhost import model
 
-from . import designer, parse
 from . import domain_xml as dx
+from . import parse
+from .facts import PoolFacts, vmhost_arch
 
 LOG = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ def parse_domain(text: str) -> ParsedDomain:
     )
 
 
-def pool_of_path(path: str, pools: Iterable[designer.PoolFacts]) -> tuple[str, str]:
+def pool_of_path(path: str, pools: Iterable[PoolFacts]) -> tuple[str, str]:
     """(pool, volume) for a disk path inside a pool's target directory; ("", "") if none."""
     best = ("", "")
     best_len = -1
@@ -178,7 +179,7 @@ def pool_of_path(path: str, pools: Iterable[designer.PoolFacts]) -> tuple[str, s
     return best
 
 
-def disk_location(ref: DiskRef, pools: Iterable[designer.PoolFacts]) -> tuple[str, str]:
+def disk_location(ref: DiskRef, pools: Iterable[PoolFacts]) -> tuple[str, str]:
     """(pool, volume) of a disk: as its source names them, or found from its path."""
     if not ref.pool and ref.path:
         return pool_of_path(ref.path, pools)
@@ -189,7 +190,7 @@ def to_discovered_vm(
     parsed: ParsedDomain,
     *,
     state: int,
-    pools: Iterable[designer.PoolFacts],
+    pools: Iterable[PoolFacts],
     node_of_core: Mapping[int, int],
     size_of: Callable[[DiskRef, str, str], int],
     pf_of_vf: Mapping[dx.PciAddress, str],
@@ -234,5 +235,5 @@ def to_discovered_vm(
         power_state=power_state(state),
         instance_type=model.InstanceType.VIRTUAL_MACHINE.value,
         uuid=parsed.uuid,
-        architecture=designer.vmhost_arch(parsed.arch) if parsed.arch else "",
+        architecture=vmhost_arch(parsed.arch) if parsed.arch else "",
     )

@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar
+
+import libvirt
 
 from vmhost import model
 
-from . import designer, parse
+from . import api, parse
 from . import domain_xml as dx
+from .errors import error_code
+from .facts import HostFacts, vmhost_arch
 from .parse_domain import DiskRef, ParsedDomain, disk_location, parse_domain, to_discovered_vm
 
 LOG = logging.getLogger(__name__)
@@ -53,7 +57,7 @@ class Scan:
     """One refresh: the inventory vmhost stores and the facts compose designs with."""
 
     inventory: model.HostInventory
-    facts: designer.HostFacts
+    facts: HostFacts
     capabilities: parse.Capabilities
 
 
@@ -61,21 +65,17 @@ def _version(number: int) -> str:
     return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
 
 
-def _safe(call: Callable[[], Any], default: Any, what: str) -> Any:
-    """Optional facts: a host whose libvirt lacks an API still gets discovered."""
-    import libvirt
-
+def _safe(call: Callable[[], R], what: str) -> R | None:
+    """Optional facts: a host whose libvirt lacks an API still gets discovered (None)."""
     try:
         return call()
     except libvirt.libvirtError as exc:
         LOG.debug("%s unavailable: %s", what, exc)
-        return default
+        return None
 
 
-def scan_pools(conn: Any, refresh: bool = False) -> tuple[parse.PoolInfo, ...]:
+def scan_pools(conn: api.Connect, refresh: bool = False) -> tuple[parse.PoolInfo, ...]:
     """Every storage pool (inactive ones too, marked so): one XML read each."""
-    import libvirt
-
     result = []
     for pool in conn.listAllStoragePools():
         active = bool(pool.isActive())
@@ -88,78 +88,51 @@ def scan_pools(conn: Any, refresh: bool = False) -> tuple[parse.PoolInfo, ...]:
     return tuple(result)
 
 
-def scan_networks(conn: Any) -> tuple[tuple[model.Network, str], ...]:
+def scan_networks(conn: api.Connect) -> tuple[tuple[model.Network, str], ...]:
     """Active libvirt networks with their bridge names."""
-    import libvirt
-
     flags = libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE
     return tuple(parse.parse_network(n.XMLDesc(0)) for n in conn.listAllNetworks(flags))
 
 
-def scan_node_devices(conn: Any) -> tuple[tuple[parse.NodeNet, ...], tuple[parse.PciDevice, ...]]:
+def scan_node_devices(
+    conn: api.Connect,
+) -> tuple[tuple[parse.NodeNet, ...], tuple[parse.PciDevice, ...]]:
     """Network and PCI node devices (for physical NICs and SR-IOV)."""
-    import libvirt
 
-    nets: tuple[parse.NodeNet, ...] = tuple(
-        n
-        for n in (
-            parse.parse_net_device(d.XMLDesc(0))
-            for d in _safe(
-                lambda: conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET),
-                [],
-                "net node devices",
-            )
-        )
-        if n is not None
-    )
-    pci: tuple[parse.PciDevice, ...] = tuple(
-        p
-        for p in (
-            parse.parse_pci_device(d.XMLDesc(0))
-            for d in _safe(
-                lambda: conn.listAllDevices(libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV),
-                [],
-                "PCI node devices",
-            )
-        )
-        if p is not None
-    )
-    return nets, pci
+    def devices(flag: int, what: str) -> list[api.XmlObject]:
+        return _safe(lambda: conn.listAllDevices(flag), what) or []
+
+    net_flag = libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_NET
+    pci_flag = libvirt.VIR_CONNECT_LIST_NODE_DEVICES_CAP_PCI_DEV
+    nets = (parse.parse_net_device(d.XMLDesc(0)) for d in devices(net_flag, "net node devices"))
+    pci = (parse.parse_pci_device(d.XMLDesc(0)) for d in devices(pci_flag, "PCI node devices"))
+    return tuple(n for n in nets if n is not None), tuple(p for p in pci if p is not None)
 
 
-def scan_interfaces(conn: Any) -> tuple[parse.HostInterface, ...]:
+def scan_interfaces(conn: api.Connect) -> tuple[parse.HostInterface, ...]:
     """Active host interfaces (bridges, NICs)."""
-    import libvirt
-
-    return tuple(
-        parse.parse_interface(i.XMLDesc(0))
-        for i in _safe(
-            lambda: conn.listAllInterfaces(libvirt.VIR_CONNECT_LIST_INTERFACES_ACTIVE),
-            [],
-            "host interfaces",
-        )
-    )
+    flag = libvirt.VIR_CONNECT_LIST_INTERFACES_ACTIVE
+    found = _safe(lambda: conn.listAllInterfaces(flag), "host interfaces") or []
+    return tuple(parse.parse_interface(i.XMLDesc(0)) for i in found)
 
 
 def scan_domains(
-    conn: Any, workers: int = FETCH_WORKERS
-) -> list[tuple[ParsedDomain, int, dict[str, Any]]]:
+    conn: api.Connect, workers: int = FETCH_WORKERS
+) -> list[tuple[ParsedDomain, int, api.DomainStats]]:
     """ONE pass over the domains: stats (state, block capacity) and each one's XML."""
-    import libvirt
-
     stats_flags = libvirt.VIR_DOMAIN_STATS_STATE | libvirt.VIR_DOMAIN_STATS_BLOCK
     try:
         records = conn.getAllDomainStats(stats_flags, 0)
     except libvirt.libvirtError as exc:
-        if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
+        if error_code(exc) not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
             raise
         records = [(d, {"state.state": d.state()[0]}) for d in conn.listAllDomains(0)]
 
-    def xml_of(record: tuple[Any, Any]) -> str | None:
+    def xml_of(record: tuple[api.Domain, api.DomainStats]) -> str | None:
         try:
             return str(record[0].XMLDesc(0))
         except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            if error_code(exc) == libvirt.VIR_ERR_NO_DOMAIN:
                 return None  # undefined between the listing and now
             raise
 
@@ -172,7 +145,7 @@ def scan_domains(
     ]
 
 
-def _block_capacity(stats: Mapping[str, Any]) -> dict[str, int]:
+def _block_capacity(stats: api.DomainStats) -> dict[str, int]:
     """``{target: capacity}`` from a running domain's block stats."""
     result = {}
     for i in range(int(stats.get("block.count", 0))):
@@ -187,15 +160,13 @@ class _VolumeSizes:
     """Volume capacities: one volume listing per pool asked about, one ``info()`` per volume
     (those fetched together by ``prefetch``), each asked once."""
 
-    def __init__(self, conn: Any, workers: int = FETCH_WORKERS) -> None:
+    def __init__(self, conn: api.Connect, workers: int = FETCH_WORKERS) -> None:
         self.conn = conn
         self.workers = workers
-        self.pools: dict[str, dict[str, Any]] = {}
+        self.pools: dict[str, dict[str, api.StorageVol]] = {}
         self.sizes: dict[tuple[str, str], int] = {}
 
-    def _volumes(self, pool: str) -> dict[str, Any]:
-        import libvirt
-
+    def _volumes(self, pool: str) -> dict[str, api.StorageVol]:
         if pool not in self.pools:
             try:
                 handle = self.conn.storagePoolLookupByName(pool)
@@ -207,8 +178,6 @@ class _VolumeSizes:
         return self.pools[pool]
 
     def _info(self, key: tuple[str, str]) -> int:
-        import libvirt
-
         vol = self._volumes(key[0]).get(key[1])
         if vol is None:
             return 0
@@ -234,7 +203,7 @@ class _VolumeSizes:
 
 
 def scan(
-    conn: Any,
+    conn: api.Connect,
     *,
     refresh_pools: bool = True,
     caps: parse.Capabilities | None = None,
@@ -247,7 +216,7 @@ def scan(
     sizes = list(caps.hugepage_sizes_kib)
     if numa and sizes:
         free = _safe(
-            lambda: conn.getFreePages(sizes, numa[0].index, len(numa), 0), {}, "free hugepages"
+            lambda: conn.getFreePages(sizes, numa[0].index, len(numa), 0), "free hugepages"
         )
         numa = parse.with_free_hugepages(numa, free or {})
     pools = scan_pools(conn, refresh=refresh_pools)
@@ -297,7 +266,7 @@ def scan(
         reason = f"libvirt offers no hvm guests for {caps.arch}"
     elif not kvm:
         reason = "KVM is not available: VMs run emulated (QEMU TCG), slowly"
-    hypervisor = _safe(conn.getVersion, 0, "hypervisor version")
+    hypervisor = _safe(conn.getVersion, "hypervisor version")
     version = f"libvirt {_version(conn.getLibVersion())}"
     if hypervisor:
         version += f", {conn.getType()} {_version(hypervisor)}"
@@ -318,14 +287,14 @@ def scan(
         ),
         vms=tuple(vms),
         version=version,
-        architectures=(designer.vmhost_arch(caps.arch),),
+        architectures=(vmhost_arch(caps.arch),),
         cpu_speed_mhz=int(info[3]),
         can_run_vms=bool(host_guests),
         can_run_containers=False,
         vm_unsupported_reason=reason,
-        name=_safe(conn.getHostname, "", "hostname"),
+        name=_safe(conn.getHostname, "hostname") or "",
     )
-    facts = designer.HostFacts(
+    facts = HostFacts(
         arch=caps.arch,
         guests=caps.guests,
         numa_nodes=caps.numa_nodes,

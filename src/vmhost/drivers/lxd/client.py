@@ -2,32 +2,31 @@
 
 * The client certificate and key come from ``HostConnection``; they are written to a private
   temporary directory (0700, files 0600) for ``requests``/OpenSSL, and removed on ``close()``.
-* The server certificate is pinned: ``fetch_server_certificate`` reads it once (trust on first
-  use, the service stores PEM + fingerprint), later connections accept only that certificate
-  (pylxd's ``LXDSSLAdapter`` checks the fingerprint; no CA, no host name).
+* The server certificate is pinned: ``endpoint.fetch_server_certificate`` reads it once (trust
+  on first use, the service stores PEM + fingerprint), later connections accept only that
+  certificate (pylxd's ``LXDSSLAdapter`` checks the fingerprint; no CA, no host name).
 * The session ignores the environment (``trust_env = False``): ``REQUESTS_CA_BUNDLE`` /
   ``CURL_CA_BUNDLE`` would otherwise replace the pinned certificate with the system CAs, and
   proxy variables would send a LAN address through a proxy (MAAS LP #2007297).
 * Errors: unreachable → ``DriverConnectionError`` naming the address; not trusted →
   ``DriverAuthError`` with our fingerprint and the exact ``lxc config trust add`` command;
   everything else LXD refuses → ``DriverError`` carrying LXD's own message.
+
+pylxd and requests ship no type information: ``Session``, ``ApiNode`` and ``Pylxd`` below name
+the part of them this module calls. The one-time trust step is ``trust.py``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import datetime
-import errno
 import hashlib
 import os
 import shutil
-import socket
-import ssl
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any, NoReturn
+from typing import Any, Protocol
 
 import pylxd
 import pylxd.client
@@ -37,126 +36,62 @@ from pylxd import exceptions as lxd_exceptions
 from vmhost import pki
 from vmhost.drivers import base
 
-DEFAULT_PORT = 8443
+from .endpoint import (
+    CONNECT_TIMEOUT_S,
+    Endpoint,
+    ServerCertificate,
+    fetch_server_certificate,
+    parse_endpoint,
+    short,
+    unreachable,
+)
+
 DEFAULT_TIMEOUT_S = 30.0
-CONNECT_TIMEOUT_S = 5.0
 TRUST_FILE = "vmhost.crt"
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where LXD listens: ``https://host:port``."""
-
-    host: str
-    port: int
-
-    @property
-    def url(self) -> str:
-        """The base URL, IPv6 in brackets."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"https://{host}:{self.port}"
-
-    @property
-    def display(self) -> str:
-        """``host:port`` as operators write it."""
-        return self.url.removeprefix("https://")
+Json = dict[str, Any]  # an LXD answer: {"type", "status_code", "metadata", "operation", ...}
 
 
-def parse_endpoint(address: str) -> Endpoint:
-    """``10.0.0.2``, ``lxd1:8443``, ``https://[fd00::2]:8443``, ``::1`` → host and port.
+class Response(Protocol):
+    """A ``requests.Response``."""
 
-    As MAAS: the scheme is optional (only https), the port defaults to 8443.
-    """
-    text = address.strip().rstrip("/")
-    if text.startswith("http://"):
-        raise base.DriverConnectionError(
-            f"LXD address {address!r}: LXD's API is HTTPS only (https://host:8443)"
-        )
-    text = text.removeprefix("https://")
-    if not text:
-        raise base.DriverConnectionError("the LXD address is empty")
-    host, port = text, DEFAULT_PORT
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest.startswith(":"):
-            port = _port(address, rest[1:])
-    elif text.count(":") == 1:
-        host, _, port_text = text.partition(":")
-        port = _port(address, port_text)
-    if not host:
-        raise base.DriverConnectionError(f"LXD address {address!r} has no host")
-    return Endpoint(host, port)
+    status_code: int
+
+    def json(self) -> Any: ...
 
 
-def _port(address: str, text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
-        raise base.DriverConnectionError(f"LXD address {address!r}: {text!r} is not a port")
-    return int(text)
+class Session(Protocol):
+    """A ``requests.Session`` as pylxd builds it (client certificate, pinned server one)."""
+
+    trust_env: bool
+
+    def get(self, url: str, *, timeout: tuple[float, float]) -> Response: ...
+
+    def close(self) -> None: ...
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ServerCertificate:
-    """The LXD server's TLS certificate as first seen."""
+class ApiNode(Protocol):
+    """A pylxd API path (``client.api.instances["x"].state``); the HTTP verbs send to it."""
 
-    pem: str
-    fingerprint: str
+    def __getitem__(self, item: str) -> ApiNode: ...
 
+    def get(self, **kwargs: object) -> Response: ...
 
-def fetch_server_certificate(
-    address: str, *, timeout: float = CONNECT_TIMEOUT_S
-) -> ServerCertificate:
-    """Read the certificate LXD presents (no verification: this is the trust-on-first-use step).
+    def post(self, **kwargs: object) -> Response: ...
 
-    The service shows the fingerprint to the operator and stores the PEM; every later
-    connection accepts that certificate only.
-    """
-    ep = parse_endpoint(address)
-    try:
-        pem = ssl.get_server_certificate((ep.host, ep.port), timeout=timeout)
-    except (OSError, ssl.SSLError) as exc:
-        raise _unreachable(ep, exc) from None
-    return ServerCertificate(pem, pki.fingerprint(pem))
+    def put(self, **kwargs: object) -> Response: ...
+
+    def patch(self, **kwargs: object) -> Response: ...
+
+    def delete(self, **kwargs: object) -> Response: ...
 
 
-def _unreachable(ep: Endpoint, exc: BaseException) -> base.DriverConnectionError:
-    """Connection failures named by what the operator can check."""
-    text = str(exc)
-    seen = [exc, *_causes(exc)]
-    if any(isinstance(e, TimeoutError | socket.timeout) for e in seen) or "timed out" in text:
-        why = "timed out (host down, firewalled, or a wrong address)"
-    elif any(isinstance(e, ConnectionRefusedError) for e in seen) or "refused" in text.lower():
-        why = (
-            "connection refused (LXD not listening there: check the port and "
-            "`lxc config get core.https_address` on the host)"
-        )
-    elif any(isinstance(e, ssl.SSLError) for e in seen) or "SSL" in text:
-        why = f"no TLS there (is it LXD's HTTPS port?): {_short(text)}"
-    elif any(isinstance(e, socket.gaierror) for e in seen) or "Name or service" in text:
-        why = f"the name does not resolve: {_short(text)}"
-    elif any(getattr(e, "errno", None) in (errno.EHOSTUNREACH, errno.ENETUNREACH) for e in seen):
-        why = "no route to host"
-    else:
-        why = _short(text)
-    return base.DriverConnectionError(f"cannot reach LXD at {ep.display}: {why}")
+class Pylxd(Protocol):
+    """A ``pylxd.Client``."""
 
+    api: ApiNode
 
-def _causes(exc: BaseException) -> Iterator[BaseException]:
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        for arg in getattr(current, "args", ()):
-            if isinstance(arg, BaseException):
-                yield arg
-                yield from _causes(arg)
-        current = current.__cause__ or current.__context__
-        if current is not None:
-            yield current
-
-
-def _short(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    def authenticate(self, secret: str, use_token_auth: bool = True) -> None: ...
 
 
 class UntrustedCertificateError(base.DriverAuthError):
@@ -191,7 +126,7 @@ def untrusted_error(
     )
 
 
-def _lxd_message(exc: lxd_exceptions.LXDAPIException) -> str:
+def lxd_message(exc: lxd_exceptions.LXDAPIException) -> str:
     try:
         return str(exc) or f"HTTP {exc.response.status_code}"
     except Exception:  # a broken body must not hide the error
@@ -255,12 +190,12 @@ class LxdClient:
             cert = self._write("client.crt", connection.client_cert_pem)
             key = self._write("client.key", connection.client_key_pem)
             server = self._write("server.crt", pem)
-            session = pylxd.client.get_session_for_url(
+            session: Session = pylxd.client.get_session_for_url(
                 self.endpoint.url, verify=server, cert=(cert, key)
             )
             session.trust_env = False
             self.session = session
-            self.host_info = self._hello()
+            self.host_info = self.hello()
             if require_trusted and not self.trusted:
                 raise untrusted_error(
                     self.endpoint,
@@ -269,7 +204,7 @@ class LxdClient:
                     project=connection.project,
                 )
             with self._mapped():
-                self.pylxd = pylxd.Client(
+                self.pylxd: Pylxd = pylxd.Client(
                     endpoint=self.endpoint.url, session=session, timeout=timeout
                 )
         except BaseException:
@@ -308,7 +243,7 @@ class LxdClient:
         """Whether the server has an API extension."""
         return name in (self.host_info.get("api_extensions") or ())
 
-    def _hello(self) -> dict[str, Any]:
+    def hello(self) -> Json:
         """``GET /1.0`` with every connection failure named."""
         url = f"{self.endpoint.url}/1.0"
         try:
@@ -320,14 +255,14 @@ class LxdClient:
                     f"one pinned for it (fingerprint {self.server_certificate.fingerprint}): "
                     "if the host was reinstalled, fetch its certificate again; otherwise "
                     "something else answers at this address",
-                    host_message=_short(str(exc)),
+                    host_message=short(str(exc)),
                 ) from None
-            raise _unreachable(self.endpoint, exc) from None
+            raise unreachable(self.endpoint, exc) from None
         except requests.exceptions.RequestException as exc:
-            raise _unreachable(self.endpoint, exc) from None
+            raise unreachable(self.endpoint, exc) from None
         try:
             body = response.json()
-            metadata: dict[str, Any] = body["metadata"]
+            metadata: Json = body["metadata"]
             if not isinstance(metadata, dict) or "api_version" not in metadata:
                 raise ValueError("not LXD")
         except (ValueError, KeyError, TypeError):
@@ -349,13 +284,13 @@ class LxdClient:
         except lxd_exceptions.LXDAPIException as exc:
             raise self.api_error(exc, what) from None
         except lxd_exceptions.ClientConnectionFailed as exc:
-            raise _unreachable(self.endpoint, exc) from None
+            raise unreachable(self.endpoint, exc) from None
         except requests.exceptions.RequestException as exc:
-            raise _unreachable(self.endpoint, exc) from None
+            raise unreachable(self.endpoint, exc) from None
 
     def api_error(self, exc: lxd_exceptions.LXDAPIException, what: str = "") -> base.DriverError:
         """LXD's refusal as a DriverError subclass, LXD's own words in the message."""
-        message = _lxd_message(exc)
+        message = lxd_message(exc)
         status = getattr(exc.response, "status_code", 0)
         return self.error_for(message, status, what)
 
@@ -371,7 +306,7 @@ class LxdClient:
             return base.DriverUnsupportedError(text, host_message=message)
         return base.DriverError(text, host_message=message)
 
-    def _node(self, path: str) -> Any:
+    def _node(self, path: str) -> ApiNode:
         node = self.pylxd.api
         for part in path.strip("/").split("/"):
             if part and part != "1.0":
@@ -388,7 +323,7 @@ class LxdClient:
         json: object = None,
         what: str = "",
         timeout: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> Json:
         """One API call; returns the whole LXD answer (``type``, ``metadata``, ``operation``)."""
         query = dict(params or {})
         if project:
@@ -397,15 +332,22 @@ class LxdClient:
         if json is not None:
             kwargs["json"] = json
         with self._mapped(what):
-            response = getattr(self._node(path), method.lower())(**kwargs)
-            body: dict[str, Any] = response.json()
+            node = self._node(path)
+            verbs = {
+                "GET": node.get,
+                "POST": node.post,
+                "PUT": node.put,
+                "PATCH": node.patch,
+                "DELETE": node.delete,
+            }
+            body: Json = verbs[method.upper()](**kwargs).json()
         return body
 
     def get(self, path: str, **kwargs: Any) -> Any:
         """The ``metadata`` of a GET."""
         return self.request("GET", path, **kwargs).get("metadata")
 
-    def wait(self, answer: Mapping[str, Any], *, timeout: float, what: str = "") -> dict[str, Any]:
+    def wait(self, answer: Mapping[str, Any], *, timeout: float, what: str = "") -> Json:
         """Wait (bounded) for the operation an async answer started; its final metadata.
 
         A failed operation raises with LXD's ``err``; one still running after ``timeout``
@@ -442,54 +384,7 @@ class LxdClient:
                     f"{timeout:g} s (operation {op_id} is {status})"
                 )
 
-    def call(
-        self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
+    def call(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> Json:
         """A request followed by its operation's completion (bounded)."""
         answer = self.request(method, path, **kwargs)
         return self.wait(answer, timeout=timeout or self.timeout, what=kwargs.get("what", ""))
-
-
-# -- trust bootstrap --------------------------------------------------------------------------
-
-
-def _trust(connection: base.HostConnection, secret: str, *, token: bool) -> str:
-    with LxdClient(connection, require_trusted=False) as client:
-        fp = pki.fingerprint(connection.client_cert_pem)
-        if client.trusted:
-            return fp
-        try:
-            client.pylxd.authenticate(secret, use_token_auth=token)
-        except lxd_exceptions.LXDAPIException as exc:
-            message = _lxd_message(exc)
-            if "already in trust store" not in message:
-                kind = "trust token" if token else "trust password"
-                _raise_auth(client, f"the {kind} was not accepted: {message}", message)
-        except (lxd_exceptions.ClientConnectionFailed, requests.RequestException) as exc:
-            raise _unreachable(client.endpoint, exc) from None
-        client.host_info = client._hello()
-        if not client.trusted:
-            _raise_auth(client, "still not trusted after presenting the secret", "untrusted")
-        return fp
-
-
-def _raise_auth(client: LxdClient, message: str, host_message: str) -> NoReturn:
-    raise base.DriverAuthError(f"LXD at {client.address}: {message}", host_message=host_message)
-
-
-def trust_with_token(connection: base.HostConnection, token: str) -> str:
-    """Present a trust token (``lxc config trust add --name vmhost``) once; the fingerprint.
-
-    Recommended over passwords. The token is used once and stored nowhere.
-    """
-    return _trust(connection, token.strip(), token=True)
-
-
-def trust_with_password(connection: base.HostConnection, password: str) -> str:
-    """Present ``core.trust_password`` once; the fingerprint now trusted.
-
-    Not recommended: LXD 6.1 removed trust passwords, and a password lets anyone who learns it
-    add certificates. Prefer the certificate (``lxc config trust add``) or a trust token.
-    The password is used once and stored nowhere.
-    """
-    return _trust(connection, password, token=False)

@@ -22,13 +22,12 @@ import dataclasses
 import logging
 import re
 import time
-import urllib.parse
 from typing import Any
 
 from vmhost import model
 from vmhost.drivers import base
 
-from . import discovery, instance_spec, units
+from . import discovery, instance_spec, instances, scan
 from .client import LxdClient
 
 log = logging.getLogger(__name__)
@@ -43,10 +42,6 @@ PROJECT_CONFIG = {
 _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9-]{0,62}$")
 RUNNING = 103
 STOPPED = 102
-
-
-def _path(*segments: str) -> str:
-    return "/1.0/" + "/".join(urllib.parse.quote(s, safe="") for s in segments)
 
 
 class LxdDriver(base.HostDriver):
@@ -86,7 +81,7 @@ class LxdDriver(base.HostDriver):
             return
         client = self.client
         try:
-            client.get(_path("projects", self.project))
+            client.get(scan.path("projects", self.project))
         except base.DriverNotFoundError:
             try:
                 client.request(
@@ -106,105 +101,36 @@ class LxdDriver(base.HostDriver):
 
     # -- discovery ----------------------------------------------------------------------------
 
-    def _instances_json(self) -> list[dict[str, Any]]:
-        """Every instance in ONE call: all projects when allowed, else the configured one."""
-        client = self.client
-        if client.has_extension("instance_all_projects"):
-            try:
-                found: list[dict[str, Any]] = client.get(
-                    "/1.0/instances", params={"recursion": "1", "all-projects": "true"}
-                )
-                return found
-            except base.DriverAuthError:
-                pass  # a certificate restricted to projects: only ours is visible
-        project_only: list[dict[str, Any]] = client.get(
-            "/1.0/instances", params={"recursion": "1"}, project=self.project
-        )
-        return project_only
-
-    def _volumes_json(self, pools: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-        client = self.client
-        volumes: dict[str, list[dict[str, Any]]] = {}
-        projects = [self.project] if self.project == "default" else [self.project, "default"]
-        for pool in pools:
-            name = str(pool["name"])
-            volumes[name] = []
-            for project in projects:
-                try:
-                    items = client.get(
-                        _path("storage-pools", name, "volumes"),
-                        params={"recursion": "1"},
-                        project=project,
-                    )
-                except base.DriverAuthError:
-                    continue
-                for item in items or ():
-                    volumes[name].append({"project": project, **item})
-        return volumes
-
-    def _raw(self) -> discovery.RawHost:
-        client = self.client
-        server = client.get("/1.0")
-        client.host_info = server
-        pools: list[dict[str, Any]] = client.get("/1.0/storage-pools", params={"recursion": "1"})
-        pool_resources = {
-            str(p["name"]): client.get(_path("storage-pools", str(p["name"]), "resources"))
-            for p in pools
-        }
-        warnings: list[dict[str, Any]] = []
-        driver = str((server.get("environment") or {}).get("driver", ""))
-        if "qemu" not in driver and client.has_extension("warnings"):
-            try:
-                warnings = client.get("/1.0/warnings", params={"recursion": "1"}) or []
-            except base.DriverAuthError:
-                warnings = []
-        return discovery.RawHost(
-            server=server,
-            resources=client.get("/1.0/resources"),
-            pools=pools,
-            pool_resources=pool_resources,
-            volumes=self._volumes_json(pools),
-            networks=client.get("/1.0/networks", params={"recursion": "1"}),
-            instances=self._instances_json(),
-            warnings=warnings,
-        )
-
     def discover(self) -> model.HostInventory:
         """The host: hardware, pools (with use), networks and every instance."""
         self.ensure_project()
-        return discovery.inventory(self._raw())
+        return discovery.inventory(scan.raw_host(self.client, self.project))
 
     def capability(self) -> instance_spec.HostCapability:
         """What the host can run (and LXD's reason when it cannot run VMs)."""
-        client = self.client
-        server = client.host_info
-        driver = str((server.get("environment") or {}).get("driver", ""))
-        warnings: list[dict[str, Any]] = []
-        if "qemu" not in driver and client.has_extension("warnings"):
-            try:
-                warnings = client.get("/1.0/warnings", params={"recursion": "1"}) or []
-            except base.DriverAuthError:
-                warnings = []
-        return discovery.capability(server, warnings)
+        server = self.client.host_info
+        return discovery.capability(server, scan.warnings(self.client, server))
 
     def list_projects(self) -> list[base.ProjectInfo]:
         """Projects with the instances, cores, memory and disk each holds."""
         client = self.client
-        projects: list[dict[str, Any]] = client.get("/1.0/projects", params={"recursion": "1"})
-        pools: list[dict[str, Any]] = client.get("/1.0/storage-pools", params={"recursion": "1"})
-        volumes = self._volumes_json(pools)
+        projects: scan.JsonList = client.get("/1.0/projects", params={"recursion": "1"})
+        pools: scan.JsonList = client.get("/1.0/storage-pools", params={"recursion": "1"})
+        volumes = scan.volumes(client, self.project, pools)
         memory = int((client.get("/1.0/resources").get("memory") or {}).get("total") or 0)
         vms = [
-            discovery.discovered_vm(i, host_memory_mib=memory // discovery.MIB, volumes=volumes)
-            for i in self._instances_json()
+            instances.discovered_vm(i, host_memory_mib=memory // instances.MIB, volumes=volumes)
+            for i in scan.instances(client, self.project)
         ]
-        return discovery.projects(projects, vms)
+        return instances.projects(projects, vms)
 
     # -- compose / decompose ------------------------------------------------------------------
 
     def _instance(self, name: str) -> dict[str, Any] | None:
         try:
-            data: dict[str, Any] = self.client.get(_path("instances", name), project=self.project)
+            data: dict[str, Any] = self.client.get(
+                scan.path("instances", name), project=self.project
+            )
             return data
         except base.DriverNotFoundError:
             return None
@@ -216,11 +142,11 @@ class LxdDriver(base.HostDriver):
             return "unknown", ()
         try:
             state: dict[str, Any] = self.client.get(
-                _path("instances", name, "state"), project=self.project
+                scan.path("instances", name, "state"), project=self.project
             )
         except base.DriverNotFoundError:
             return "unknown", ()
-        return discovery.power_state(state), discovery.addresses({"state": state})
+        return instances.power_state(state), instances.addresses({"state": state})
 
     def compose(self, spec: base.ComposeSpec) -> model.ComposedVm:
         """Create the volumes and the instance, start it, report what was obtained.
@@ -259,7 +185,7 @@ class LxdDriver(base.HostDriver):
             for volume in plan.volumes:
                 self.client.call(
                     "POST",
-                    _path("storage-pools", volume.pool, "volumes", "custom"),
+                    scan.path("storage-pools", volume.pool, "volumes", "custom"),
                     project=self.project,
                     json=volume.payload,
                     what=f"creating volume {volume.name} in pool {volume.pool}",
@@ -280,9 +206,9 @@ class LxdDriver(base.HostDriver):
             if spec.start:
                 self._start(spec.name)
             data = self.client.get(
-                _path("instances", spec.name), params={"recursion": "1"}, project=self.project
+                scan.path("instances", spec.name), params={"recursion": "1"}, project=self.project
             )
-            return _composed(spec, plan, data)
+            return instances.composed_vm(spec, plan, data)
         except BaseException as exc:
             leftovers = self._undo(spec.name if instance_made else None, created)
             if leftovers and isinstance(exc, Exception):
@@ -319,7 +245,7 @@ class LxdDriver(base.HostDriver):
         try:
             self.client.call(
                 "DELETE",
-                _path("instances", name),
+                scan.path("instances", name),
                 project=self.project,
                 timeout=self.stop_timeout + self.timeout,
                 what=f"deleting instance {name}",
@@ -332,7 +258,7 @@ class LxdDriver(base.HostDriver):
         try:
             self.client.call(
                 "DELETE",
-                _path("storage-pools", pool, "volumes", "custom", volume),
+                scan.path("storage-pools", pool, "volumes", "custom", volume),
                 project=self.project,
                 what=f"deleting volume {volume} in pool {pool}",
             )
@@ -370,7 +296,7 @@ class LxdDriver(base.HostDriver):
     def _change_state(self, name: str, body: dict[str, Any], timeout: float) -> None:
         self.client.call(
             "PUT",
-            _path("instances", name, "state"),
+            scan.path("instances", name, "state"),
             project=self.project,
             json={"timeout": int(timeout), **body},
             timeout=timeout + 5,
@@ -424,7 +350,7 @@ class LxdDriver(base.HostDriver):
     def power_query(self, name: str) -> str:
         """``running``, ``stopped`` or ``unknown`` (also when the instance does not exist)."""
         data = self._instance(name) if _NAME_RE.match(name) else None
-        return discovery.power_state(data) if data else "unknown"
+        return instances.power_state(data) if data else "unknown"
 
     def _require(self, name: str) -> dict[str, Any]:
         data = self._instance(name) if _NAME_RE.match(name) else None
@@ -434,39 +360,3 @@ class LxdDriver(base.HostDriver):
                 f"{self.project!r}"
             )
         return data
-
-
-def _composed(
-    spec: base.ComposeSpec, plan: instance_spec.InstancePlan, data: dict[str, Any]
-) -> model.ComposedVm:
-    """What LXD really made, read back (limits, volumes, MAC addresses)."""
-    config = data.get("expanded_config") or data.get("config") or {}
-    devices = data.get("expanded_devices") or data.get("devices") or {}
-    count, pinned = units.parse_cpu_limit(config.get("limits.cpu"))
-    memory = units.parse_size(config.get("limits.memory"))
-    disks = []
-    for disk, device in zip(spec.disks, plan.disk_devices, strict=True):
-        dev = devices.get(device, {})
-        disks.append(
-            dataclasses.replace(
-                disk, name=device, volume=str(dev.get("source") or ""), pool=str(dev["pool"])
-            )
-        )
-    nics = []
-    for nic, device in zip(spec.interfaces, plan.nic_devices, strict=True):
-        dev = devices.get(device, {})
-        mac = str(config.get(f"volatile.{device}.hwaddr") or dev.get("hwaddr") or "")
-        nics.append(dataclasses.replace(nic, name=device, mac_address=mac))
-    return model.ComposedVm(
-        name=str(data["name"]),
-        cores=count or spec.cores,
-        memory_mib=memory // discovery.MIB if memory else spec.memory_mib,
-        pinned_cores=pinned,
-        hugepages_backed=units.parse_bool(config.get("limits.memory.hugepages", "false")),
-        disks=tuple(disks),
-        interfaces=tuple(nics),
-        instance_type=model.InstanceType(str(data.get("type") or spec.instance_type.value)),
-        power_state=discovery.power_state(data),
-        uuid=str(config.get("volatile.uuid") or ""),
-        addresses=discovery.addresses(data),
-    )
