@@ -31,7 +31,10 @@ def _one(detail: HostDetail) -> schemas.VmHost:
 
 
 def _default_name(address: str) -> str:
-    parsed = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
+    try:
+        parsed = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
+    except ValueError:  # not a URL: the service refuses the address, naming the field
+        return f"vmhost-{secrets.token_hex(3)}"
     base = _NOT_NAME.sub("-", parsed.hostname or parsed.path or "").strip("-._")[:50]
     return base or f"vmhost-{secrets.token_hex(3)}"
 

@@ -38,6 +38,14 @@ class DriverConnectionError(DriverError):
     retryable = True
 
 
+class DriverAddressError(DriverConnectionError):
+    """An address that cannot name a host (blank, not a URL, not a host name, a secret in it):
+    refused before anything is resolved or connected to. Not retryable: the address must
+    change."""
+
+    retryable = False
+
+
 class DriverUnsupportedError(DriverError):
     """The host cannot do what was asked (e.g. LXD without VM support)."""
 

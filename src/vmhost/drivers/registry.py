@@ -6,7 +6,7 @@ import importlib
 
 from vmhost import model
 
-from . import base
+from . import addresses, base
 
 _DRIVERS: dict[model.HostType, tuple[str, str]] = {
     model.HostType.FAKE: ("vmhost.drivers.fake", "FakeDriver"),
@@ -26,6 +26,33 @@ def driver_for(connection: base.HostConnection) -> base.HostDriver:
         ) from exc
     driver: base.HostDriver = getattr(module, class_name)(connection)
     return driver
+
+
+def normalise_address(host_type: model.HostType, address: str) -> str:
+    """The address to store for a host of this type, once its driver's own parser accepts it:
+    an LXD ``https://host:port`` without user or password, a libvirt URI or bare
+    ``[user@]host`` naming a proper host, a fake host's name. Pure: nothing is resolved or
+    contacted, so a made-up string never reaches DNS. ``model.InvalidInputError`` naming
+    ``address`` otherwise (the message never holds a password)."""
+    try:
+        if host_type is model.HostType.LXD:
+            from .lxd import endpoint
+
+            endpoint.parse_endpoint(address)
+        elif host_type is model.HostType.LIBVIRT:
+            from .libvirt import uri
+
+            uri.build_uri(address)
+        else:
+            addresses.check_text(address)
+    except base.DriverError as exc:
+        raise model.InvalidInputError.for_field("address", exc.message) from None
+    return address.strip()
+
+
+def redact_address(address: str) -> str:
+    """An address fit for logs and messages: a password in it becomes ``***``."""
+    return addresses.redact(address)
 
 
 def fetch_server_certificate(connection: base.HostConnection) -> tuple[str, str]:

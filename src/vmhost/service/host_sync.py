@@ -25,6 +25,8 @@ def driver_error(exc: base.DriverError) -> tuple[model.HostStatus, str]:
     """The host status a driver error means, and what to tell the operator."""
     if isinstance(exc, base.DriverAuthError):
         return model.HostStatus.UNTRUSTED, str(exc)
+    if isinstance(exc, base.DriverAddressError):  # the stored address names no host
+        return model.HostStatus.ERROR, str(exc)
     if isinstance(exc, base.DriverConnectionError):
         return model.HostStatus.UNREACHABLE, str(exc)
     return model.HostStatus.ERROR, str(exc)

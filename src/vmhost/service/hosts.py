@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vmhost import model, pki, store
-from vmhost.drivers import base
+from vmhost.drivers import base, registry
 from vmhost.model.accounting import HostView
 
 from . import accounts, host_sync
@@ -115,6 +115,8 @@ class HostsService:
         us yet is kept, with its status and the host's own error (as MAAS did), so the
         operator can trust the certificate and refresh; one that does not answer is not added.
         """
+        address = registry.normalise_address(settings.type, settings.address)  # before all
+        settings = dataclasses.replace(settings, address=address)
         if settings.type is model.HostType.LXD and not settings.project:
             settings = dataclasses.replace(settings, project="default")
         if settings.type is model.HostType.LXD:
@@ -136,7 +138,7 @@ class HostsService:
         if settings.type is model.HostType.LXD and not server_cert_pem:
             try:
                 server_cert_pem, fp = self.ctx.fetch_server_certificate(connection)
-                log.info("pinned the certificate of %s (sha256 %s)", settings.address, fp)
+                log.info("pinned the certificate of %s (sha256 %s)", address, fp)
             except base.DriverError as exc:
                 raise model.HostProblemError(str(exc)) from exc
             connection = dataclasses.replace(connection, server_cert_pem=server_cert_pem)
@@ -159,7 +161,8 @@ class HostsService:
         with self.ctx.db.write() as conn:
             _check_names(conn, settings.zone, settings.pool)
             host_id = store.hosts.insert_host(conn, settings, creds)
-        log.info("added VM host %s (%s %s)", settings.name, settings.type.value, settings.address)
+        shown = registry.redact_address(address)  # a libvirt URI may hold a password
+        log.info("added VM host %s (%s %s)", settings.name, settings.type.value, shown)
         if refresh:
             detail = self.refresh(host_id, raise_errors=False)
             if detail.host.status in (model.HostStatus.UNREACHABLE, model.HostStatus.ERROR):
@@ -190,6 +193,9 @@ class HostsService:
     def _apply(self, conn: store.Connection, host_id: int, changes: model.HostChanges) -> None:
         host, view = store.hosts.detail(conn, host_id, spaces={})
         settings = changes.applied_to(host.settings())
+        if isinstance(changes.address, str):  # checked before anything is written
+            address = registry.normalise_address(settings.type, changes.address)
+            settings = dataclasses.replace(settings, address=address)
         _check_names(conn, settings.zone, settings.pool)
         _check_reserved(view, settings)
         pool = settings.default_storage_pool

@@ -38,7 +38,7 @@ from vmhost.drivers import base
 
 from . import api
 from .errors import is_connection_lost, map_error
-from .uri import DEFAULT_PORTS, build_uri, redact
+from .uri import DEFAULT_PORTS, build_uri, redact, scrub
 
 try:  # optional for unit tests of the pure modules
     import libvirt
@@ -74,6 +74,14 @@ def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
             f"cannot reach {redact(uri)}: {parts.hostname}:{port}: {reason}",
             host_message=reason,
         ) from exc
+
+
+def _scrubbed(error: base.DriverError, uri: str) -> base.DriverError:
+    """The error with the URI's password masked wherever libvirt quoted the URI."""
+    message, host_message = scrub(error.message, uri), scrub(error.host_message, uri)
+    if (message, host_message) == (error.message, error.host_message):
+        return error
+    return type(error)(message, host_message=host_message)
 
 
 def auth_callback(
@@ -209,6 +217,7 @@ class LibvirtConnection:
                 conn = libvirt.open(self.uri)
         except libvirt.libvirtError as exc:
             error = map_error(exc, f"cannot connect to {redact(self.uri)}", connecting=True)
+            error = _scrubbed(error, self.uri)
             if (
                 isinstance(error, base.DriverAuthError)
                 and self.uri.startswith("qemu+libssh2:")

@@ -2,7 +2,9 @@
 
 A bare host name or address means ``qemu+ssh://<address>/system``; ``options`` add the SSH
 parameters (``keyfile``, ``known_hosts``, ``no_verify``); a password switches ``ssh`` to
-``libssh2`` (see ``connection.py``). Pure: nothing here opens a connection or resolves a name.
+``libssh2`` (see ``connection.py``). Pure: nothing here opens a connection or resolves a name;
+what is not a URI, or names no proper host, is refused first (``DriverAddressError``).
+``redact`` (from ``addresses.py``) masks a password in the user-info part for messages.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import urllib.parse
 from collections.abc import Mapping
 
 from vmhost.drivers import base
+from vmhost.drivers.addresses import check_host, check_text, redact, scrub
+
+__all__ = ["DEFAULT_PORTS", "build_uri", "is_local_uri", "redact", "scrub"]
 
 DEFAULT_PORTS = {"ssh": 22, "libssh2": 22, "libssh": 22, "tls": 16514, "tcp": 16509}
 
@@ -21,21 +26,28 @@ def build_uri(address: str, *, password: str = "", options: Mapping[str, object]
     ``options`` may carry ``keyfile`` (SSH private key path), ``known_hosts`` and
     ``no_verify`` (accept an unknown SSH host key); they become URI parameters.
     """
-    address = address.strip()
-    if not address:
-        raise base.DriverConnectionError("the host has no address (a libvirt URI is expected)")
+    if not address.strip():
+        raise base.DriverAddressError("the host has no address (a libvirt URI is expected)")
+    address = check_text(address)
+    shown = redact(address)
     if "://" not in address:
         address = f"qemu+ssh://{address}/system"
-    parts = urllib.parse.urlsplit(address)
+    try:
+        parts = urllib.parse.urlsplit(address)
+        _ = parts.port  # raises ValueError for a port that is not one
+    except ValueError as exc:
+        raise base.DriverAddressError(f"{shown!r} is not a libvirt URI: {exc}") from None
     scheme = parts.scheme
     driver, _, transport = scheme.partition("+")
     if driver not in ("qemu", "test"):
         raise base.DriverUnsupportedError(
-            f"{address!r}: vmhost drives QEMU/KVM through libvirt; "
+            f"{shown!r}: vmhost drives QEMU/KVM through libvirt; "
             "use qemu:///system, qemu+ssh://user@host/system or qemu+tls://host/system"
         )
     if transport and transport not in ("ssh", "libssh2", "libssh", "tls", "tcp", "unix"):
-        raise base.DriverUnsupportedError(f"{address!r}: unknown libvirt transport {transport!r}")
+        raise base.DriverUnsupportedError(f"{shown!r}: unknown libvirt transport {transport!r}")
+    if parts.netloc:
+        check_host(shown, parts.hostname or "")
     query = dict(urllib.parse.parse_qsl(parts.query))
     if transport == "ssh" and password:
         # libssh2 asks for the password / key passphrase through the openAuth callbacks
@@ -64,17 +76,6 @@ def _ssh_parameters(transport: str, options: Mapping[str, object]) -> dict[str, 
             params["no_verify"] = "1"
         # libssh2 asks through the auth callback, which accepts when no_verify is set
     return params
-
-
-def redact(uri: str) -> str:
-    """A URI fit for messages and logs (no password in the user-info part)."""
-    parts = urllib.parse.urlsplit(uri)
-    if parts.password:
-        netloc = f"{parts.username}:***@{parts.hostname}" + (
-            f":{parts.port}" if parts.port else ""
-        )
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return uri
 
 
 def is_local_uri(uri: str) -> bool:

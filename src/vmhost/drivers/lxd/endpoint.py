@@ -16,6 +16,7 @@ from collections.abc import Iterator
 
 from vmhost import pki
 from vmhost.drivers import base
+from vmhost.drivers.addresses import check_host, check_text, redact
 
 DEFAULT_PORT = 8443
 CONNECT_TIMEOUT_S = 5.0
@@ -43,32 +44,55 @@ class Endpoint:
 def parse_endpoint(address: str) -> Endpoint:
     """``10.0.0.2``, ``lxd1:8443``, ``https://[fd00::2]:8443``, ``::1`` → host and port.
 
-    As MAAS: the scheme is optional (only https), the port defaults to 8443.
+    As MAAS: the scheme is optional (only https), the port defaults to 8443. Anything else is
+    refused before a name is resolved (``DriverAddressError``): a path, a user or password (LXD
+    knows vmhost by its certificate; a trust token or password is given on its own, once), a
+    host that is neither an IP address nor a host name.
     """
-    text = address.strip().rstrip("/")
+    text = check_text(address)
     if text.startswith("http://"):
-        raise base.DriverConnectionError(
+        raise base.DriverAddressError(
             f"LXD address {address!r}: LXD's API is HTTPS only (https://host:8443)"
         )
-    text = text.removeprefix("https://")
+    scheme, sep, rest = text.partition("://")
+    if sep and scheme != "https":
+        raise base.DriverAddressError(
+            f"LXD address {address!r}: {scheme}:// is not LXD's (https://host:8443)"
+        )
+    text = (rest if sep else text).rstrip("/")
     if not text:
-        raise base.DriverConnectionError("the LXD address is empty")
+        raise base.DriverAddressError("the LXD address is empty")
+    if "@" in text:
+        what = "a password" if ":" in text.rpartition("@")[0] else "a user name"
+        raise base.DriverAddressError(
+            f"LXD address {redact(address)!r} holds {what}: LXD knows vmhost by its "
+            "certificate; give a trust token (or the trust password) on its own, once"
+        )
+    if any(c in text for c in "/?#"):
+        raise base.DriverAddressError(
+            f"LXD address {address!r}: only https://host:port, without a path or query"
+        )
     host, port = text, DEFAULT_PORT
     if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest.startswith(":"):
-            port = _port(address, rest[1:])
+        if "]" not in text:
+            raise base.DriverAddressError(f"LXD address {address!r}: '[' without its ']'")
+        host, _, after = text[1:].partition("]")
+        if after.startswith(":"):
+            port = _port(address, after[1:])
+        elif after:
+            raise base.DriverAddressError(f"LXD address {address!r}: {after!r} after the host")
     elif text.count(":") == 1:
         host, _, port_text = text.partition(":")
         port = _port(address, port_text)
     if not host:
-        raise base.DriverConnectionError(f"LXD address {address!r} has no host")
+        raise base.DriverAddressError(f"LXD address {address!r} has no host")
+    check_host(address, host)
     return Endpoint(host, port)
 
 
 def _port(address: str, text: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise base.DriverConnectionError(f"LXD address {address!r}: {text!r} is not a port")
+        raise base.DriverAddressError(f"LXD address {address!r}: {text!r} is not a port")
     return int(text)
 
 
