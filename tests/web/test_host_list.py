@@ -155,3 +155,44 @@ def test_keyboard_reaches_the_filters_and_the_hosts(
         if "list-alpha" in seen:
             break
     assert "q" in seen and "filter-zone" in seen and "list-alpha" in seen
+
+
+def test_a_fleet_is_paged_fifty_at_a_time(page: WebDriver, live: Live) -> None:
+    svc = live.services
+    svc.zones.create("fleet-az1")
+    svc.pools.create("fleet-prod")
+    for i in range(60):
+        cores = (16, 32, 64)[i % 3]
+        inv = inventory(cores, cores * 4)
+        address = f"fake://small/fleet-{i}"
+        conn = base.HostConnection(
+            type=model.HostType.FAKE, address=address, options={"inventory": inv}
+        )
+        for j in range(i % 4):
+            fake.add_vm_behind_our_back(
+                conn, model.DiscoveredVm(f"fleet-{i}-found-{j}", cores=2, memory_mib=8192)
+            )
+        detail = svc.hosts.add(
+            model.HostSettings(
+                name=f"fleet-{i:02d}",
+                type=model.HostType.FAKE,
+                address=address,
+                zone="fleet-az1" if i % 2 else "default",
+                pool="fleet-prod" if i % 3 else "default",
+                tags=("ssd",) if i % 5 == 0 else (),
+                cpu_over_commit_ratio=(1.0, 2.0, 4.0)[i % 3],
+                memory_over_commit_ratio=(1.0, 1.5)[i % 2],
+            ),
+            options={"inventory": inv},
+        )
+        for _ in range(i % 5):
+            svc.vms.compose(model.ComposeRequest(cores=2, memory_mib=8192, host_id=detail.view.id))
+    login(page, live.url, live.admin_token, "/?q=fleet-")
+    assert len(all_css(page, "tbody tr")) == 50
+    assert "Showing 1–50 of 60" in css(page, ".pager").text
+    shot(page, "host-list-fleet", height=1000)
+    css(page, "a[rel=next]").click()
+    wait_url(page, "page=2")
+    assert [r.get_attribute("data-host") for r in all_css(page, "tbody tr")] == [
+        f"fleet-{i}" for i in range(50, 60)
+    ]

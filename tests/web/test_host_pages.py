@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from conftest import Live
 from selenium.webdriver.remote.webdriver import WebDriver
-from webtools import all_css, css, login, shot, text, wait_text, wait_url
+from webtools import all_css, css, login, no_horizontal_scroll, shot, text, wait_text, wait_url
 
 from vmhost import model
 from vmhost.drivers import base, fake
@@ -126,3 +126,23 @@ def test_decompose_asks_then_follows_the_operation(page: WebDriver, live: Live, 
     assert not all_css(page, 'tr[data-vm="pages-web"]')
     names = [vm.name for vm in live.services.vms.list(host_id=host)]
     assert "pages-web" not in names
+
+
+@pytest.mark.parametrize("tab", ["vms", "resources", "storage", "settings", "compose"])
+def test_host_pages_fit_a_phone(page: WebDriver, live: Live, host: int, tab: str) -> None:
+    login(page, live.url, live.admin_token, f"/hosts/{host}/{tab}")
+    page.set_window_size(390, 900)
+    no_horizontal_scroll(page)
+    shot(page, f"host-{tab}-390", width=390)
+
+
+@pytest.mark.parametrize(
+    "path", ["/hosts/999999/vms", "/hosts/abc/settings", "/vms/999999/decompose"]
+)
+def test_unknown_ids_answer_a_page_not_a_traceback(page: WebDriver, live: Live, path: str) -> None:
+    login(page, live.url, live.readonly_token, "/")
+    page.get(f"{live.url}{path}")
+    assert css(page, "h1").text == "Not found"
+    assert "does not exist" in css(page, ".lead").text
+    assert css(page, ".mainnav")  # the menu is still there
+    assert "Traceback" not in text(page)

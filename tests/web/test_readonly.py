@@ -49,6 +49,18 @@ def test_readonly_host_list_has_no_add_or_compose(page: WebDriver, live: Live, h
     assert css(page, ".role").text == "read-only"
 
 
+@pytest.mark.parametrize(
+    "path", ["/compose", "/hosts/{host}/compose", "/hosts/add", "/zones", "/pools", "/spaces"]
+)
+def test_readonly_other_pages_have_no_write_buttons(
+    page: WebDriver, live: Live, host: int, path: str
+) -> None:
+    login(page, live.url, live.readonly_token, path.format(host=host))
+    shown = buttons(page)
+    writes = ("Add", "Compose", "Create", "Map", "Rename", "Delete", "Remove", "Save")
+    assert not [b for b in shown if any(w in b for w in writes)], shown
+
+
 def _post(page: WebDriver, path: str, fields: dict[str, str], with_csrf: bool = True) -> int:
     """A POST from the page's own session (what a tampered page or a console could send)."""
     status: int = page.execute_async_script(
@@ -80,10 +92,20 @@ def test_forged_post_from_a_readonly_session_is_refused(
     assert _post(page, f"/vms/{vms_before[0]}/decompose", {}) == 403
     assert _post(page, f"/hosts/{host}/delete", {"decompose": "1"}) == 403
     assert _post(page, f"/hosts/{host}/refresh", {}) == 403
+    assert _post(page, "/compose", {"host_id": str(host), "cores": "1"}) == 403
+    assert (
+        _post(page, "/hosts/add", {"type": "fake", "name": "ro-x", "address": "fake://small"})
+        == 403
+    )
+    assert _post(page, "/zones", {"name": "ro-zone"}) == 403
+    assert _post(page, "/spaces", {"space": "ro", "network": "br0"}) == 403
     after = live.services.hosts.get(host).host
     assert after.name == "ro-host" and after.cpu_over_commit_ratio == 1.0
     assert after.generation == before.generation
     assert [vm.id for vm in live.services.vms.list(host_id=host)] == vms_before
+    assert "ro-x" not in live.services.hosts.names().values()
+    assert "ro-zone" not in [z["name"] for z in live.services.zones.list()]
+    assert not [m for m in live.services.spaces.list() if m["space"] == "ro"]
 
 
 def test_admin_post_without_csrf_is_refused(page: WebDriver, live: Live, host: int) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pathlib
 from typing import Any
 
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -27,6 +27,7 @@ def login(browser: WebDriver, url: str, token: str, path: str = "/") -> None:
     field.send_keys(token)
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     WebDriverWait(browser, WAIT_S).until(lambda b: "/login" not in b.current_url)
+    browser.get(browser.current_url)  # again, without the "Logged in" message
 
 
 def css(browser: WebDriver | WebElement, selector: str) -> WebElement:
@@ -52,7 +53,7 @@ def wait_text(
     def seen(b: WebDriver) -> Any:
         try:
             found = [e.text for e in b.find_elements(By.CSS_SELECTOR, selector)]
-        except StaleElementReferenceException:  # the page changed under us: look again
+        except WebDriverException:  # the page changed under us (stale node): look again
             return False
         return next((t for t in found if needle in t), False)
 
@@ -67,12 +68,13 @@ def wait_url(browser: WebDriver, part: str, timeout: float = WAIT_S) -> None:
     WebDriverWait(browser, timeout).until(lambda b: part in b.current_url, f"never reached {part}")
 
 
-def shot(browser: WebDriver, name: str, width: int = 1280) -> pathlib.Path:
-    """A full-page PNG of what the browser shows, at ``width`` px."""
+def shot(browser: WebDriver, name: str, width: int = 1280, height: int = 0) -> pathlib.Path:
+    """A PNG of what the browser shows, at ``width`` px: the whole page, or ``height`` px."""
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     browser.set_window_size(width, 900)
-    height = int(browser.execute_script("return document.documentElement.scrollHeight"))
-    browser.set_window_size(width, min(max(height, 600), 6000))
+    full = int(browser.execute_script("return document.documentElement.scrollHeight"))
+    browser.set_window_size(width, height or min(max(full, 600), 6000))
+    browser.execute_script("window.scrollTo(0, 0)")
     path = ARTEFACTS / f"{name}.png"
     browser.save_screenshot(str(path))
     browser.set_window_size(width, 900)

@@ -8,13 +8,14 @@ import pathlib
 import fastapi
 from fastapi.staticfiles import StaticFiles
 
-from . import host_list, host_pages, login, ops, settings
+from . import add_host, catalog, compose, host_list, host_pages, login, ops, settings
 
 STATIC = pathlib.Path(__file__).parent / "static"
 
 
 def install(app: fastapi.FastAPI) -> None:
     """Serve the web UI from ``app`` (its ``state.services`` must be set)."""
-    for module in (login, host_list, host_pages, settings, ops):
+    # add_host first: its /hosts/add must win over the host pages' /hosts/{key}
+    for module in (login, host_list, add_host, host_pages, settings, compose, catalog, ops):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

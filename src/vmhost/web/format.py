@@ -8,8 +8,9 @@ functions the API and the CLI show); this module only lays them out (widths of b
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
+
+from vmhost.service import views
 
 KIB = 1024
 
@@ -137,89 +138,84 @@ def _scaled(total: str, value: float, reserved: str = "", pinned: int = 0) -> st
     return f"{base} × {ratio(value)}" + (f" + {pinned} pinned" if pinned else "")
 
 
-def cores_meter(resources: Mapping[str, Any]) -> Meter:
+def cores_meter(resources: views.Resources) -> Meter:
     """Cores: allocated / other / free after over-commit; "8 × 2.0" when a ratio applies."""
-    c = resources["cores"]
-    used = c["allocated"] + c["other"]
-    free = c["free"]
+    c = resources.cores
+    used = c.allocated + c.other
+    free = c.free
     detail = ""
-    pinned = c["pinned_allocated"] + c["pinned_other"]
-    if c["over_commit_ratio"] != 1 or c["reserved"]:
-        reserved = str(c["reserved"]) if c["reserved"] else ""
-        detail = _scaled(str(c["total"]), c["over_commit_ratio"], reserved, pinned)
+    pinned = c.pinned_allocated + c.pinned_other
+    if c.over_commit_ratio != 1 or c.reserved:
+        reserved = str(c.reserved) if c.reserved else ""
+        detail = _scaled(str(c.total), c.over_commit_ratio, reserved, pinned)
     return Meter(
         "CPU",
-        f"{used:,} of {c['capacity']:,} cores",
+        f"{used:,} of {c.capacity:,} cores",
         detail,
         _segments(
             [
-                ("allocated", c["allocated"], f"{c['allocated']:,} allocated"),
-                ("other", c["other"], f"{c['other']:,} other"),
+                ("allocated", c.allocated, f"{c.allocated:,} allocated"),
+                ("other", c.other, f"{c.other:,} other"),
                 ("free", max(free, 0), f"{free:,} free"),
             ],
-            c["capacity"],
+            c.capacity,
         ),
         free < 0,
     )
 
 
-def memory_meter(resources: Mapping[str, Any]) -> Meter:
+def memory_meter(resources: views.Resources) -> Meter:
     """General memory: allocated / other / free after over-commit (hugepages apart)."""
-    m = resources["memory"]
-    used = m["allocated_mib"] + m["other_mib"]
-    free = m["free_mib"]
+    m = resources.memory
+    used = m.allocated_mib + m.other_mib
+    free = m.free_mib
     detail = ""
-    if m["over_commit_ratio"] != 1 or m["reserved_mib"]:
-        reserved = mib(m["reserved_mib"]) if m["reserved_mib"] else ""
-        detail = _scaled(mib(m["general_mib"]), m["over_commit_ratio"], reserved)
+    if m.over_commit_ratio != 1 or m.reserved_mib:
+        reserved = mib(m.reserved_mib) if m.reserved_mib else ""
+        detail = _scaled(mib(m.general_mib), m.over_commit_ratio, reserved)
     return Meter(
         "RAM",
-        f"{mib(used)} of {mib(m['capacity_mib'])}",
+        f"{mib(used)} of {mib(m.capacity_mib)}",
         detail,
         _segments(
             [
-                ("allocated", m["allocated_mib"], f"{mib(m['allocated_mib'])} allocated"),
-                ("other", m["other_mib"], f"{mib(m['other_mib'])} other"),
+                ("allocated", m.allocated_mib, f"{mib(m.allocated_mib)} allocated"),
+                ("other", m.other_mib, f"{mib(m.other_mib)} other"),
                 ("free", max(free, 0), f"{mib(free)} free"),
             ],
-            m["capacity_mib"],
+            m.capacity_mib,
         ),
         free < 0,
     )
 
 
-def hugepages_meter(resources: Mapping[str, Any]) -> Meter | None:
+def hugepages_meter(resources: views.Resources) -> Meter | None:
     """Hugepage memory (never over-committed), when the host has any."""
-    h = resources["hugepages"]
-    if not h["total_mib"]:
+    h = resources.hugepages
+    if not h.total_mib:
         return None
-    sizes = ", ".join(f"{page_size(p['page_size_kib'])} pages" for p in h["page_sizes"])
+    sizes = ", ".join(f"{page_size(p.page_size_kib)} pages" for p in h.page_sizes)
     return Meter(
         "Hugepages",
-        f"{mib(h['allocated_mib'] + h['other_mib'])} of {mib(h['total_mib'])}",
+        f"{mib(h.allocated_mib + h.other_mib)} of {mib(h.total_mib)}",
         sizes,
         _segments(
             [
-                ("allocated", h["allocated_mib"], f"{mib(h['allocated_mib'])} allocated"),
-                ("other", h["other_mib"], f"{mib(h['other_mib'])} other"),
-                ("free", max(h["free_mib"], 0), f"{mib(h['free_mib'])} free"),
+                ("allocated", h.allocated_mib, f"{mib(h.allocated_mib)} allocated"),
+                ("other", h.other_mib, f"{mib(h.other_mib)} other"),
+                ("free", max(h.free_mib, 0), f"{mib(h.free_mib)} free"),
             ],
-            h["total_mib"],
+            h.total_mib,
         ),
-        h["free_mib"] < 0,
+        h.free_mib < 0,
     )
 
 
-def storage_meter(storage: Mapping[str, Any], label: str = "Storage") -> Meter:
-    """Storage: ours (allocated) / other VMs / outside use / free; never over-committed.
-
-    Takes the host's ``resources["storage"]`` or one pool of ``views.storage_pools``.
-    """
-    total = storage.get("total_bytes", storage.get("total", 0))
-    allocated = storage["allocated_bytes"]
-    other = storage["other_bytes"]
-    external = storage["external_bytes"]
-    free = storage["free_bytes"]
+def storage_meter(
+    total: int, allocated: int, other: int, external: int, free: int, label: str = "Storage"
+) -> Meter:
+    """Storage: ours (allocated) / other VMs / outside use / free; never over-committed (the
+    host's ``resources.storage``, or one pool of ``views.storage_pools``)."""
     return Meter(
         label,
         f"{size(allocated + other + external)} of {size(total)}",
@@ -237,11 +233,26 @@ def storage_meter(storage: Mapping[str, Any], label: str = "Storage") -> Meter:
     )
 
 
-def meters(resources: Mapping[str, Any]) -> dict[str, Meter | None]:
+def pool_meter(pool: views.StoragePoolUse) -> Meter:
+    """One storage pool's meter."""
+    return storage_meter(
+        pool.total,
+        pool.allocated_bytes,
+        pool.other_bytes,
+        pool.external_bytes,
+        pool.free_bytes,
+        pool.name,
+    )
+
+
+def meters(resources: views.Resources) -> dict[str, Meter | None]:
     """Every meter of a host, from its ``views.resources``."""
+    s = resources.storage
     return {
         "cores": cores_meter(resources),
         "memory": memory_meter(resources),
         "hugepages": hugepages_meter(resources),
-        "storage": storage_meter(resources["storage"]),
+        "storage": storage_meter(
+            s.total_bytes, s.allocated_bytes, s.other_bytes, s.external_bytes, s.free_bytes
+        ),
     }

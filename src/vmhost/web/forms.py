@@ -128,7 +128,8 @@ class Form:
         """The service's field errors, under the form's field names (``known`` renames)."""
         known = known or {}
         for field, messages in exc.fields.items():
-            self.fail(known.get(field, field), "; ".join(messages))
+            text = "; ".join(messages)
+            self.fail(known.get(field, field), text[:1].upper() + text[1:])
         if not exc.fields:
             self.fail("_form", exc.message)
 

@@ -76,8 +76,8 @@ def vm_row(vm: model.Vm, node_of_core: dict[int, int]) -> VmRow:
     return VmRow(vm, cores, memory, disks or "—", nics or "—", tuple(sorted(nodes)))
 
 
-def _node_of_core(numa: dict[str, Any]) -> dict[int, int]:
-    return {c: n["index"] for n in numa["numa"] for c in n["cores"]["all"]}
+def _node_of_core(numa: views.NumaResources) -> dict[int, int]:
+    return {c: n.index for n in numa.numa for c in n.cores.all}
 
 
 def _page(
@@ -107,7 +107,7 @@ def host_vms(request: fastapi.Request, key: str) -> Response:
     session = current(request)
     svc = services(request)
     host = load(svc, key)
-    numa = dataclasses.asdict(views.numa_resources(host.detail.view))
+    numa = views.numa_resources(host.detail.view)
     node_of_core = _node_of_core(numa)
     vms = [vm_row(vm, node_of_core) for vm in svc.vms.list(host_id=host.id)]
     projects: list[Any] = []
@@ -128,7 +128,7 @@ def host_resources(request: fastapi.Request, key: str, vms: str = "") -> Respons
     session = current(request)
     svc = services(request)
     host = load(svc, key)
-    numa = dataclasses.asdict(views.numa_resources(host.detail.view))
+    numa = views.numa_resources(host.detail.view)
     node_of_core = _node_of_core(numa)
     rows = [vm_row(vm, node_of_core) for vm in svc.vms.list(host_id=host.id)]
     pinned_by = {c: r.vm.name for r in rows for c in r.vm.pinned_cores}
@@ -154,7 +154,7 @@ def host_storage(request: fastapi.Request, key: str) -> Response:
     """The storage pools with their use split: ours, other VMs, outside use, free."""
     session = current(request)
     host = load(services(request), key)
-    pools = [(p, fmt.storage_meter(p, p["name"])) for p in host.storage_pools]
+    pools = [(p, fmt.pool_meter(p)) for p in host.storage_pools]
     return _page(request, session, host, "storage", pools=pools)
 
 
@@ -171,7 +171,7 @@ def refresh(
     def work() -> ops.Done:
         info = host_info(svc.hosts.refresh(host_id, raise_errors=False))
         if info.note.ready:
-            message = f"Refreshed {name}: {fmt.plural(info.vm_count['total'], 'VM')} found."
+            message = f"Refreshed {name}: {fmt.plural(info.vm_count.total, 'VM')} found."
         else:
             message = f"{name} is {info.note.label.lower()}: {info.note.problem}"
         return ops.Done(message=message, redirect=f"/hosts/{host_id}/vms")

@@ -91,9 +91,9 @@ class HostInfo:
     pool: str
     tags: tuple[str, ...]
     note: StatusNote
-    vm_count: dict[str, int]
-    resources: dict[str, Any]
-    storage_pools: list[dict[str, Any]]
+    vm_count: views.VmCount
+    resources: views.Resources
+    storage_pools: list[views.StoragePoolUse]
     meters: dict[str, fmt.Meter | None]
     settings: dict[str, Any]  # the settable fields, for the settings form
     architectures: tuple[str, ...]
@@ -111,8 +111,8 @@ class HostInfo:
 def host_info(detail: HostDetail) -> HostInfo:
     """The page's view of a host."""
     host, view = detail.host, detail.view
-    summary = dataclasses.asdict(views.host_summary(view))  # the pages read plain data
-    resources = summary["resources"]
+    summary = views.host_summary(view)
+    resources = summary.resources
     return HostInfo(
         id=host.id,
         name=host.name,
@@ -127,9 +127,9 @@ def host_info(detail: HostDetail) -> HostInfo:
         note=status_note(
             host.id, host.status.value, host.type.value, host.address, host.last_error
         ),
-        vm_count=summary["vm_count"],
+        vm_count=summary.vm_count,
         resources=resources,
-        storage_pools=summary["storage_pools"],
+        storage_pools=summary.storage_pools,
         meters=fmt.meters(resources),
         settings={
             "name": host.name,

@@ -29,6 +29,7 @@ from .session import (
     Forbidden,
     LoginRequired,
     Session,
+    current,
     sessions,
 )
 
@@ -117,7 +118,17 @@ def error_answer(request: fastapi.Request, exc: BaseException) -> Response:
     status, title, message = _describe(exc)
     if wants_json(request):
         return JSONResponse({"message": message}, status_code=status)
-    return page(request, None, "error.html", status, title=title, message=message)
+    return page(
+        request, _session_or_none(request), "error.html", status, title=title, message=message
+    )
+
+
+def _session_or_none(request: fastapi.Request) -> Session | None:
+    """The session, for the error page's menu (none when it is the problem)."""
+    try:
+        return current(request)
+    except Exception:
+        return None
 
 
 def _describe(exc: BaseException) -> tuple[int, str, str]:

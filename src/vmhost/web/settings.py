@@ -3,7 +3,6 @@ reservations and the over-commit sliders with their live preview; deleting the h
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import fastapi
@@ -34,58 +33,55 @@ def _vms(n: int) -> str:
 
 def cores_preview(preview: SettingsPreview) -> dict[str, Any]:
     """ "8 physical cores × 1.5 = 12 virtual cores", and what it does to the VMs there."""
-    then = dataclasses.asdict(views.resources(preview.then).cores)
-    now = dataclasses.asdict(views.resources(preview.now).cores)
+    then = views.resources(preview.then).cores
+    now = views.resources(preview.now).cores
     count = views.vm_count(preview.then).total
-    pinned = then["pinned_allocated"] + then["pinned_other"]
-    minus = (f" − {then['reserved']} reserved" if then["reserved"] else "") + (
+    pinned = then.pinned_allocated + then.pinned_other
+    minus = (f" − {then.reserved} reserved" if then.reserved else "") + (
         f" − {pinned} pinned" if pinned else ""
     )
-    base = f"{then['total']:,} physical cores"
+    base = f"{then.total:,} physical cores"
     base = f"({base}{minus})" if minus else base
-    shared = then["capacity"] - pinned
-    formula = f"{base} × {fmt.ratio(then['over_commit_ratio'])} = {shared:,} virtual cores"
+    shared = then.capacity - pinned
+    formula = f"{base} × {fmt.ratio(then.over_commit_ratio)} = {shared:,} virtual cores"
     if pinned:
-        formula += f", + {pinned} pinned = {then['capacity']:,}"
-    used = then["allocated"] + then["other"]
-    return _effect(formula, count, used, then["capacity"], now["free"], then, preview, "cores")
+        formula += f", + {pinned} pinned = {then.capacity:,}"
+    used = then.allocated + then.other
+    return _effect(formula, count, used, then.free, now.free, then, preview, "cores")
 
 
 def memory_preview(preview: SettingsPreview) -> dict[str, Any]:
     """ "128 GiB × 5.5 = 704 GiB" (general memory), and what it does to the VMs there."""
-    then = dataclasses.asdict(views.resources(preview.then).memory)
-    now = dataclasses.asdict(views.resources(preview.now).memory)
+    then = views.resources(preview.then).memory
+    now = views.resources(preview.now).memory
     count = views.vm_count(preview.then).total
-    base = fmt.mib(then["general_mib"])
-    if then["reserved_mib"]:
-        base = f"({base} − {fmt.mib(then['reserved_mib'])} reserved)"
-    formula = f"{base} × {fmt.ratio(then['over_commit_ratio'])} = {fmt.mib(then['capacity_mib'])}"
-    if then["hugepages_mib"]:
-        formula += f" (general memory: {fmt.mib(then['hugepages_mib'])} are hugepages)"
-    used = then["allocated_mib"] + then["other_mib"]
-    return _effect(
-        formula, count, used, then["capacity_mib"], now["free_mib"], then, preview, "memory"
-    )
+    base = fmt.mib(then.general_mib)
+    if then.reserved_mib:
+        base = f"({base} − {fmt.mib(then.reserved_mib)} reserved)"
+    formula = f"{base} × {fmt.ratio(then.over_commit_ratio)} = {fmt.mib(then.capacity_mib)}"
+    if then.hugepages_mib:
+        formula += f" (general memory: {fmt.mib(then.hugepages_mib)} are hugepages)"
+    used = then.allocated_mib + then.other_mib
+    return _effect(formula, count, used, then.free_mib, now.free_mib, then, preview, "memory")
 
 
 def _effect(
     formula: str,
     count: int,
     used: int,
-    capacity: int,
+    free: int,
     free_now: int,
-    then: dict[str, Any],
+    then: views.CoreResources | views.MemoryResources,
     preview: SettingsPreview,
     kind: str,
 ) -> dict[str, Any]:
     def amount(x: int) -> str:
         return f"{x:,} cores" if kind == "cores" else fmt.mib(x)
 
-    ratio = fmt.ratio(then["over_commit_ratio"])
+    ratio = fmt.ratio(then.over_commit_ratio)
     lowest = preview.min_cpu_ratio if kind == "cores" else preview.min_memory_ratio
-    free = capacity - used
     if count == 0 or used == 0:
-        effect = f"Nothing uses them yet: {amount(capacity)} free to compose."
+        effect = f"Nothing uses them yet: {amount(free)} free to compose."
     elif free < 0:
         effect = (
             f"{_vms(count)} use {amount(used)}: at {ratio} this host would be over-committed "
@@ -161,7 +157,7 @@ def _page(
         preview=preview,
         zones=[z["name"] for z in svc.zones.list()],
         pools=[p["name"] for p in svc.pools.list()],
-        storage_pools=[p["name"] for p in host.storage_pools],
+        storage_pools=[p.name for p in host.storage_pools],
         ratio_fields=RATIO_FIELDS,
     )
 
@@ -214,6 +210,33 @@ def changes_from(form: Form, host: HostInfo) -> dict[str, Any]:
     return changes
 
 
+CERTIFICATE_ACTIONS = {"keep": "", "generate": "", "import": ""}
+
+
+def certificate_changes(svc: Services, form: Form, host: HostInfo) -> dict[str, str]:
+    """A new client certificate for an LXD host: generated, or imported (checked here)."""
+    if not host.is_lxd:
+        return {}
+    action = form.choice("certificate_action", CERTIFICATE_ACTIONS, "Certificate", "keep")
+    if action == "generate":
+        pair = svc.certificates.pair_for(host.name, "", "")
+    elif action == "import":
+        cert, key = form.text("certificate"), form.text("key")
+        if not cert or not key:
+            form.fail(
+                "certificate" if not cert else "key", "Paste both the certificate and its key"
+            )
+            return {}
+        try:
+            pair = svc.certificates.client_credentials(model.HostType.LXD, cert, key)
+        except model.InvalidInputError as exc:
+            form.take(exc)
+            return {}
+    else:
+        return {}
+    return {"client_cert_pem": pair.certificate_pem, "client_key_pem": pair.key_pem}
+
+
 @router.post("/hosts/{key}/settings")
 def save_settings(
     request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
@@ -224,6 +247,7 @@ def save_settings(
     svc = services(request)
     host = load(svc, key)
     changes = changes_from(form, host)
+    changes.update(certificate_changes(svc, form, host))
     if form.ok:
         try:
             detail = svc.hosts.update(host.id, model.HostChanges(**changes))
@@ -232,11 +256,13 @@ def save_settings(
         except model.ConflictError as exc:
             form.fail("name", exc.message)
     if not form.ok:
-        values = {k: v for k, v in form.values().items() if k != "password"}
+        values = {k: v for k, v in form.values().items() if k not in ("password", "key")}
         return _page(request, session, svc, host, values, form.errors, 400)
     message = f"Saved the settings of {changes['name']}."
-    if changes["address"] != host.address or "password" in changes:
+    if changes["address"] != host.address or {"password", "client_cert_pem"} & changes.keys():
         message += f" vmhost checked the host again: {detail.host.status.value}."
+    if "client_cert_pem" in changes and detail.host.status is model.HostStatus.UNTRUSTED:
+        return render.redirect(request, f"/hosts/{host.id}/trust", message)
     return render.redirect(request, f"/hosts/{host.id}/settings", message)
 
 

@@ -190,6 +190,134 @@
     });
   }
 
+  /* Add host: show the fields of the chosen way to authenticate; say we are connecting. */
+  function addHost() {
+    document.querySelectorAll("[data-auth-choices]").forEach((choices) => {
+      const apply = () => {
+        const chosen = (choices.querySelector("input[type=radio]:checked") || {}).value;
+        choices.querySelectorAll(".auth-option").forEach((option) => {
+          const radio = option.querySelector("input[type=radio]");
+          option.dataset.selected = String(radio.value === chosen);
+          const fields = option.querySelector(".auth-fields");
+          if (fields) fields.hidden = radio.value !== chosen;
+        });
+      };
+      choices.addEventListener("change", apply);
+      apply();
+    });
+    document.querySelectorAll("form[data-busy-label]").forEach((form) => {
+      form.addEventListener("submit", () => {
+        const slot = form.querySelector("[data-busy]");
+        if (slot) slot.innerHTML = '<span class="progress"><span class="spinner" aria-hidden="true"></span>' + esc(form.dataset.busyLabel) + "…</span>";
+      });
+    });
+  }
+
+  /* Trust page: check the host again every few seconds until it trusts vmhost. */
+  function trust() {
+    const box = document.getElementById("trust-state");
+    if (!box || !box.dataset.recheck) return;
+    const check = async () => {
+      const body = new FormData();
+      body.set("csrf_token", csrf());
+      const { status, body: state } = await getJson(box.dataset.recheck, { method: "POST", body, headers: { "X-CSRF-Token": csrf() } });
+      if (status !== 200) {
+        box.querySelector(".sub:last-child").textContent = state.message || "could not check the host";
+        setTimeout(check, 5000);
+        return;
+      }
+      if (!state.ready) {
+        box.innerHTML = '<span class="spinner" aria-hidden="true"></span><div><strong>' + esc(state.label) + ".</strong> " + esc(state.next) +
+          (state.problem && state.status !== "untrusted" ? '<div class="sub problem">' + esc(state.problem) + "</div>" : "") + '<div class="sub">Checking again every few seconds…</div></div>';
+        setTimeout(check, 3000);
+        return;
+      }
+      box.className = "check-status ok";
+      box.innerHTML = "<div><strong>Trusted and ready.</strong> " + esc(state.summary) + "</div>";
+      document.querySelectorAll(".steps > li").forEach((li) => li.classList.add("done"));
+      const form = document.querySelector('form[action$="/recheck"]');
+      if (form) form.remove();
+      const card = document.getElementById("project-card");
+      const list = document.getElementById("project-list");
+      if (list) {
+        const current = (document.getElementById("current-project") || {}).textContent;
+        list.innerHTML = state.projects.map((p) => '<label class="choice"><input type="radio" name="project" value="' + esc(p.name) + '"' +
+          (p.name === current ? " checked" : "") + "> <span>" + esc(p.name) + ' <span class="muted">(' + p.instances + " instance" + (p.instances === 1 ? "" : "s") + ")</span></span></label>").join("");
+      }
+      if (card) card.hidden = false;
+      ["project-form"].forEach((id) => { const el = document.getElementById(id); if (el) el.hidden = false; });
+      const later = document.getElementById("projects-later");
+      if (later) later.hidden = true;
+    };
+    setTimeout(check, 1500);
+  }
+
+  /* Compose: preview the host as the form changes; show the result without a reload. */
+  function composeForm() {
+    const form = document.getElementById("compose-form");
+    const box = document.getElementById("compose-preview");
+    if (!form || !box) return;
+    let timer = null;
+    let seq = 0;
+    const pinned = form.querySelector("#f-pinned_cores");
+    const syncPinning = () => {
+      const chosen = (form.querySelector("input[name=pinning]:checked") || {}).value;
+      if (pinned) pinned.closest(".field").hidden = chosen !== "cores";
+      const cores = form.querySelector("#f-cores");
+      if (cores) cores.disabled = chosen === "cores";
+    };
+    const refresh = () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const mine = ++seq;
+        const data = new FormData(form);
+        const { status, body } = await getJson("/compose/preview", { method: "POST", body: data, headers: { "X-CSRF-Token": csrf() } });
+        if (mine !== seq) return;
+        showErrors(form, body.errors || {});
+        if (status === 400) {
+          box.innerHTML = '<p class="muted">Fix the fields marked in red to see where the VM would go.</p>';
+          return;
+        }
+        if (status !== 200) { box.innerHTML = '<p class="field-error">' + esc(body.message || "no preview") + "</p>"; return; }
+        let html = '<p class="' + (body.ok ? "preview-ok" : "preview-bad") + '"><strong>' + (body.ok ? "Fits." : "Does not fit.") + "</strong> " + esc(body.summary) + "</p>";
+        if (body.reasons.length) {
+          html += '<p class="sub">' + body.considered + " host" + (body.considered === 1 ? "" : "s") + " considered; left out:</p><ul class=\"reason-list\">" +
+            body.reasons.map((r) => "<li>" + (r.host ? esc(r.host) + ": " : r.hosts + " host" + (r.hosts === 1 ? "" : "s") + " ") + esc(r.reason) + "</li>").join("") + "</ul>";
+        }
+        box.innerHTML = html;
+      }, 250);
+    };
+    form.addEventListener("input", refresh);
+    form.addEventListener("change", () => { syncPinning(); refresh(); });
+    syncPinning();
+    refresh();
+  }
+
+  window.vmhostComposed = (form, result) => {
+    const box = document.getElementById("compose-result");
+    const d = result.data || {};
+    box.hidden = false;
+    box.className = "card result result-ok";
+    box.innerHTML = "<p><strong>" + esc(result.message) + '</strong></p><p><a class="btn" href="/hosts/' + d.host_id + '/vms">See it on ' + esc(d.host) +
+      '</a> <a class="btn btn-quiet" href="/hosts/' + d.host_id + '/resources">NUMA view</a></p>';
+    const slot = form.querySelector("[data-progress]");
+    if (slot) slot.textContent = "";
+    const name = form.querySelector("#f-hostname");
+    if (name) name.value = "";
+    box.focus && box.scrollIntoView({ block: "nearest" });
+  };
+
+  window.vmhostComposeFailed = (form, error) => {
+    const box = document.getElementById("compose-result");
+    box.hidden = false;
+    box.className = "card result result-bad";
+    const reasons = (error.reasons || []).map((r) => "<li>" + (r.host ? esc(r.host.name) + ": " : (r.hosts || 0) + " host" + (r.hosts === 1 ? " " : "s ")) + esc(r.reason) + "</li>").join("");
+    box.innerHTML = '<p class="field-error" role="alert">' + esc(error.message) + "</p>" + (reasons ? '<ul class="reason-list">' + reasons + "</ul>" : "");
+    const slot = form.querySelector("[data-progress]");
+    if (slot) slot.textContent = "";
+    if (error.fields) showErrors(form, Object.fromEntries(Object.entries(error.fields).map(([k, v]) => [k, v.join("; ")])));
+  };
+
   window.vmhost = { getJson, postForm, showErrors, follow, esc, csrf };
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -198,6 +326,9 @@
     copyButtons();
     settings();
     numa();
+    addHost();
+    trust();
+    composeForm();
     document.dispatchEvent(new Event("vmhost:ready"));
   });
 })();
