@@ -7,7 +7,7 @@
 | missing / wrong / expired token         | 401    | message                                |
 | read-only token on a change             | 403    | message                                |
 | ``model.NotFoundError``, unknown route  | 404    | message naming the id                  |
-| ``model.ConflictError`` (duplicates...) | 409    | message                                |
+| ``model.ConflictError`` (duplicates...) | 409    | message (+ fields: the duplicate's)    |
 | ``model.NoCapacityError``               | 409    | message + structured ``reasons``       |
 | ``model.HostProblemError``              | 503    | message (the host's own words)         |
 | anything else                           | 500    | generic message with a reference; the  |
@@ -110,7 +110,7 @@ def describe(exc: BaseException) -> tuple[int, ErrorResponse, dict[str, str]]:
         reasons = [Reason.of(r) for r in exc.reasons]
         return 409, ErrorResponse(message=exc.message, reasons=reasons), {}
     if isinstance(exc, model.ConflictError):
-        return 409, ErrorResponse(message=exc.message), {}
+        return 409, ErrorResponse(message=exc.message, fields=exc.fields), {}
     if isinstance(exc, model.HostProblemError):
         return 503, ErrorResponse(message=exc.message), {}
     if isinstance(exc, StarletteHTTPException):

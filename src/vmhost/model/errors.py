@@ -41,7 +41,17 @@ class NotFoundError(VmHostError):
 
 
 class ConflictError(VmHostError):
-    """A duplicate, or an operation that conflicts with the current state (HTTP 409)."""
+    """A duplicate, or an operation that conflicts with the current state (HTTP 409); a
+    duplicate names the field that holds it."""
+
+    def __init__(self, message: str, fields: Mapping[str, Sequence[str]] | None = None) -> None:
+        super().__init__(message)
+        self.fields: dict[str, list[str]] = {k: list(v) for k, v in (fields or {}).items()}
+
+    @classmethod
+    def for_field(cls, field: str, message: str) -> ConflictError:
+        """A duplicate in one field (the message says what clashes)."""
+        return cls(message, {field: [message]})
 
 
 class GenerationConflictError(ConflictError):

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import TypeVar
 
-from .errors import InvalidInputError
+from .errors import ConflictError, InvalidInputError
 
 T = TypeVar("T")
 RATIO_MIN = 0.0
@@ -91,6 +91,15 @@ def validate_name(field: str, value: str) -> str:
             "starting with a letter or digit)",
         )
     return value
+
+
+def duplicate_name(message: str, name: str, existing: str, field: str = "name") -> ConflictError:
+    """The refusal of ``name`` when ``existing`` holds it, exactly or in another case (names of
+    hosts, zones, pools and spaces are unique regardless of case): ``message`` says what
+    exists, naming the field."""
+    if existing != name:
+        message = f"{message} as {existing!r}: names are unique regardless of case"
+    return ConflictError.for_field(field, message)
 
 
 def validate_tag(value: str) -> str:

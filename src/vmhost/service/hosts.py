@@ -124,8 +124,7 @@ class HostsService:
             client_cert_pem, client_key_pem = pair.certificate_pem, pair.key_pem
         with self.ctx.db.read() as conn:
             _check_names(conn, settings.zone, settings.pool)
-            if store.hosts.name_taken(conn, settings.name):
-                raise model.ConflictError(f"a VM host named {settings.name!r} already exists")
+            store.hosts.check_name_free(conn, settings.name)
         connection = base.HostConnection(
             type=settings.type,
             address=settings.address,
@@ -204,8 +203,8 @@ class HostsService:
             raise model.InvalidInputError.for_field(
                 "default_storage_pool", f"no storage pool {pool!r} on this host (pools: {names})"
             )
-        if settings.name != host.name and store.hosts.name_taken(conn, settings.name):
-            raise model.ConflictError(f"a VM host named {settings.name!r} already exists")
+        if settings.name != host.name:
+            store.hosts.check_name_free(conn, settings.name, except_id=host_id)
         values = store.rows.settings_values(settings)
         values["zone_id"] = store.catalog.named_id(conn, "zone", settings.zone)
         values["pool_id"] = store.catalog.named_id(conn, "pool", settings.pool)

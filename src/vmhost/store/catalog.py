@@ -58,11 +58,23 @@ def get_named(conn: sa.Connection, kind: str, key: int | str) -> dict[str, Any]:
     raise model.NotFoundError(_what(kind), key)
 
 
-def create_named(conn: sa.Connection, kind: str, name: str, description: str) -> int:
-    """A new zone or pool; a duplicate name is a ConflictError."""
+def _check_name_free(
+    conn: sa.Connection, kind: str, name: str, except_id: int | None = None
+) -> None:
+    """ConflictError naming ``name`` when another zone/pool holds the name in any case."""
     table = _named_table(kind)
-    if conn.execute(sa.select(table.c.id).where(table.c.name == name)).first():
-        raise model.ConflictError(f"{_what(kind)} {name!r} already exists")
+    query = sa.select(table.c.name).where(sa.func.lower(table.c.name) == name.lower())
+    if except_id is not None:
+        query = query.where(table.c.id != except_id)
+    row = conn.execute(query).first()
+    if row is not None:
+        raise model.duplicate_name(f"{_what(kind)} {name!r} already exists", name, str(row.name))
+
+
+def create_named(conn: sa.Connection, kind: str, name: str, description: str) -> int:
+    """A new zone or pool; a name taken in any case is a ConflictError."""
+    table = _named_table(kind)
+    _check_name_free(conn, kind, name)
     result = conn.execute(sa.insert(table).values(name=name, description=description))
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
@@ -76,8 +88,7 @@ def update_named(
     if "name" in values and values["name"] != item["name"]:
         if item["name"] == "default":
             raise model.InvalidInputError.for_field("name", "the default cannot be renamed")
-        if conn.execute(sa.select(table.c.id).where(table.c.name == values["name"])).first():
-            raise model.ConflictError(f"{values['name']!r} already exists")
+        _check_name_free(conn, kind, values["name"], except_id=item["id"])
     conn.execute(sa.update(table).where(table.c.id == item["id"]).values(**values))
 
 
@@ -107,7 +118,17 @@ def space_map(conn: sa.Connection) -> dict[int | None, dict[str, tuple[str, ...]
 
 
 def set_space(conn: sa.Connection, space: str, network: str, host_id: int | None) -> None:
-    """Map a network (on one host, or on every host) to a space."""
+    """Map a network (on one host, or on every host) to a space; ConflictError naming
+    ``space`` when the space is known in another case."""
+    other = conn.execute(
+        sa.select(t.spaces.c.space).where(
+            sa.func.lower(t.spaces.c.space) == space.lower(), t.spaces.c.space != space
+        )
+    ).first()
+    if other is not None:
+        raise model.duplicate_name(
+            f"space {space!r} already exists", space, str(other.space), field="space"
+        )
     exists = conn.execute(
         sa.select(t.spaces.c.id).where(
             t.spaces.c.space == space,

@@ -29,8 +29,7 @@ def insert_host(
     conn: sa.Connection, settings: model.HostSettings, credentials: Mapping[str, Any]
 ) -> int:
     """A new host row (status new, no inventory yet)."""
-    if name_taken(conn, settings.name):
-        raise model.ConflictError(f"a VM host named {settings.name!r} already exists")
+    check_name_free(conn, settings.name)
     dup = conn.execute(
         sa.select(t.hosts.c.name).where(
             t.hosts.c.type == settings.type.value,
@@ -127,9 +126,25 @@ def host_id_by_name(conn: sa.Connection, name: str) -> int:
     return int(row.id)
 
 
+def name_holder(conn: sa.Connection, name: str, except_id: int | None = None) -> str | None:
+    """The name of the host (other than ``except_id``) named ``name`` regardless of case."""
+    query = sa.select(t.hosts.c.name).where(sa.func.lower(t.hosts.c.name) == name.lower())
+    if except_id is not None:
+        query = query.where(t.hosts.c.id != except_id)
+    row = conn.execute(query).first()
+    return None if row is None else str(row.name)
+
+
 def name_taken(conn: sa.Connection, name: str) -> bool:
-    """Whether a host has this name."""
-    return conn.execute(sa.select(t.hosts.c.id).where(t.hosts.c.name == name)).first() is not None
+    """Whether a host has this name, regardless of case."""
+    return name_holder(conn, name) is not None
+
+
+def check_name_free(conn: sa.Connection, name: str, except_id: int | None = None) -> None:
+    """ConflictError naming ``name`` when another host holds the name in any case."""
+    existing = name_holder(conn, name, except_id)
+    if existing is not None:
+        raise model.duplicate_name(f"a VM host named {name!r} already exists", name, existing)
 
 
 def count_hosts(conn: sa.Connection) -> int:

@@ -1,4 +1,10 @@
-"""SQLAlchemy Core tables. Alembic migrations in ``migrations/`` create and evolve them."""
+"""SQLAlchemy Core tables. Alembic migrations in ``migrations/`` create and evolve them.
+
+Ids are never reused: on SQLite every table with its own id is ``AUTOINCREMENT`` (without it
+SQLite hands the id of the newest row, once deleted, to the next one); PostgreSQL's sequences
+never go back. Names of hosts, zones and pools are unique regardless of case (a unique index on
+``lower(name)``).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +26,9 @@ zones = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(63), nullable=False, unique=True),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sqlite_autoincrement=True,
 )
+sa.Index("ix_zones_lower_name", sa.func.lower(zones.c.name), unique=True)
 
 resource_pools = sa.Table(
     "resource_pools",
@@ -28,7 +36,9 @@ resource_pools = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(63), nullable=False, unique=True),
     sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sqlite_autoincrement=True,
 )
+sa.Index("ix_resource_pools_lower_name", sa.func.lower(resource_pools.c.name), unique=True)
 
 hosts = sa.Table(
     "hosts",
@@ -71,7 +81,9 @@ hosts = sa.Table(
     sa.Column("vm_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("refreshed_at", sa.Float, nullable=False, server_default="0"),
+    sqlite_autoincrement=True,
 )
+sa.Index("ix_hosts_lower_name", sa.func.lower(hosts.c.name), unique=True)
 sa.Index("ix_hosts_candidate_order", hosts.c.status, hosts.c.free_memory_mib, hosts.c.id)
 
 host_credentials = sa.Table(
@@ -112,6 +124,7 @@ vms = sa.Table(
     # who the VM is allocated to ("" = idle: a warm-pool VM); set only by compare-and-swap
     sa.Column("owner", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("host_id", "project", "name", name="uq_vms_host_id_project_name"),
+    sqlite_autoincrement=True,
 )
 sa.Index("ix_vms_state", vms.c.state)
 
@@ -123,6 +136,7 @@ spaces = sa.Table(
     sa.Column("network", sa.String(255), nullable=False),
     sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE")),
     sa.UniqueConstraint("space", "network", "host_id", name="uq_network_spaces_space"),
+    sqlite_autoincrement=True,
 )
 
 tokens = sa.Table(
@@ -135,4 +149,5 @@ tokens = sa.Table(
     sa.Column("hash", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float),
+    sqlite_autoincrement=True,
 )
