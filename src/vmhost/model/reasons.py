@@ -128,8 +128,8 @@ class Failure:
         if f.limit is not None and f.requested > f.limit:
             return (
                 f"{requested}, at most {_number(f.unit, f.limit)} for one VM "
-                f"({_how(f, with_ratio=False, with_used=False)}; over-commit shares a host "
-                "among VMs, it does not make one VM larger than the host)"
+                f"({_how(f, with_ratio=False, with_used=False)}; no VM is larger than its "
+                "host, whatever the over-commit ratio)"
             )
         free = f"{_number(f.unit, f.free or 0)} free"
         if f.total is None:
