@@ -117,6 +117,7 @@ class SqliteAdapter:
             disks=(model.DiskRequest(request["DISK_GB"] * GB),),
             numa_affinity=bool(request.get("numa")),
             hostname=None,
+            no_interfaces=True,  # Placement's workload has no NICs (nor do these hosts)
         )
 
     def candidates(self, request: dict[str, Any], limit: int | None) -> int:
