@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Sequence
+from typing import NamedTuple
 
 
 class Check(enum.StrEnum):
@@ -55,8 +56,7 @@ class Unit(enum.StrEnum):
     VFS = "virtual functions"
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Subject:
+class Subject(NamedTuple):
     """What on the host a failure is about (None = the host as a whole)."""
 
     numa_node: int | None = None
@@ -67,8 +67,7 @@ class Subject:
     hugepage_size_kib: int | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Figures:
+class Figures(NamedTuple):
     """The numbers behind a resource failure; None where a figure does not apply.
 
     ``free = capacity - used`` and ``capacity = floor((total - set_aside - reserved) * ratio)``.
@@ -93,18 +92,12 @@ class Figures:
         """The figures both share (others None): what a group of hosts has in common."""
         if other == self:
             return self
-        fields = {
-            f.name: getattr(self, f.name)
-            if getattr(self, f.name) == getattr(other, f.name)
-            else None
-            for f in dataclasses.fields(self)
-            if f.name not in ("unit", "requested")
-        }
-        return Figures(self.unit, self.requested, **fields)
+        unit, requested, *rest = self
+        shared = [a if a == b else None for a, b in zip(rest, other[2:], strict=True)]
+        return Figures(unit, requested, *shared)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Failure:
+class Failure(NamedTuple):
     """One check a host failed: ``text`` in words shared by hosts failing alike ("lack 16384
     MiB of memory"), the subject, and the figures of this host."""
 
@@ -115,8 +108,12 @@ class Failure:
 
     @property
     def key(self) -> tuple[Check, str, Subject]:
-        """Failures with equal keys group together."""
+        """Failures with equal keys group together (all but the figures)."""
         return (self.check, self.text, self.subject)
+
+    def with_figures(self, figures: Figures | None) -> Failure:
+        """The same failure with other figures."""
+        return Failure(self.check, self.text, self.subject, figures)
 
     @property
     def detail(self) -> str:

@@ -6,8 +6,6 @@ up to whole pages of that node's size, so nodes with different page sizes can sh
 
 from __future__ import annotations
 
-import dataclasses
-
 from vmhost import model
 from vmhost.model import Check, Failure, Figures, Subject, Unit
 from vmhost.model.accounting import HostView
@@ -86,7 +84,7 @@ def _hugepages(
         failure = _hugepages_failure(
             view, node, smallest, need, request.memory_mib, "one NUMA node"
         )
-        return dataclasses.replace(failure, subject=Subject(hugepage_size_kib=smallest))
+        return failure._replace(subject=Subject(hugepage_size_kib=smallest))
     size, _, index, need = min(options)
     return ((index, size, need),), size
 
@@ -100,8 +98,9 @@ def _general_memory(
     """General memory per NUMA node, or why the host cannot hold it."""
     memory = request.memory_mib
     used = view.usage.memory_mib.total
-    capacity = cap.memory_capacity_mib(view)
-    limit = max(cap.general_memory_mib(view) - view.reserved_memory_mib, 0)
+    general = cap.general_memory_mib(view)
+    capacity = cap.capacity(general, view.reserved_memory_mib, view.memory_over_commit_ratio)
+    limit = max(general - view.reserved_memory_mib, 0)
     short = used + memory > capacity
     if short or memory > limit:
         text = (

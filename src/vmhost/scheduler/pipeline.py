@@ -54,12 +54,9 @@ def _common(a: tuple[Failure, ...], b: tuple[Failure, ...]) -> tuple[Failure, ..
     if a == b:
         return a
     return tuple(
-        dataclasses.replace(
-            fa,
-            figures=fa.figures.common(fb.figures)
-            if fa.figures is not None and fb.figures is not None
-            else None,
-        )
+        fa
+        if fa.figures is None or fa.figures == fb.figures
+        else fa.with_figures(None if fb.figures is None else fa.figures.common(fb.figures))
         for fa, fb in zip(a, b, strict=True)
     )
 
@@ -88,7 +85,7 @@ def schedule(
                 fitting.append((view, result))
                 continue
             failures = result.failures
-        key = tuple(f.key for f in failures)
+        key = tuple(f[:3] for f in failures)  # all but the figures
         group = groups.get(key)
         if group is None:
             groups[key] = _Group(1, failures, view)

@@ -113,10 +113,8 @@ class Reason(Response):
                     check=f.check,
                     reason=f.text,
                     detail=f.detail,
-                    subject=Subject.model_validate(f.subject, from_attributes=True),
-                    figures=None
-                    if f.figures is None
-                    else Figures.model_validate(f.figures, from_attributes=True),
+                    subject=Subject(**f.subject._asdict()),
+                    figures=None if f.figures is None else Figures(**f.figures._asdict()),
                 )
                 for f in reason.failures
             ],
