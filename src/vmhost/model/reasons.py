@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
+
+_T = TypeVar("_T")
 
 
 class Check(enum.StrEnum):
@@ -92,9 +94,23 @@ class Figures(NamedTuple):
         """The figures both share (others None): what a group of hosts has in common."""
         if other == self:
             return self
-        unit, requested, *rest = self
-        shared = [a if a == b else None for a, b in zip(rest, other[2:], strict=True)]
-        return Figures(unit, requested, *shared)
+        o = other
+        return Figures(
+            self.unit,
+            self.requested,
+            _same(self.free, o.free),
+            _same(self.total, o.total),
+            _same(self.set_aside, o.set_aside),
+            _same(self.reserved, o.reserved),
+            _same(self.ratio, o.ratio),
+            _same(self.capacity, o.capacity),
+            _same(self.used, o.used),
+            _same(self.limit, o.limit),
+        )
+
+
+def _same(a: _T | None, b: _T | None) -> _T | None:
+    return a if a == b else None
 
 
 class Failure(NamedTuple):

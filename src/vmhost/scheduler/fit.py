@@ -239,9 +239,10 @@ def _disks(
 
 
 def fit(
-    view: HostView, request: model.ComposeRequest, spread: bool = False
+    view: HostView, request: model.ComposeRequest, spread: bool = False, every: bool = True
 ) -> Placement | Rejection:
-    """Decide what ``request`` would take on ``view``, or say every reason it cannot."""
+    """Decide what ``request`` would take on ``view``, or say every reason it cannot (only the
+    first with ``every=False``: for callers that need the answer, not the explanation)."""
     failures: list[Failure] = []
     pinned: tuple[int, ...] = ()
     if request.pinned:
@@ -266,12 +267,18 @@ def fit(
         else:
             numa_nodes = (node,)
             weights = [(node, 1)]
+    if failures and not every:
+        return Rejection(tuple(failures))
     mem = memory_placement(view, request, weights, spread)
     if isinstance(mem, list):
         failures.extend(mem)
+        if not every:
+            return Rejection(tuple(failures))
     disks = _disks(view, request)
     if isinstance(disks, list):
         failures.extend(disks)
+        if not every:
+            return Rejection(tuple(failures))
     nics = nic_placement(view, request)
     if isinstance(nics, Failure):
         failures.append(nics)

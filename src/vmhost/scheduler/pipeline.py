@@ -66,8 +66,11 @@ def schedule(
     request: model.ComposeRequest,
     policy: model.PlacementPolicy = model.PlacementPolicy.PACK,
     policy_filters: Sequence[tuple[model.Check, filters.Filter]] = filters.DEFAULT_FILTERS,
+    explain: bool = True,
 ) -> Schedule:
-    """Filter, fit and rank ``views`` for ``request``."""
+    """Filter, fit and rank ``views`` for ``request``. With ``explain=False`` (finding and
+    claiming, where nobody reads why) a refused host costs only its first failed check and
+    ``removed`` is empty."""
     spread = policy is not model.PlacementPolicy.PACK
     groups: dict[tuple[object, ...], _Group] = {}
     fitting: list[tuple[HostView, Placement]] = []
@@ -80,11 +83,13 @@ def schedule(
                 failures: tuple[Failure, ...] = (Failure(check, text),)
                 break
         else:
-            result = fit(view, request, spread)
+            result = fit(view, request, spread, explain)
             if isinstance(result, Placement):
                 fitting.append((view, result))
                 continue
             failures = result.failures
+        if not explain:
+            continue
         key = tuple(f[:3] for f in failures)  # all but the figures
         group = groups.get(key)
         if group is None:

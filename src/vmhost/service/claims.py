@@ -74,7 +74,8 @@ class ClaimsService:
         """Ranked hosts that could take the request now (nothing is claimed).
 
         With a limit, hosts are read from the SQL prefilter in batches, best first for the
-        policy, until ``limit`` fit; without one, every host is ranked.
+        policy, until ``limit`` fit; without one, every host is ranked. ``removed`` is empty:
+        :meth:`explain` says why hosts cannot take it.
         """
         policy = self.ctx.settings.policy
         query = _query(request, policy)
@@ -83,7 +84,7 @@ class ClaimsService:
                 views = store.candidates.candidate_views(
                     conn, query, limit=None, spaces=_spaces(request)
                 )
-            return scheduler.schedule(views, request, policy)
+            return scheduler.schedule(views, request, policy, explain=False)
         batch = max(4, limit)
         offset = 0
         found: list[scheduler.Candidate] = []
@@ -93,7 +94,7 @@ class ClaimsService:
                 views = store.candidates.candidate_views(
                     conn, query, limit=batch, offset=offset, spaces=_spaces(request)
                 )
-            result = scheduler.schedule(views, request, policy)
+            result = scheduler.schedule(views, request, policy, explain=False)
             found.extend(result.candidates)
             considered += result.considered
             if len(found) >= limit or len(views) < batch:
@@ -136,7 +137,7 @@ class ClaimsService:
         except model.GenerationConflictError:
             current = store.candidates.load_view(conn, view.id)
             spread = self.ctx.settings.policy is not model.PlacementPolicy.PACK
-            fresh = scheduler.fit(current, request, spread)
+            fresh = scheduler.fit(current, request, spread, every=False)
             if isinstance(fresh, scheduler.Rejection):
                 raise model.GenerationConflictError(fresh.reason) from None
             return self._claim_at(conn, current, fresh, request, name)
@@ -218,7 +219,9 @@ class ClaimsService:
                 views = store.candidates.candidate_views(
                     conn, query, limit=batch, offset=offset, spaces=_spaces(request)
                 )
-            result = scheduler.schedule([v for v in views if v.id not in skip], request, policy)
+            result = scheduler.schedule(
+                [v for v in views if v.id not in skip], request, policy, explain=False
+            )
             for cand in result.candidates:
                 try:
                     with self.ctx.db.write() as conn:

@@ -352,3 +352,14 @@ def test_lxd_plain_interface_with_free_virtual_functions_gives_sriov(
         again = fit(full, request)
         assert isinstance(again, Placement)
         assert [n.kind for n in again.nics] == [model.NetworkKind.MACVLAN]
+
+
+def test_finding_and_claiming_skip_the_explanation() -> None:
+    views = [busy(host(1), vcpus=6, memory_mib=7 * GIB), host(2)]
+    request = model.ComposeRequest(cores=3, memory_mib=4 * GIB)
+    quick = schedule(views, request, explain=False)
+    full = schedule(views, request)
+    assert [c.view.id for c in quick.candidates] == [c.view.id for c in full.candidates] == [2]
+    assert quick.removed == [] and quick.considered == 2
+    first = fit(views[0], request, every=False)
+    assert isinstance(first, Rejection) and [f.check for f in first.failures] == [Check.CORES]
