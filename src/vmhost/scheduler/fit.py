@@ -238,35 +238,38 @@ def _disks(
     return tuple(chosen), tuple(sorted(need.items()))
 
 
-def fit(
-    view: HostView, request: model.ComposeRequest, spread: bool = False, every: bool = True
-) -> Placement | Rejection:
-    """Decide what ``request`` would take on ``view``, or say every reason it cannot (only the
-    first with ``every=False``: for callers that need the answer, not the explanation)."""
+_Cores = tuple[tuple[int, ...], tuple[int, ...], list[tuple[int, int]], list[Failure]]
+
+
+def _cores_and_nodes(view: HostView, request: model.ComposeRequest, spread: bool) -> _Cores:
+    """(pinned cores, NUMA nodes, memory weights per node, failures)."""
     failures: list[Failure] = []
     pinned: tuple[int, ...] = ()
     if request.pinned:
         chosen = _pin(view, request, spread)
         if isinstance(chosen, Failure):
-            failures.append(chosen)
-        else:
-            pinned = chosen
-    if not failures:
-        cores = _cores(view, request, pinned)
-        if cores is not None:
-            failures.append(cores)
-    numa_nodes: tuple[int, ...] = ()
-    weights: list[tuple[int, int]] = []
+            return (), (), [], [chosen]
+        pinned = chosen
+    cores = _cores(view, request, pinned)
+    if cores is not None:
+        failures.append(cores)
     if pinned:
         weights = pinned_weights(view, pinned)
-        numa_nodes = tuple(k for k, _ in weights)
-    elif request.numa_affinity and not failures:
+        return pinned, tuple(k for k, _ in weights), weights, failures
+    if request.numa_affinity and not failures:
         node = _numa_node_for(view, request, spread)
         if isinstance(node, Failure):
-            failures.append(node)
-        else:
-            numa_nodes = (node,)
-            weights = [(node, 1)]
+            return (), (), [], [node]
+        return (), (node,), [(node, 1)], failures
+    return (), (), [], failures
+
+
+def fit(
+    view: HostView, request: model.ComposeRequest, spread: bool = False, every: bool = True
+) -> Placement | Rejection:
+    """Decide what ``request`` would take on ``view``, or say every reason it cannot (only the
+    first with ``every=False``: for callers that need the answer, not the explanation)."""
+    pinned, numa_nodes, weights, failures = _cores_and_nodes(view, request, spread)
     if failures and not every:
         return Rejection(tuple(failures))
     mem = memory_placement(view, request, weights, spread)
