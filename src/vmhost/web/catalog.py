@@ -168,7 +168,7 @@ def set_space(request: fastapi.Request, data: FormData = fastapi.Depends(form_da
     space = form.required("space", "The space")
     network = form.required("network", "The network")
     host = form.text("host")
-    host_id = int(host) if host.isdigit() and len(host) < 19 else None
+    host_id = int(host) if host.isascii() and host.isdigit() and len(host) < 19 else None
     if host and host_id is None:
         form.fail("host", f"{host!r} is not a VM host")
     if form.ok:
@@ -177,6 +177,8 @@ def set_space(request: fastapi.Request, data: FormData = fastapi.Depends(form_da
             return render.redirect(request, "/spaces", f"Space {space} now means {network}.")
         except model.InvalidInputError as exc:
             form.take(exc)
+        except model.ConflictError as exc:  # a known space spelt in another case
+            form.fail(next(iter(exc.fields), "space"), fmt.sentence(exc.message))
         except model.NotFoundError as exc:
             form.fail("host", fmt.sentence(exc.message))
     return _spaces_page(request, form.values(), form.errors, 400)
