@@ -1,5 +1,5 @@
-"""A host key in a web form is ASCII digits or nothing (issue 12 item 3): ``³`` is not a
-reason for a 500, and ``١`` or ``１`` do not mean host 1."""
+"""A host key in a web form is ASCII digits or nothing (issue 12 item 3): a superscript three
+is not a reason for a 500, and an Arabic-Indic or fullwidth one does not mean host 1."""
 
 from __future__ import annotations
 

@@ -50,6 +50,16 @@ def refresh(ctx: Context, host_id: int, raise_errors: bool = True) -> None:
         if raise_errors:
             raise model.HostProblemError(message) from exc
         return
+    except Exception as exc:
+        # a driver that broke its contract (e.g. a parser's ValueError): the host is not left
+        # "refreshing", the operator is told, and the traceback goes to the log only
+        message = f"the driver failed ({type(exc).__name__}); details are in the server log"
+        with ctx.db.write() as conn:
+            store.hosts.set_status(conn, host_id, model.HostStatus.ERROR, message)
+        log.exception("refresh of VM host %s failed in its driver", host_id)
+        if raise_errors:
+            raise model.HostProblemError(message) from exc
+        return
     try:
         accounts.with_cas_retry(ctx.db, lambda conn: _sync(conn, host_id, inventory))
     except Exception as exc:

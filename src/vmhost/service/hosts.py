@@ -163,13 +163,21 @@ class HostsService:
         shown = registry.redact_address(address)  # a libvirt URI may hold a password
         log.info("added VM host %s (%s %s)", settings.name, settings.type.value, shown)
         if refresh:
-            detail = self.refresh(host_id, raise_errors=False)
+            try:
+                detail = self.refresh(host_id, raise_errors=False)
+            except BaseException:
+                self._forget(host_id)  # a failed add leaves nothing
+                raise
             if detail.host.status in (model.HostStatus.UNREACHABLE, model.HostStatus.ERROR):
                 # An address that does not answer is bad input: nothing is kept.
-                with self.ctx.db.write() as conn:
-                    store.hosts.delete_host(conn, host_id)
+                self._forget(host_id)
                 raise model.HostProblemError(detail.host.last_error)
         return self.get(host_id)
+
+    def _forget(self, host_id: int) -> None:
+        """Remove a host that was just added (its records only: nothing was composed)."""
+        with self.ctx.db.write() as conn:
+            store.hosts.delete_host(conn, host_id)
 
     def update(self, host_id: int, changes: model.HostChanges) -> HostDetail:
         """Change settings and credentials; validation first, nothing changes on bad input. A
