@@ -22,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from vmhost import model, pki
+from vmhost.drivers import base
 from vmhost.service import HostDetail, Services, Settings, accounts
 
 pytestmark = [pytest.mark.lxd, pytest.mark.timeout(300)]
@@ -292,6 +293,40 @@ def test_vm_request_says_the_host_cannot_run_vms(
     assert [v for v in services.vms.list() if v.name == f"v{h.RUN}"] == []
     assert services.hosts.get(host.host_id).view.usage == before
     assert mine(host.project) == ([], [])
+
+
+def test_reconcile_starts_an_instance_a_crash_left_created_but_not_started(
+    services: Services, hosts: dict[str, AddedHost]
+) -> None:
+    """Issue 12 item 4 on the real LXD: a compose killed between LXD's create and its start
+    leaves a claimed record and a stopped instance; reconcile starts it and says so."""
+    host = hosts["a"]
+    name = f"r{h.RUN}"
+    request = services.vms.validate(
+        container_request(
+            host.host_id,
+            name,
+            disks=(model.DiskRequest(500 * MB, pool=h.POOL),),
+            interfaces=(model.InterfaceRequest(network=h.BRIDGES[0]),),
+        )
+    )
+    claim = services.claims.claim(request, name)
+    spec = dataclasses.replace(base.ComposeSpec.from_vm(claim.vm, request), start=False)
+    try:
+        with services.ctx.driver(host.host_id) as driver:
+            driver.compose(spec)  # what the killed compose had done
+        assert {i["name"]: i["status"] for i in h.instances(host.project)} == {name: "Stopped"}
+        result = services.recovery.reconcile(older_than_s=0)
+        assert result == {"completed": 1, "released": 0, "decomposed": 0, "skipped": 0}
+        assert "created but not started: started" in result.actions[0]
+        assert {i["name"]: i["status"] for i in h.instances(host.project)} == {name: "Running"}
+        vm = services.vms.get(claim.vm.id)
+        assert vm.state is model.VmState.READY and vm.power_state == "running"
+        assert_accounts_exact(services)
+    finally:
+        services.vms.decompose(claim.vm.id)
+    assert mine(host.project) == ([], [])
+    assert [v for v in services.vms.list() if v.name == name] == []
 
 
 @pytest.mark.parametrize("fault", ["disk-over-project-limit", "unknown-image"])

@@ -20,6 +20,7 @@ from core_support import (
 )
 
 from vmhost import model
+from vmhost.drivers import fake
 
 CHILD = """
 import sys
@@ -65,7 +66,7 @@ def _crash_during_compose(tmp_path, delay_option: str) -> tuple[str, str]:  # ty
     child = subprocess.Popen([sys.executable, "-c", CHILD, data_dir], env=env)
     try:
         _wait_for(lambda: _claimed(data_dir), "the child's claim")
-        if delay_option == "compose_delay_after_s":
+        if delay_option != "compose_delay_s":  # the VM exists on the host before the kill
             _wait_for(lambda: _fake_vms(state_file) == ["crashy"], "the VM on the host")
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait(timeout=30) == -signal.SIGKILL
@@ -118,4 +119,43 @@ def test_reconcile_leaves_young_claims_alone(tmp_path, grace: float) -> None:  #
     services = make_services(data_dir)
     assert services.recovery.reconcile(older_than_s=grace)["released"] == 0
     assert len(services.vms.list(states=[model.VmState.CLAIMED])) == 1
+    services.close()
+
+
+def _fake_power(state_file: str) -> dict[str, str]:
+    with open(state_file, encoding="utf-8") as f:
+        return {name: vm["power_state"] for name, vm in json.load(f)["vms"].items()}
+
+
+def test_kill_after_the_vm_exists_before_it_starts_starts_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Issue 12 item 4: the instance was created, not started; reconcile finishes the compose
+    (a stopped, idle VM nobody owns must not hold the host's capacity) and says so."""
+    data_dir, state_file = _crash_during_compose(tmp_path, "compose_delay_before_start_s")
+    assert _fake_power(state_file) == {"crashy": "stopped"}
+    services = make_services(data_dir)
+    result = services.recovery.reconcile()
+    assert result == {"completed": 1, "released": 0, "decomposed": 0, "skipped": 0}
+    assert len(result.actions) == 1 and "'crashy'" in result.actions[0]
+    assert "created but not started: started" in result.actions[0]
+    (vm,) = services.vms.list()
+    assert vm.state is model.VmState.READY and vm.power_state == "running"
+    assert _fake_power(state_file) == {"crashy": "running"}
+    assert services.hosts.refresh(vm.host_id).view.usage.vcpus.allocated == 2
+    assert_accounts_exact(services)
+    services.close()
+
+
+def test_kill_before_the_vm_starts_decomposes_it_when_it_will_not_start(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    data_dir, state_file = _crash_during_compose(tmp_path, "compose_delay_before_start_s")
+    services = make_services(data_dir)
+    (host,) = services.hosts.list()
+    hypervisor = fake.hypervisor_for(services.ctx.connection(host.view.id))
+    hypervisor.inject("power", "not enough memory to start it")
+    result = services.recovery.reconcile()
+    assert result == {"completed": 0, "released": 0, "decomposed": 1, "skipped": 0}
+    assert "would not start (not enough memory to start it): decomposed" in result.actions[0]
+    assert services.vms.list() == []
+    assert _fake_vms(state_file) == []
+    assert services.hosts.get(host.view.id).view.usage.vms.total == 0
+    assert_accounts_exact(services)
     services.close()

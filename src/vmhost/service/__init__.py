@@ -13,7 +13,7 @@ from .context import Context
 from .host_list import HostListPage, HostListQuery, HostListService, HostSort
 from .hosts import Counts, HostDetail, HostsService
 from .previews import PreviewService, SettingsPreview
-from .recovery import RecoveryService
+from .recovery import Reconciled, RecoveryService
 from .tokens import AuthenticationError, Identity, Role, TokenRecord, TokensService
 from .vms import ComposeResult, VmsService
 
@@ -66,6 +66,7 @@ __all__ = [
     "Identity",
     "NamedService",
     "PreviewService",
+    "Reconciled",
     "RecoveryService",
     "Role",
     "Services",

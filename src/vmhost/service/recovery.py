@@ -16,6 +16,22 @@ log = logging.getLogger("vmhost.service.recovery")
 RECONCILE_GRACE_SHARED_S = 900.0
 
 
+class Reconciled(dict[str, int]):
+    """What a reconcile settled: how many VMs per outcome (``completed``, ``released``,
+    ``decomposed``, ``skipped``), and in ``actions`` one line per VM saying what was done."""
+
+    def __init__(self) -> None:
+        super().__init__(completed=0, released=0, decomposed=0, skipped=0)
+        self.actions: list[str] = []
+
+    def note(self, outcome: str, vm: model.Vm, what: str) -> None:
+        """Count ``vm`` under ``outcome``; say (and log) what was done with it."""
+        self[outcome] += 1
+        line = f"VM {vm.name!r} (id {vm.id}) on host {vm.host_id}: {what}"
+        self.actions.append(line)
+        log.warning("reconcile: %s", line)
+
+
 class RecoveryService:
     """What a manager does at start: reconcile VM records with what the hosts have."""
 
@@ -23,12 +39,16 @@ class RecoveryService:
         self.ctx = ctx
         self.claims = claims
 
-    def reconcile(self, older_than_s: float | None = None) -> dict[str, int]:
+    def reconcile(self, older_than_s: float | None = None) -> Reconciled:
         """Settle claims and deletions a crash left half done.
 
-        A ``claimed`` record whose VM exists on the host becomes ``ready`` (the compose had
-        finished); one whose VM does not exist is released. A ``releasing`` record is decomposed
-        again (idempotent) and released. Hosts that cannot be reached are left for next time.
+        A ``claimed`` record whose VM exists on the host becomes ``ready``: the compose had
+        finished, or it had created the VM but not started it yet (LXD creates an instance,
+        then starts it): then it is started now, and when it cannot be started it is
+        decomposed and its claim released, so no stopped VM holds capacity with nobody owning
+        it. A ``claimed`` record whose VM does not exist is released. A ``releasing`` record is
+        decomposed again (idempotent) and released. Hosts that cannot be reached are left for
+        next time. Every VM settled is logged and named in the result's ``actions``.
         """
         grace = older_than_s
         if grace is None:
@@ -38,7 +58,7 @@ class RecoveryService:
             # database leave each other's in-flight composes alone
             grace = 0.0 if self.ctx.db.is_sqlite else RECONCILE_GRACE_SHARED_S
         cutoff = time.time() - grace
-        counts = {"completed": 0, "released": 0, "decomposed": 0, "skipped": 0}
+        result = Reconciled()
         pending = [vm for vm in self._unsettled() if vm.created_at <= cutoff]
         by_host: dict[int, list[model.Vm]] = {}
         for vm in pending:
@@ -48,37 +68,61 @@ class RecoveryService:
                 with self.ctx.driver(host_id) as driver:
                     present = {(v.project, v.name): v for v in driver.discover().vms}
                     for vm in vms:
-                        if vm.state is model.VmState.RELEASING:
-                            driver.decompose(vm.name, vm.disks)
-                            self.claims.release(vm.id)
-                            counts["decomposed"] += 1
-                        elif (vm.project, vm.name) in present:
-                            seen = present[(vm.project, vm.name)]
-                            disks = tuple(
-                                model.VmDisk(d.name, d.size_bytes, d.pool, d.volume)
-                                for d in seen.disks
-                            )
-                            with self.ctx.db.write() as conn:
-                                store.vms.update_vm(
-                                    conn,
-                                    dataclasses.replace(
-                                        vm,
-                                        state=model.VmState.READY,
-                                        power_state=seen.power_state,
-                                        uuid=seen.uuid,
-                                        disks=disks or vm.disks,  # the volumes really created
-                                    ),
-                                )
-                            counts["completed"] += 1
-                        else:
-                            # no VM, but a crash may have left volumes: decompose is idempotent
-                            driver.decompose(vm.name, vm.disks)
-                            self.claims.release(vm.id)
-                            counts["released"] += 1
+                        self._settle(driver, vm, present.get((vm.project, vm.name)), result)
             except base.DriverError as exc:
                 log.warning("reconcile: host %s unreachable, left for later: %s", host_id, exc)
-                counts["skipped"] += len(vms)
-        return counts
+                result["skipped"] += len(vms)
+        return result
+
+    def _settle(
+        self,
+        driver: base.HostDriver,
+        vm: model.Vm,
+        seen: model.DiscoveredVm | None,
+        result: Reconciled,
+    ) -> None:
+        if vm.state is model.VmState.RELEASING:
+            driver.decompose(vm.name, vm.disks)
+            self.claims.release(vm.id)
+            result.note("decomposed", vm, "its deletion was finished")
+        elif seen is None:
+            # no VM, but a crash may have left volumes: decompose is idempotent
+            driver.decompose(vm.name, vm.disks)
+            self.claims.release(vm.id)
+            result.note("released", vm, "not on the host: its claim was released")
+        elif seen.power_state != "stopped":
+            self._complete(vm, seen, seen.power_state)
+            result.note("completed", vm, "its compose had finished: recorded as ready")
+        else:
+            # created, not started: finish the compose (every compose starts its VM)
+            try:
+                driver.power_on(vm.name)
+            except base.DriverError as exc:
+                driver.decompose(vm.name, vm.disks)
+                self.claims.release(vm.id)
+                result.note(
+                    "decomposed",
+                    vm,
+                    f"created but not started, and it would not start ({exc}): "
+                    "decomposed, its claim released",
+                )
+                return
+            self._complete(vm, seen, driver.power_query(vm.name))
+            result.note("completed", vm, "created but not started: started, recorded as ready")
+
+    def _complete(self, vm: model.Vm, seen: model.DiscoveredVm, power_state: str) -> None:
+        disks = tuple(model.VmDisk(d.name, d.size_bytes, d.pool, d.volume) for d in seen.disks)
+        with self.ctx.db.write() as conn:
+            store.vms.update_vm(
+                conn,
+                dataclasses.replace(
+                    vm,
+                    state=model.VmState.READY,
+                    power_state=power_state,
+                    uuid=seen.uuid,
+                    disks=disks or vm.disks,  # the volumes really created
+                ),
+            )
 
     def _unsettled(self) -> list[model.Vm]:
         with self.ctx.db.read() as conn:

@@ -8,8 +8,9 @@ so that a second process (e.g. after a crash) sees what the first one created.
 
 Failure injection: ``FakeHypervisor.inject(op, message, count)`` makes the next ``count``
 calls of ``op`` (``discover``, ``compose``, ``decompose``, ``power``) raise; the options
-``compose_delay_s`` (before the VM exists) and ``compose_delay_after_s`` (after it exists, before
-compose returns) slow compose down, to crash a process in the middle of one.
+``compose_delay_s`` (before the VM exists), ``compose_delay_before_start_s`` (it exists, stopped,
+as an LXD instance between its creation and its start) and ``compose_delay_after_s`` (after it
+exists, before compose returns) slow compose down, to crash a process in the middle of one.
 
 Addresses: a NIC on a network with a ``cidr`` gets the next free address of it (from the 10th
 host address on), seen at the next ``discover`` but not in compose's answer, as a DHCP lease

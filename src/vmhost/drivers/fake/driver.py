@@ -115,6 +115,14 @@ class FakeDriver(base.HostDriver):
                 ),
             )
             self.hv.save()
+            if spec.start and self.hv.compose_delay_before_start_s:
+                # created but not started yet, as LXD's instance between create and start
+                vm = self.hv.vms[spec.name]
+                self.hv.vms[spec.name] = dataclasses.replace(vm, power_state="stopped")
+                self.hv.save()
+                time.sleep(self.hv.compose_delay_before_start_s)
+                self.hv.vms[spec.name] = vm
+                self.hv.save()
             if self.hv.compose_delay_after_s:
                 time.sleep(self.hv.compose_delay_after_s)
             return model.ComposedVm(

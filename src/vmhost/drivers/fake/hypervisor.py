@@ -55,6 +55,7 @@ class FakeHypervisor:
         self.failures: dict[str, list[str]] = {}
         self.compose_delay_s = 0.0
         self.compose_delay_after_s = 0.0  # after the VM exists, before compose returns
+        self.compose_delay_before_start_s = 0.0  # the VM exists, stopped, before it starts
         self.calls: list[str] = []
 
     def inject(self, op: str, message: str, count: int = 1) -> None:
@@ -119,6 +120,9 @@ def hypervisor_for(connection: base.HostConnection) -> FakeHypervisor:
             hv.compose_delay_s = float(connection.options.get("compose_delay_s", 0) or 0)  # type: ignore[arg-type]
             hv.compose_delay_after_s = float(
                 connection.options.get("compose_delay_after_s", 0) or 0  # type: ignore[arg-type]
+            )
+            hv.compose_delay_before_start_s = float(
+                connection.options.get("compose_delay_before_start_s", 0) or 0  # type: ignore[arg-type]
             )
             _HYPERVISORS[connection.address] = hv
         return hv
