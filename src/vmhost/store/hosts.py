@@ -187,6 +187,13 @@ def update_credentials(conn: sa.Connection, host_id: int, values: Mapping[str, A
     )
 
 
+# Built once; the SET clause comes from the parameters' column names (SQLAlchemy caches the
+# compiled form per set of names), so a claim does not rebuild the statement from its values.
+_CAS_UPDATE = sa.update(t.hosts).where(
+    t.hosts.c.id == sa.bindparam("cas_id"), t.hosts.c.generation == sa.bindparam("cas_generation")
+)
+
+
 def cas_update_host(
     conn: sa.Connection, host_id: int, generation: int, values: Mapping[str, Any]
 ) -> int:
@@ -195,9 +202,8 @@ def cas_update_host(
     Raises GenerationConflictError when another writer got there first.
     """
     result = conn.execute(
-        sa.update(t.hosts)
-        .where(t.hosts.c.id == host_id, t.hosts.c.generation == generation)
-        .values(generation=generation + 1, **values)
+        _CAS_UPDATE,
+        {"cas_id": host_id, "cas_generation": generation, "generation": generation + 1, **values},
     )
     if result.rowcount != 1:
         raise model.GenerationConflictError(f"VM host {host_id} changed (generation {generation})")

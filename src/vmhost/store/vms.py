@@ -63,12 +63,18 @@ def vm_from_row(row: Any) -> model.Vm:
     )
 
 
+# Built once: the row's values come as parameters, so SQLAlchemy compiles it once (its cache
+# key is the statement's, not rebuilt from every value on each call).
+_INSERT_VM = sa.insert(t.vms)
+
+
 def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
     """A VM record (a claim when its state is ``claimed``)."""
     now = time.time()
     return int(
         conn.execute(
-            sa.insert(t.vms).values(
+            _INSERT_VM,
+            dict(
                 host_id=vm.host_id,
                 name=vm.name,
                 origin=vm.origin.value,
@@ -86,7 +92,7 @@ def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
                 created_at=now,
                 updated_at=now,
                 owner=vm.owner,
-            )
+            ),
         ).inserted_primary_key[0]  # type: ignore[index]
     )
 
