@@ -214,25 +214,60 @@ class ClaimsService:
         batch: int | None = 4 if paged else None  # the SQL order puts the best hosts first
         offset = 0
         raced = False
-        while True:
-            with self.ctx.db.read() as conn:
+        while batch is not None:
+            # A page is read and claimed in one write transaction (on SQLite under the write
+            # lock, so nobody races it; on PostgreSQL the CAS decides), one commit per claim.
+            with self.ctx.db.write() as conn:
                 views = store.candidates.candidate_views(
                     conn, query, limit=batch, offset=offset, spaces=_spaces(request)
                 )
-            result = scheduler.schedule(
-                [v for v in views if v.id not in skip], request, policy, explain=False
-            )
-            for cand in result.candidates:
-                try:
-                    with self.ctx.db.write() as conn:
-                        return self._try_claim(conn, cand, request, name), raced
-                except model.GenerationConflictError:
-                    skip.add(cand.view.id)
-                    raced = True
-            if batch is None or len(views) < batch:
+                claim, lost = self._claim_best(conn, views, request, name, skip)
+            raced = raced or lost
+            if claim is not None:
+                return claim, raced
+            if len(views) < batch:
                 return None, raced
             offset += batch
             batch = min(batch * 4, 1024)
+        # the last pass ranks every host outside the write lock, then claims each in turn
+        with self.ctx.db.read() as conn:
+            views = store.candidates.candidate_views(
+                conn, query, limit=None, spaces=_spaces(request)
+            )
+        result = scheduler.schedule(
+            [v for v in views if v.id not in skip], request, policy, explain=False
+        )
+        for cand in result.candidates:
+            try:
+                with self.ctx.db.write() as conn:
+                    return self._try_claim(conn, cand, request, name), raced
+            except model.GenerationConflictError:
+                skip.add(cand.view.id)
+                raced = True
+        return None, raced
+
+    def _claim_best(
+        self,
+        conn: store.Connection,
+        views: Sequence[HostView],
+        request: model.ComposeRequest,
+        name: str,
+        skip: set[int],
+    ) -> tuple[Claim | None, bool]:
+        """Claim the best of ``views`` that still takes the request, in this transaction (a
+        lost CAS writes nothing, so the next candidate is tried in the same one)."""
+        policy = self.ctx.settings.policy
+        result = scheduler.schedule(
+            [v for v in views if v.id not in skip], request, policy, explain=False
+        )
+        raced = False
+        for cand in result.candidates:
+            try:
+                return self._try_claim(conn, cand, request, name), raced
+            except model.GenerationConflictError:
+                skip.add(cand.view.id)
+                raced = True
+        return None, raced
 
     def release(self, vm_id: int) -> None:
         """Drop a VM's record and give its resources back (the host's usage is recounted)."""
