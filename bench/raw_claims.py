@@ -36,7 +36,10 @@ _CAS = (
     "used_memory_mb = used_memory_mb + {p}, used_disk_gb = used_disk_gb + {p} "
     "WHERE id = {p} AND generation = {p}"
 )
-_INSERT = "INSERT INTO claims (consumer, host_id, vcpus, memory_mb, disk_gb) VALUES ({p}, {p}, {p}, {p}, {p})"
+_INSERT = (
+    "INSERT INTO claims (consumer, host_id, vcpus, memory_mb, disk_gb) "
+    "VALUES ({p}, {p}, {p}, {p}, {p})"
+)
 
 
 def _usable(host: dict[str, Any]) -> tuple[int, int, int]:

@@ -18,11 +18,13 @@ PGD=$(mktemp -d); chown postgres "$PGD"; PORT=55499
 su postgres -c "$PGBIN/initdb -D $PGD/data -A trust -U postgres >/dev/null && $PGBIN/pg_ctl -D $PGD/data -o '-k $PGD -h 127.0.0.1 -p $PORT -c fsync=on' -l $PGD/log -w start >/dev/null"
 trap 'su postgres -c "$PGBIN/pg_ctl -D $PGD/data -m fast stop" >/dev/null; rm -rf "$PGD"' EXIT
 export VMHOST_BENCH_PG_URL="postgresql://postgres@127.0.0.1:$PORT/postgres"
-IMPLS=(--impl placement --impl vmhost_adapter:SqliteAdapter --impl vmhost_adapter:PostgresAdapter)
+# raw_claims: the raw durable-claim limit of each database (bench/raw_claims.py), same run
+IMPLS=(--impl placement --impl raw_claims:RawSqlite --impl vmhost_adapter:SqliteAdapter
+       --impl raw_claims:RawPostgres --impl vmhost_adapter:PostgresAdapter)
 run() {
   local name=$1; shift
   local impls=("${IMPLS[@]}")
-  if [ "$name" = flat_n5000 ]; then impls=(--impl vmhost_adapter:SqliteAdapter --impl vmhost_adapter:PostgresAdapter); fi
+  if [ "$name" = flat_n5000 ]; then impls=("${IMPLS[@]:2}"); fi
   echo "=== $name: $*" >&2
   (cd "$ANCHOR" && PYTHONPATH="$HERE" "$HERE/venv/bin/python" bench_placement.py run "$@" "${impls[@]}" \
       --json-out "$OUT/$name.json" > /dev/null 2> "$OUT/$name.log")
