@@ -72,6 +72,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("name")
     create.add_argument("--role", choices=["admin", "readonly"], default="readonly")
     create.add_argument("--expires-days", type=float, help="expire after this many days")
+    create.add_argument(
+        "--maas-key", action="store_true", help="print it as a MAAS API key (NAME:ID:TOKEN)"
+    )
     _options(create, serve=False, suppress=True)
     listing = token.add_parser("list", help="list tokens (never the tokens themselves)")
     _options(listing, serve=False, suppress=True)
@@ -155,7 +158,8 @@ def token_command(settings: Settings, args: argparse.Namespace) -> int:
                 f"expires {_when(record.expires_at)}). It is shown once:",
                 file=sys.stderr,
             )
-            print(token)
+            # the MAAS API key of src/vmhost/maas/auth.py (consumer:token:secret)
+            print(f"{record.name}:{record.id}:{token}" if args.maas_key else token)
         elif args.action == "list":
             print(f"{'ID':>4}  {'NAME':<24} {'ROLE':<9} {'PREFIX':<9} EXPIRES")
             for t in services.tokens.list():

@@ -9,7 +9,7 @@ from typing import Any
 import fastapi
 import fastapi_offline
 
-from vmhost import __version__, schemas, web
+from vmhost import __version__, maas, schemas, web
 from vmhost.service import Services
 
 from . import access_log, auth, catalog, errors, hosts, limits, metrics, vms
@@ -92,6 +92,9 @@ def create_app(services: Services, *, operation_workers: int = 8) -> fastapi.Fas
     app.include_router(vms.router)
     app.include_router(catalog.router)
     app.include_router(metrics.router)
+    # the MAAS API (its own OAuth and plain-text errors; outside /api/, so not AuthMiddleware's)
+    app.include_router(maas.router)
+    app.include_router(maas.unknown)
     web.install(app)
     # Added last = runs first: metrics see every request, auth guards everything under /api/,
     # then bodies are bounded (and JSON under /api/).

@@ -152,11 +152,23 @@ def tokens_create(
     name: str = typer.Argument(...),
     role: str = typer.Option("readonly", help="admin or readonly"),
     expires_days: float | None = typer.Option(None, help="expire after this many days"),
+    maas_key: bool = typer.Option(
+        False,
+        "--maas-key",
+        help="print it as a MAAS API key (NAME:ID:TOKEN) for Juju's maas-oauth",
+    ),
 ) -> None:
     """Create a token and print it (only this once)."""
     created = common.api(ctx).tokens.create(
         client.build(schemas.TokenCreate, name=name, role=role, expires_in_days=expires_days)
     )
+    if maas_key:
+        output.message(
+            f"Created {created.role} token {created.name!r}; its MAAS API key is shown only once:"
+        )
+        # the key of src/vmhost/maas/auth.py (consumer:token:secret)
+        typer.echo(f"{created.name}:{created.id}:{created.token}")
+        return
     output.message(f"Created {created.role} token {created.name!r}; it is shown only once:")
     typer.echo(created.token)
 

@@ -40,6 +40,14 @@ from .inventory import (
     SriovNic,
     StoragePool,
 )
+from .machine import (
+    MaasStatus,
+    Machine,
+    MachineFields,
+    merged_owner_data,
+    system_id_of,
+    vm_id_of,
+)
 from .reasons import Check, Failure, Figures, Reason, Subject, Unit
 from .vm import (
     DEFAULT_CORES,
@@ -86,6 +94,9 @@ __all__ = [
     "InstanceType",
     "InterfaceRequest",
     "InvalidInputError",
+    "MaasStatus",
+    "Machine",
+    "MachineFields",
     "Network",
     "NetworkKind",
     "NoCapacityError",
@@ -107,8 +118,11 @@ __all__ = [
     "VmState",
     "Zone",
     "duplicate_name",
+    "merged_owner_data",
+    "system_id_of",
     "validate_name",
     "validate_non_negative",
     "validate_ratio",
     "validate_tag",
+    "vm_id_of",
 ]

@@ -42,9 +42,12 @@ class VmState(enum.StrEnum):
     claimed -> ready (driver done) | released (driver failed, claim given back);
     ready -> releasing -> deleted. A crash leaves ``claimed`` or ``releasing`` rows, which
     reconciliation at the next start settles from what the host really has.
+    reserved: a MAAS machine allocated or composed but not deployed (``model/machine.py``): it
+    holds its resources and has nothing on the host; reconciliation keeps it as it is.
     """
 
     CLAIMED = "claimed"
+    RESERVED = "reserved"
     READY = "ready"
     RELEASING = "releasing"
     MISSING = "missing"  # the record exists but the host no longer has the VM

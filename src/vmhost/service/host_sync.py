@@ -127,8 +127,10 @@ def _sync(conn: store.Connection, host_id: int, inv: model.HostInventory) -> Non
 
 def _gone(conn: store.Connection, vm: model.Vm, host_id: int) -> None:
     """A recorded VM the host no longer has."""
-    if vm.state is model.VmState.CLAIMED:
-        return  # a compose in flight (or a crash: reconcile settles it)
+    if vm.state in (model.VmState.CLAIMED, model.VmState.RESERVED):
+        # a compose in flight (or a crash: reconcile settles it); a MAAS reservation is not on
+        # the host until it is deployed (model/machine.py)
+        return
     if vm.origin is model.VmOrigin.ADOPTED:
         store.vms.delete_vm(conn, vm.id)
     elif vm.state is not model.VmState.MISSING:

@@ -123,10 +123,22 @@ vms = sa.Table(
     sa.Column("updated_at", sa.Float, nullable=False),
     # who the VM is allocated to ("" = idle: a warm-pool VM); set only by compare-and-swap
     sa.Column("owner", sa.Text, nullable=False, server_default=""),
+    # the MAAS machine (src/vmhost/maas/; migration 0006): system_id is model.system_id_of(id)
+    sa.Column("system_id", sa.String(6)),
+    sa.Column("agent_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("owner_data", sa.JSON, nullable=False, server_default=sa.text("'{}'")),
+    sa.Column("dynamic", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("distro_series", sa.Text, nullable=False, server_default=""),
+    sa.Column("osystem", sa.Text, nullable=False, server_default=""),
+    sa.Column("maas_status", sa.String(32), nullable=False, server_default=""),  # "" = not one
+    sa.Column("status_message", sa.Text, nullable=False, server_default=""),
+    sa.Column("user_data", sa.Text, nullable=False, server_default=""),  # decoded cloud-init
     sa.UniqueConstraint("host_id", "project", "name", name="uq_vms_host_id_project_name"),
     sqlite_autoincrement=True,
 )
 sa.Index("ix_vms_state", vms.c.state)
+sa.Index("ix_vms_system_id", vms.c.system_id, unique=True)
+sa.Index("ix_vms_agent_name", vms.c.agent_name)
 
 spaces = sa.Table(
     "network_spaces",
@@ -150,4 +162,13 @@ tokens = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float),
     sqlite_autoincrement=True,
+)
+
+# the files of the MAAS API's files/ (Juju's provider state); migration 0006
+maas_files = sa.Table(
+    "maas_files",
+    metadata,
+    sa.Column("filename", sa.Text, primary_key=True),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
 )

@@ -1,0 +1,3 @@
+"""The MAAS API tests' fixtures (defined in ``maas_support.py``)."""
+
+from maas_support import maas  # noqa: F401
