@@ -72,12 +72,13 @@ def _trust_locally(cert_pem: str, fingerprint: str) -> str:
 
 
 def register_lxd(services: Services) -> str:
-    """The local LXD over HTTPS on 127.0.0.1:8443, project ``vmhost``."""
+    """The local LXD over HTTPS on 127.0.0.1:8443, project ``vmhost``; its image is
+    ``VMHOST_LOCAL_LXD_IMAGE`` when set (on every run, not only the first)."""
     if not _port_open("127.0.0.1", 8443):
         return "skipped: LXD does not listen on 127.0.0.1:8443 (run scripts/setup-hosts)"
     host_id = _existing(services, "local-lxd")
+    image = os.environ.get("VMHOST_LOCAL_LXD_IMAGE", "").strip()
     if host_id is None:
-        image = os.environ.get("VMHOST_LOCAL_LXD_IMAGE", "")
         detail = services.hosts.add(
             model.HostSettings(
                 name="local-lxd", type=model.HostType.LXD, address=LXD_ADDRESS, project="vmhost"
@@ -86,6 +87,9 @@ def register_lxd(services: Services) -> str:
             refresh=False,
         )
         host_id = detail.host.id
+    elif image and services.hosts.parameters(host_id)["options"].get("image") != image:
+        # every run applies the variable: the host's image is a setting like any other
+        services.hosts.update(host_id, model.HostChanges(options={"image": image}))
     cert = services.certificates.certificate(host_id)
     problem = _trust_locally(cert.certificate, cert.fingerprint)
     if problem:

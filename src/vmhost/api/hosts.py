@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import fastapi
 
 from vmhost import model, pki, schemas
+from vmhost.model import host_options
 from vmhost.service import HostDetail, Services
 
 from . import auth, convert, deps, errors, host_details
@@ -122,6 +123,7 @@ def create_host(
             "power_pass", "give the password once, as password (LXD) or power_pass (virsh)"
         )
 
+    host_options.parse(host_type, body.options or {})  # before an operation is started
     creds = svc.certificates.client_credentials(host_type, body.certificate or "", body.key or "")
     server_pem = _server_certificate(host_type, body.server_certificate)
 
@@ -133,6 +135,7 @@ def create_host(
             password=body.password or body.power_pass or "",
             trust_token=body.trust_token or "",
             server_cert_pem=server_pem,
+            options=body.options,
         )
         return _one(detail)
 
@@ -205,6 +208,7 @@ def update_host(
         password=_given(password),
         client_cert_pem=creds.certificate_pem if creds else model.UNSET,
         client_key_pem=creds.key_pem if creds else model.UNSET,
+        options=model.UNSET if body.options is None else dict(body.options),
     )
     detail = svc.hosts.update(host_id, changes)
     return _one(detail)

@@ -136,6 +136,27 @@ def read_file(path: str | None, what: str) -> str | None:
         raise UsageError(f"cannot read the {what} file {path!r}: {exc.strerror}") from None
 
 
+def parse_options(pairs: list[str] | None, image: str | None = None) -> dict[str, Any] | None:
+    """``--option KEY=VALUE`` (repeatable; VALUE as JSON when it is JSON, else text; an empty
+    VALUE removes the option) and ``--image`` to a host's ``options`` (None: none given). The
+    server checks names and types (``model/host_options.py``)."""
+    import json
+
+    options: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, text = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option {pair!r}: give KEY=VALUE (KEY= removes the option)")
+        try:
+            value = json.loads(text) if text else None
+        except ValueError:
+            value = text
+        options[key.strip()] = value
+    if image is not None:
+        options["image"] = image or None
+    return options or None
+
+
 def parse_ints(text: str | None, what: str) -> list[int] | None:
     """``0,1,4-7`` to ``[0, 1, 4, 5, 6, 7]``."""
     if text is None:

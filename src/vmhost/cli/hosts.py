@@ -9,7 +9,7 @@ import typer
 
 from vmhost import client, schemas
 
-from . import common, output
+from . import common, host_details, output
 from .common import FormatOption
 
 hosts_app = typer.Typer(help="All VM hosts (MAAS: vm-hosts).", no_args_is_help=True)
@@ -97,6 +97,12 @@ def hosts_create(
     ),
     certificate: str | None = typer.Option(None, help="LXD: client certificate PEM file"),
     key: str | None = typer.Option(None, help="LXD: its private key PEM file"),
+    option: list[str] | None = typer.Option(
+        None, "--option", help="connection option KEY=VALUE (repeatable; KEY= removes it)"
+    ),
+    image: str | None = typer.Option(
+        None, help="LXD: the image composed instances start from (vmhost-test, ubuntu:24.04)"
+    ),
 ) -> None:
     """Add a VM host and discover it; prints its JSON. For LXD without --certificate, vmhost
     makes a certificate: trust it with the command printed (also `vm-host certificate ID`)."""
@@ -117,6 +123,7 @@ def hosts_create(
         "password": password,
         "certificate": common.read_file(certificate, "certificate"),
         "key": common.read_file(key, "key"),
+        "options": common.parse_options(option, image),
     }
     host = output.wait_with_progress(
         api,
@@ -164,6 +171,12 @@ def host_update(
     certificate: str | None = typer.Option(None, help="LXD: client certificate PEM file"),
     key: str | None = typer.Option(None, help="LXD: its private key PEM file"),
     host_type: str | None = typer.Option(None, "--type", hidden=True),
+    option: list[str] | None = typer.Option(
+        None, "--option", help="connection option KEY=VALUE (repeatable; KEY= removes it)"
+    ),
+    image: str | None = typer.Option(
+        None, help="LXD: the image composed instances start from (vmhost-test, ubuntu:24.04)"
+    ),
 ) -> None:
     """Change settings; what is not given is kept. Prints the host's JSON."""
     changes = {
@@ -183,6 +196,7 @@ def host_update(
         "certificate": common.read_file(certificate, "certificate"),
         "key": common.read_file(key, "key"),
         "type": host_type,
+        "options": common.parse_options(option, image),
     }
     body = client.build(schemas.VmHostUpdate, **changes)
     output.print_json(common.api(ctx).hosts.update(host, body))
@@ -316,92 +330,4 @@ def host_remove_tag(ctx: typer.Context, host: str = IdArg, tag: str = typer.Argu
     output.print_json(common.api(ctx).hosts.remove_tag(host, tag))
 
 
-@host_app.command("storage-pools")
-def host_storage_pools(
-    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
-) -> None:
-    """Storage pools: NAME TYPE PATH TOTAL USED AVAIL (USED = disks of every VM)."""
-    pools = common.api(ctx).hosts.storage_pools(host)
-    output.print_list(
-        pools,
-        fmt,
-        ("NAME", "TYPE", "PATH", "TOTAL", "USED", "AVAIL", "DEFAULT"),
-        lambda p: [
-            p.name,
-            p.type,
-            p.path,
-            output.size_bytes(p.total),
-            output.size_bytes(p.used),
-            output.size_bytes(p.available),
-            "yes" if p.default else "",
-        ],
-    )
-
-
-@host_app.command("resources")
-def host_resources(
-    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
-) -> None:
-    """Per NUMA node: cores pinned and free, vCPUs, memory, hugepages, SR-IOV VFs."""
-    res = common.api(ctx).hosts.resources(host)
-    if fmt is not output.Format.TABLE:
-        (output.print_json if fmt is output.Format.JSON else output.print_yaml)(res)
-        return
-    output.print_list(
-        res.numa,
-        fmt,
-        ("NODE", "CORES", "PINNED", "FREE CORES", "VCPUS", "MEMORY", "HUGEPAGES", "VFS"),
-        lambda n: [
-            n.index,
-            len(n.cores.all),
-            output.join(n.cores.pinned_allocated + n.cores.pinned_other) or "-",
-            output.join(n.cores.free) or "-",
-            f"{n.cores.vcpus_used}/{n.cores.vcpus_capacity}",
-            f"{output.size_mib(n.memory.used_mib)}/{output.size_mib(n.memory.capacity_mib)}",
-            " ".join(
-                f"{h.page_size_kib}K:{output.size_mib(h.used_mib)}/{output.size_mib(h.total_mib)}"
-                for h in n.hugepages
-            )
-            or "-",
-            " ".join(f"{s.nic}:{s.free}/{s.total_vfs}" for s in n.sriov) or "-",
-        ],
-    )
-
-
-@host_app.command("certificate")
-def host_certificate(
-    ctx: typer.Context,
-    host: str = IdArg,
-    pem: bool = typer.Option(False, "--pem", help="print only the PEM"),
-) -> None:
-    """The LXD client certificate, its fingerprint and the command to trust it."""
-    cert = common.api(ctx).hosts.certificate(host)
-    if pem:
-        typer.echo(cert.certificate.rstrip())
-        return
-    typer.echo(cert.certificate.rstrip())
-    typer.echo(f"Fingerprint: {cert.fingerprint}")
-    typer.echo(f"Expires: {cert.not_after} ({cert.days_left} days)")
-    typer.echo(f"Fetch URL (no token needed): {cert.fetch_url}")
-    typer.echo("Trust it on the LXD host with:")
-    typer.echo(f"  {cert.trust_command}")
-
-
-@host_app.command("projects")
-def host_projects(
-    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
-) -> None:
-    """The host's LXD projects with their use."""
-    projects = common.api(ctx).hosts.projects(host)
-    output.print_list(
-        projects,
-        fmt,
-        ("NAME", "INSTANCES", "CORES", "MEMORY", "DISK"),
-        lambda p: [
-            p.name,
-            p.instances,
-            p.cores,
-            output.size_mib(p.memory_mib),
-            output.size_bytes(p.disk_bytes),
-        ],
-    )
+host_details.register(host_app)

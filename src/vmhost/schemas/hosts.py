@@ -14,11 +14,12 @@ every key vmhost adds carries its unit in its name (``memory_mib``, ``free_bytes
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 
 from .common import Items, ItemsText, Request, Response
+from .host_numa import NumaResources as NumaResources
 
 MaasType = Literal["lxd", "virsh", "fake"]
 DriverName = Literal["lxd", "libvirt", "fake"]
@@ -32,6 +33,13 @@ DRIVER_FOR_TYPE: dict[str, DriverName] = {
     "libvirt": "libvirt",
     "fake": "fake",
 }
+
+OPTIONS_DOC = (
+    "connection options by name (LXD: image, e.g. vmhost-test or ubuntu:24.04; timeouts; "
+    "libvirt: keyfile, known_hosts, cpu_mode ...); unknown names are refused"
+)
+OptionValue = str | bool | int | float | list[str] | dict[str, Any] | None
+Options = Annotated[dict[str, OptionValue], pydantic.Field(max_length=64)]
 
 RATIO_DOC = "over-commit ratio, a number from 0 to 10 inclusive"
 DEFAULT_RATIO_DOC = " (absent: the server's default, VMHOST_DEFAULT_*_OVER_COMMIT_RATIO, 1.0)"
@@ -258,6 +266,7 @@ class VmHostCreate(Request):
         description="LXD: the server's certificate (PEM) to pin, known from elsewhere (the LXD "
         "charm publishes it), instead of the one the address shows at first contact",
     )
+    options: Options | None = pydantic.Field(default=None, description=OPTIONS_DOC)
 
     @pydantic.model_validator(mode="after")
     def _one_address(self) -> VmHostCreate:
@@ -303,6 +312,11 @@ class VmHostUpdate(Request):
     power_pass: str | None = pydantic.Field(default=None, max_length=4096)
     certificate: str | None = pydantic.Field(default=None, max_length=65536)
     key: str | None = pydantic.Field(default=None, max_length=65536)
+    options: Options | None = pydantic.Field(
+        default=None,
+        description=OPTIONS_DOC + "; merged into the host's: a name set to null is removed "
+        "(the driver's default applies again), names not given are kept",
+    )
 
     @pydantic.model_validator(mode="after")
     def _one_address(self) -> VmHostUpdate:
@@ -331,6 +345,7 @@ class Parameters(Response):
     key: str = ""
     server_certificate: str = ""
     password: str = ""
+    options: dict[str, Any] = pydantic.Field(default_factory=dict, description=OPTIONS_DOC)
 
 
 class Certificate(Response):
@@ -360,65 +375,3 @@ class Project(Response):
     cores: int = 0
     memory_mib: int = 0
     disk_bytes: int = 0
-
-
-class NumaCores(Response):
-    """A NUMA node's cores."""
-
-    all: list[int]
-    reserved: list[int]
-    pinned_allocated: list[int]
-    pinned_other: list[int]
-    free: list[int] = pydantic.Field(description="cores a new VM can be pinned to")
-    vcpus_capacity: int
-    vcpus_used: int = pydantic.Field(description="shared vCPUs of VMs bound to this node")
-    vcpus_free: int
-
-
-class NumaMemory(Response):
-    """A NUMA node's general memory."""
-
-    total_mib: int
-    general_mib: int
-    capacity_mib: int
-    used_mib: int
-    free_mib: int
-
-
-class NumaHugepages(Response):
-    """Hugepages of one size on one node."""
-
-    page_size_kib: int
-    total_mib: int
-    used_mib: int
-    free_mib: int
-
-
-class SriovFunctions(Response):
-    """Virtual functions of one SR-IOV NIC."""
-
-    nic: str
-    numa_node: int | None = None
-    network: str = ""
-    total_vfs: int
-    allocated: int
-    other: int
-    free: int
-
-
-class NumaNodeResources(Response):
-    """One NUMA node."""
-
-    index: int
-    cores: NumaCores
-    memory: NumaMemory
-    hugepages: list[NumaHugepages]
-    sriov: list[SriovFunctions]
-
-
-class NumaResources(Response):
-    """Per NUMA node: cores pinned and free, memory and hugepages, VFs per NIC."""
-
-    host_id: int
-    numa: list[NumaNodeResources]
-    sriov: list[SriovFunctions]

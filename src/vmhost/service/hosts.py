@@ -10,6 +10,7 @@ from typing import Any
 
 from vmhost import model, pki, store
 from vmhost.drivers import base, registry
+from vmhost.model import host_options
 from vmhost.model.accounting import HostView
 
 from . import accounts, host_sync
@@ -72,7 +73,10 @@ class HostsService:
     def parameters(self, host_id: int) -> dict[str, Any]:
         """Every connection parameter, secrets included (admin only)."""
         c = self.ctx.connection(host_id)
+        with self.ctx.db.read() as conn:
+            options = store.hosts.credentials(conn, host_id).get("options") or {}
         return {
+            "options": dict(options),
             "type": c.type.value,
             "power_address": c.address,
             "project": c.project,
@@ -116,6 +120,7 @@ class HostsService:
         operator can trust the certificate and refresh; one that does not answer is not added.
         """
         address = registry.normalise_address(settings.type, settings.address)  # before all
+        options = host_options.parse(settings.type, options or {})
         settings = dataclasses.replace(settings, address=address)
         if settings.type is model.HostType.LXD and not settings.project:
             settings = dataclasses.replace(settings, project="default")
@@ -155,7 +160,7 @@ class HostsService:
             "client_key_sealed": self.ctx.seal(client_key_pem),
             "server_cert_pem": server_cert_pem,
             "password_sealed": self.ctx.seal(password),
-            "options": dict(options or {}),
+            "options": options,
         }
         with self.ctx.db.write() as conn:
             _check_names(conn, settings.zone, settings.pool)
@@ -226,14 +231,16 @@ class HostsService:
         )
         values.update(accounts.usage_values(new_view, view.usage))
         store.hosts.cas_update_host(conn, host_id, view.generation, values)
-        secrets = self._sealed_credentials(conn, host_id, changes)
+        secrets = self._sealed_credentials(conn, host, changes)
         if secrets:
             store.hosts.update_credentials(conn, host_id, secrets)
 
     def _sealed_credentials(
-        self, conn: store.Connection, host_id: int, changes: model.HostChanges
+        self, conn: store.Connection, host: model.Host, changes: model.HostChanges
     ) -> dict[str, Any]:
-        """The credential columns a change sets (secrets sealed); the pair is checked."""
+        """The credential columns a change sets (secrets sealed); the pair is checked; options
+        are merged into the stored ones (a key set to None is removed)."""
+        host_id = host.id
         values: dict[str, Any] = {}
         if isinstance(changes.password, str):
             values["password_sealed"] = self.ctx.seal(changes.password)
@@ -244,7 +251,9 @@ class HostsService:
         if isinstance(changes.server_cert_pem, str):
             values["server_cert_pem"] = changes.server_cert_pem
         if isinstance(changes.options, dict):
-            values["options"] = changes.options
+            given = host_options.parse(host.type, changes.options, removals=True)
+            stored_options = store.hosts.credentials(conn, host_id).get("options") or {}
+            values["options"] = host_options.merged(stored_options, given)
         if "client_key_sealed" in values or "client_cert_pem" in values:
             stored = store.hosts.credentials(conn, host_id)
             cert = values.get("client_cert_pem", stored.get("client_cert_pem", ""))
