@@ -56,6 +56,20 @@ class Totals(Response):
     local_storage: int = pydantic.Field(description="bytes")
 
 
+class Available(Totals):
+    """MAAS's ``available`` (total - used: VM disks only, as MAAS counted) and what compose can
+    still use of the storage, files outside VMs counted."""
+
+    local_storage: int = pydantic.Field(
+        description="bytes: total - used, the disks of every VM (MAAS's meaning); files "
+        "outside VMs are not counted, see local_storage_free_bytes"
+    )
+    local_storage_free_bytes: int = pydantic.Field(
+        description="what compose can still use: local_storage less what files outside VMs "
+        "take (resources.storage.free_bytes, the sum of the pools' free_bytes)"
+    )
+
+
 class NamedRef(Response):
     """A zone or resource pool as MAAS embeds it."""
 
@@ -83,7 +97,10 @@ class StoragePool(Response):
     path: str
     total: int
     used: int = pydantic.Field(description="disks of every VM on the host, in this pool")
-    available: int = pydantic.Field(description="total - used (MAAS; no reservation)")
+    available: int = pydantic.Field(
+        description="total - used (MAAS; no reservation; files outside VMs not counted: see "
+        "free_bytes in GET /vm-hosts/{id}/storage-pools)"
+    )
     default: bool
 
 
@@ -198,7 +215,7 @@ class VmHost(Response):
     capabilities: list[str]
     total: Totals
     used: Totals
-    available: Totals
+    available: Available
     zone: NamedRef
     pool: NamedRef
     cpu_over_commit_ratio: float

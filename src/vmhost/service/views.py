@@ -9,7 +9,12 @@ Two accountings, as in MAAS, both shown:
 
 * MAAS's ``total``/``used``/``available`` {cores, memory (MiB), local_storage (bytes)}: raw
   host totals, the sum of every VM's use (composed here or found on the host) and their
-  difference, with no over-commit and no reservation; ``available`` can be negative.
+  difference, with no over-commit and no reservation; ``available`` can be negative. MAAS's
+  ``local_storage`` counts VM disks only, so ``available.local_storage`` does not see files
+  outside any VM; ``available.local_storage_free_bytes`` (ours) does: it is
+  ``resources.storage.free_bytes``, what compose can still use, the same figure the table,
+  the web page and each pool's ``free_bytes`` add up to. Storage is computed once, per pool
+  (:func:`storage_pools`), and every total is a sum of those pools (:func:`storage_totals`).
 * Ours, under ``resources``: per resource the *allocated* (composed by vmhost), *other* (VMs
   found on the host) and *free* split, where free is what compose can still use:
   ``capacity - allocated - other`` with ``capacity`` after reservation and over-commit.
@@ -56,27 +61,37 @@ class Totals:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Available(Totals):
+    """MAAS's ``available``, plus what compose can still use of the storage (module doc)."""
+
+    local_storage_free_bytes: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class MaasTotals:
     """MAAS's ``total``, ``used`` and ``available``."""
 
     total: Totals
     used: Totals
-    available: Totals
+    available: Available
 
 
-def maas_totals(view: HostView) -> MaasTotals:
-    """MAAS's ``total``, ``used`` and ``available`` (module doc)."""
+def maas_totals(view: HostView, storage: StorageResources | None = None) -> MaasTotals:
+    """MAAS's ``total``, ``used`` and ``available`` (module doc); ``storage`` is the host's
+    :func:`storage_totals` when the caller has them."""
     usage = view.usage
-    total = Totals(view.cores, view.memory_mib, sum(p.total_bytes for p in view.pools))
+    storage = storage or storage_totals(storage_pools(view))
+    total = Totals(view.cores, view.memory_mib, storage.total_bytes)
     used = Totals(
         usage.cores.total,
         usage.memory_mib.total + usage.hugepages_mib.total,
-        usage.disk_bytes.total,
+        storage.allocated_bytes + storage.other_bytes,
     )
-    available = Totals(
+    available = Available(
         total.cores - used.cores,
         total.memory - used.memory,
         total.local_storage - used.local_storage,
+        storage.free_bytes,
     )
     return MaasTotals(total, used, available)
 
@@ -126,6 +141,28 @@ def storage_pools(view: HostView) -> list[StoragePoolUse]:
             )
         )
     return result
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StorageResources:
+    """Storage over every pool: never over-committed."""
+
+    total_bytes: int
+    allocated_bytes: int
+    other_bytes: int
+    external_bytes: int
+    free_bytes: int
+
+
+def storage_totals(pools: list[StoragePoolUse]) -> StorageResources:
+    """The host's storage: the sums of its pools' figures (so every total agrees with them)."""
+    return StorageResources(
+        total_bytes=sum(p.total for p in pools),
+        allocated_bytes=sum(p.allocated_bytes for p in pools),
+        other_bytes=sum(p.other_bytes for p in pools),
+        external_bytes=sum(p.external_bytes for p in pools),
+        free_bytes=sum(p.free_bytes for p in pools),
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -198,17 +235,6 @@ class HugepageResources:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class StorageResources:
-    """Storage over every pool: never over-committed."""
-
-    total_bytes: int
-    allocated_bytes: int
-    other_bytes: int
-    external_bytes: int
-    free_bytes: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class Resources:
     """The allocated / other / free split with over-commit applied, per resource."""
 
@@ -218,8 +244,9 @@ class Resources:
     storage: StorageResources
 
 
-def resources(view: HostView) -> Resources:
-    """The allocated/other/free split with over-commit applied, per resource (module doc)."""
+def resources(view: HostView, storage: StorageResources | None = None) -> Resources:
+    """The allocated/other/free split with over-commit applied, per resource (module doc);
+    ``storage`` is the host's :func:`storage_totals` when the caller has them."""
     usage = view.usage
     pinned_alloc, pinned_other = len(usage.pinned_allocated), len(usage.pinned_other)
     core_capacity = cap.shared_core_capacity(view) + pinned_alloc + pinned_other
@@ -270,13 +297,7 @@ def resources(view: HostView) -> Resources:
                 for size, total in sorted(page_sizes.items())
             ),
         ),
-        storage=StorageResources(
-            total_bytes=sum(p.total_bytes for p in view.pools),
-            allocated_bytes=usage.disk_bytes.allocated,
-            other_bytes=usage.disk_bytes.other,
-            external_bytes=sum(p.external_bytes for p in view.pools),
-            free_bytes=sum(cap.pool_free_bytes(view, p.name) for p in view.pools),
-        ),
+        storage=storage or storage_totals(storage_pools(view)),
     )
 
 
@@ -317,16 +338,19 @@ class HostSummary:
 
 def host_summary(view: HostView) -> HostSummary:
     """Everything the vm-host JSON needs beyond the host's record (:class:`HostSummary`)."""
+    pools = storage_pools(view)
+    storage = storage_totals(pools)
     return HostSummary(
-        totals=maas_totals(view),
-        storage_pools=storage_pools(view),
-        resources=resources(view),
+        totals=maas_totals(view, storage),
+        storage_pools=pools,
+        resources=resources(view, storage),
         vm_count=vm_count(view),
         networks=networks(view),
     )
 
 
 __all__ = [
+    "Available",
     "CandidateHost",
     "Candidates",
     "CoreResources",
@@ -355,5 +379,6 @@ __all__ = [
     "numa_resources",
     "resources",
     "storage_pools",
+    "storage_totals",
     "vm_count",
 ]

@@ -101,7 +101,8 @@ def test_maas_used_counts_every_vm_and_available_is_total_minus_used(api: ApiEnv
     h = api.host("h1")
     assert h["used"] == {"cores": 5, "memory": 5120, "local_storage": 35 * 1000**3}
     assert h["available"] == {
-        k: h["total"][k] - h["used"][k] for k in ("cores", "memory", "local_storage")
+        **{k: h["total"][k] - h["used"][k] for k in ("cores", "memory", "local_storage")},
+        "local_storage_free_bytes": h["resources"]["storage"]["free_bytes"],
     }
     fast = next(p for p in h["storage_pools"] if p["name"] == "fast")
     assert fast["used"] == 20 * 1000**3 and fast["available"] == 180 * 1000**3
