@@ -30,7 +30,7 @@ class Kind(enum.Enum):
     NUMBER = "number"  # a finite number >= 0 (seconds, counts)
     COUNT = "count"  # a whole number >= 1
     FLAG = "flag"
-    TEXT_LIST = "list of text"
+    TEXT_LIST = "list of text"  # or one comma-separated text
     MAPPING = "mapping"
 
 
@@ -156,8 +156,10 @@ def _problem(spec: OptionSpec, value: object) -> str:
             return f"must be a whole number of at least 1, not {value!r}"
         return ""
     if spec.kind is Kind.TEXT_LIST:
-        items = value if isinstance(value, list | tuple) else None
-        if items is None or not all(isinstance(x, str) and x.strip() for x in items):
-            return f"must be a list of text, not {value!r}"
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple) or not all(
+            isinstance(x, str) and x.strip() and not _CONTROL.search(x) for x in items
+        ):
+            return f"must be a list of text or comma-separated text, not {value!r}"
         return ""
     return "" if isinstance(value, Mapping) else f"must be a mapping, not {value!r}"
