@@ -14,6 +14,14 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from support import hosts
 
+# Every skip is recorded per tox environment; scripts/test fails the run on any but the
+# Juju-controller tests (support/skips.py).
+from support.skips import (  # noqa: F401
+    pytest_collectreport,
+    pytest_runtest_logreport,
+    pytest_sessionstart,
+)
+
 if TYPE_CHECKING:
     from support.postgres import PostgresServer
 
