@@ -159,3 +159,25 @@ def test_kill_before_the_vm_starts_decomposes_it_when_it_will_not_start(tmp_path
     assert services.hosts.get(host.view.id).view.usage.vms.total == 0
     assert_accounts_exact(services)
     services.close()
+
+
+def test_a_delayed_start_is_never_seen_running_before_it_starts(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The premise of the test above: another process reading the fake's state file while the
+    compose waits to start sees the VM stopped, never running first (it did, now and then,
+    under load: the fake wrote it running, then stopped)."""
+    reset_fakes()
+    services = make_services(str(tmp_path / "data"))
+    state_file = str(tmp_path / "fake-host.json")
+    add_fake_host(services, "h1", inventory(), state_file=state_file,
+                  compose_delay_before_start_s=0.01)  # fmt: skip
+    seen: list[dict[str, str]] = []
+    save = fake.FakeHypervisor.save
+
+    def recording(self: fake.FakeHypervisor) -> None:
+        save(self)
+        seen.append(_fake_power(state_file))
+
+    monkeypatch.setattr(fake.FakeHypervisor, "save", recording)
+    services.vms.compose(model.ComposeRequest(cores=1, memory_mib=GIB, hostname="late"))
+    assert seen == [{"late": "stopped"}, {"late": "running"}]
+    services.close()

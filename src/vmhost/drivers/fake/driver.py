@@ -94,6 +94,7 @@ class FakeDriver(base.HostDriver):
             vm_uuid = str(
                 uuid.uuid5(uuid.NAMESPACE_URL, f"fake:{self.connection.address}/{spec.name}")
             )
+            delayed_start = spec.start and self.hv.compose_delay_before_start_s > 0
             self.hv.vms[spec.name] = model.DiscoveredVm(
                 name=spec.name,
                 cores=spec.cores,
@@ -107,7 +108,9 @@ class FakeDriver(base.HostDriver):
                 nics=tuple(
                     model.DiscoveredNic(n.name, n.mac_address, n.kind, n.network) for n in nics
                 ),
-                power_state="running" if spec.start else "stopped",
+                # created stopped when it starts later (written once: another process reading
+                # the state file never sees it running before it is)
+                power_state="running" if spec.start and not delayed_start else "stopped",
                 instance_type=spec.instance_type.value,
                 uuid=vm_uuid,
                 addresses=_addresses(
@@ -115,13 +118,11 @@ class FakeDriver(base.HostDriver):
                 ),
             )
             self.hv.save()
-            if spec.start and self.hv.compose_delay_before_start_s:
+            if delayed_start:
                 # created but not started yet, as LXD's instance between create and start
-                vm = self.hv.vms[spec.name]
-                self.hv.vms[spec.name] = dataclasses.replace(vm, power_state="stopped")
-                self.hv.save()
                 time.sleep(self.hv.compose_delay_before_start_s)
-                self.hv.vms[spec.name] = vm
+                vm = self.hv.vms[spec.name]
+                self.hv.vms[spec.name] = dataclasses.replace(vm, power_state="running")
                 self.hv.save()
             if self.hv.compose_delay_after_s:
                 time.sleep(self.hv.compose_delay_after_s)
