@@ -4,7 +4,8 @@ The fixture starts its own ``sshd`` (loopback only, a free port, a throwaway hos
 login for root from a throwaway ``authorized_keys``) and stops it by its pid afterwards.
 Password-style credentials are exercised with a passphrase-protected key: libvirt asks for
 the passphrase through the same ``openAuth`` callback (``VIR_CRED_PASSPHRASE``) as for an
-account password. Skips without ``/usr/sbin/sshd`` (package openssh-server) or root.
+account password. Needs the ``ssh`` component of ``scripts/setup-hosts`` (openssh-server) and
+root.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 
 import pytest
 from libvirt_helpers import configured_host, require_kvm_host
+from support import hosts
 
 from vmhost import model
 from vmhost.drivers import base
@@ -26,7 +28,6 @@ from vmhost.drivers.libvirt.driver import LibvirtDriver
 
 pytestmark = pytest.mark.libvirt
 
-SSHD = pathlib.Path("/usr/sbin/sshd")
 PASSPHRASE = "correct horse battery staple"
 
 
@@ -63,8 +64,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     require_kvm_host()  # the same skip rules as the other real-libvirt tests
-    if not SSHD.exists():
-        pytest.skip("no /usr/sbin/sshd (apt-get install openssh-server) for the SSH tests")
+    sshd_path = pathlib.Path(hosts.require_ssh()["sshd"])  # scripts/setup-hosts installs it
     if os.geteuid() != 0:
         pytest.skip("the SSH tests log in as root to reach qemu:///system")
     root = tmp_path_factory.mktemp("sshd")
@@ -103,7 +103,7 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     )
     pathlib.Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
     process = subprocess.Popen(
-        [str(SSHD), "-D", "-f", str(config), "-E", str(root / "sshd.log")],
+        [str(sshd_path), "-D", "-f", str(config), "-E", str(root / "sshd.log")],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,10 +1,10 @@
 """What ``scripts/setup-hosts`` prepared on this machine, and skipping when a part is missing.
 
 The script writes ``${VMHOST_STATE_DIR:-/var/lib/vmhost-setup}/status.json`` with one entry per
-component (``lxd``, ``libvirt``, ``kvm``, ``postgresql``, ``chromium``), each with ``ok`` and
-``reason``. ``require_<component>()`` skips the calling test (or fixture) with that reason, and
-also when the file is absent. A cheap live probe, bounded by :data:`PROBE_TIMEOUT`, catches a
-daemon that has died since the script ran. Nothing here can hang.
+component (``lxd``, ``libvirt``, ``kvm``, ``postgresql``, ``chromium``, ``ssh``), each with
+``ok`` and ``reason``. ``require_<component>()`` skips the calling test (or fixture) with that
+reason, and also when the file is absent. A cheap live probe, bounded by :data:`PROBE_TIMEOUT`,
+catches a daemon that has died since the script ran. Nothing here can hang.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ STATE_DIR_ENV = "VMHOST_STATE_DIR"
 DEFAULT_STATE_DIR = "/var/lib/vmhost-setup"
 PROBE_TIMEOUT = 3.0
 LIBVIRT_SOCKET = "/run/libvirt/libvirt-sock"
-COMPONENTS = ("lxd", "libvirt", "kvm", "postgresql", "chromium")
+COMPONENTS = ("lxd", "libvirt", "kvm", "postgresql", "chromium", "ssh")
 
 Status = dict[str, Any]
 
@@ -102,6 +102,11 @@ def require_chromium() -> Status:
     return require("chromium")
 
 
+def require_ssh() -> Status:
+    """OpenSSH for the libvirt-over-SSH tests (``sshd``: the server binary)."""
+    return require("ssh")
+
+
 def lxd_skip_reason() -> str | None:
     """Why the real-LXD tests cannot run, or None (for modules that skip at import)."""
     return skip_reason("lxd")
@@ -175,10 +180,18 @@ def _probe_chromium(entry: Status) -> str | None:
     return None
 
 
+def _probe_ssh(entry: Status) -> str | None:
+    sshd = str(entry.get("sshd") or "")
+    if not sshd or not os.access(sshd, os.X_OK):
+        return f"sshd {sshd!r} is missing: apt-get install openssh-server (scripts/setup-hosts)"
+    return None
+
+
 _PROBES = {
     "lxd": _probe_lxd,
     "libvirt": _probe_libvirt,
     "kvm": _probe_kvm,
     "postgresql": _probe_postgresql,
     "chromium": _probe_chromium,
+    "ssh": _probe_ssh,
 }
