@@ -16,6 +16,7 @@ import datetime
 import gc
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -35,7 +36,7 @@ _COMMON = (
     ("--log-level", "log_level", "DEBUG, INFO, WARNING... (VMHOST_LOG_LEVEL)"),
 )
 _SERVE = (
-    ("--host", "listen_host", "listen address (VMHOST_LISTEN_HOST)"),
+    ("--host", "listen_host", "listen address(es), comma-separated (VMHOST_LISTEN_HOST)"),
     ("--port", "listen_port", "listen port (VMHOST_LISTEN_PORT)"),
 )
 
@@ -125,19 +126,59 @@ def serve(settings: Settings, tls_cert: str | None, tls_key: str | None) -> int:
     gc.collect()
     gc.freeze()
     scheme = "https" if tls_cert else "http"
-    log.info("serving on %s://%s:%s", scheme, settings.listen_host, settings.listen_port)
     try:
-        uvicorn.run(
-            app,
-            host=settings.listen_host,
-            port=settings.listen_port,
-            log_level=settings.log_level.lower(),
-            ssl_certfile=tls_cert,
-            ssl_keyfile=tls_key,
-        )
+        sockets = listen(settings.listen_hosts(), settings.listen_port)
+    except OSError as exc:
+        services.close()
+        return _fail(str(exc))
+    for host in settings.listen_hosts():
+        log.info("serving on %s://%s:%s", scheme, _bracketed(host), settings.listen_port)
+    config = uvicorn.Config(
+        app,
+        port=settings.listen_port,
+        log_level=settings.log_level.lower(),
+        ssl_certfile=tls_cert,
+        ssl_keyfile=tls_key,
+    )
+    try:
+        uvicorn.Server(config).run(sockets=sockets)
     finally:
+        for sock in sockets:
+            sock.close()
         services.close()
     return 0
+
+
+def _bracketed(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def listen(hosts: Sequence[str], port: int) -> list[socket.socket]:
+    """One listening socket per address (numeric addresses or ``localhost``: a listen address
+    is never looked up in DNS). OSError naming the address that cannot be bound."""
+    sockets: list[socket.socket] = []
+    try:
+        for host in hosts:
+            flags = socket.AI_PASSIVE | (0 if host == "localhost" else socket.AI_NUMERICHOST)
+            try:
+                family, kind, proto, _, address = socket.getaddrinfo(
+                    host, port, type=socket.SOCK_STREAM, flags=flags
+                )[0]
+                sock = socket.socket(family, kind, proto)
+                sockets.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                if family == socket.AF_INET6:
+                    sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+                sock.bind(address)
+            except (OSError, UnicodeError) as exc:
+                reason = getattr(exc, "strerror", None) or str(exc)
+                raise OSError(f"cannot listen on {_bracketed(host)}:{port}: {reason}") from None
+            sock.set_inheritable(True)
+    except OSError:
+        for sock in sockets:
+            sock.close()
+        raise
+    return sockets
 
 
 def _when(timestamp: float | None) -> str:

@@ -201,7 +201,7 @@ def revoke_token(
 @router.get("/whoami", tags=["tokens"], responses=errors.responses(401))
 def whoami(identity: Identity = fastapi.Depends(auth.reader)) -> schemas.WhoAmI:
     """The name and role of the token used."""
-    return schemas.WhoAmI(name=identity.name, role=identity.role.value)
+    return schemas.WhoAmI(name=identity.name, role=identity.role.value, id=identity.token_id)
 
 
 # --- operations -----------------------------------------------------------------------------

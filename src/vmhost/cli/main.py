@@ -35,6 +35,7 @@ LAZY_GROUPS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("tokens", "catalog", "tokens_app", "API tokens (admin).", False),
     ("token", "catalog", "tokens_app", "API tokens (admin).", True),
     ("operations", "catalog", "operations_app", "Background operations.", False),
+    ("maas", "maas", "maas_app", "vmhost as a Juju maas cloud.", False),
 )
 
 

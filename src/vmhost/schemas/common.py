@@ -36,6 +36,9 @@ class WhoAmI(Response):
 
     name: str
     role: Literal["admin", "readonly"]
+    id: int | None = pydantic.Field(
+        default=None, description="the token's id (with the name and the token: a MAAS key)"
+    )
 
 
 class Deleted(Response):

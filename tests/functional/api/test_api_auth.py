@@ -127,6 +127,7 @@ def test_read_only_token_reads(api: ApiEnv) -> None:
     assert api.client.get("/api/v1/whoami", headers=api.reader).json() == {
         "name": "test-reader",
         "role": "readonly",
+        "id": 2,
     }
 
 

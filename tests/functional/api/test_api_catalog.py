@@ -104,7 +104,7 @@ def test_metrics_are_prometheus_text(api: ApiEnv) -> None:
 
 
 def test_whoami(api: ApiEnv) -> None:
-    assert api.get("/api/v1/whoami").json() == {"name": "test-admin", "role": "admin"}
+    assert api.get("/api/v1/whoami").json() == {"name": "test-admin", "role": "admin", "id": 1}
 
 
 def test_unknown_endpoint_and_method_answer_json(api: ApiEnv) -> None:

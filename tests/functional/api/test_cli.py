@@ -52,7 +52,7 @@ def test_login_saves_profiles_mode_600(cli: Cli, live_server: LiveServer) -> Non
     assert data["profiles"]["ro"]["url"] == live_server.url
     listed = cli("profiles")
     assert "admin" in listed.stdout and live_server.admin_token not in listed.stdout
-    assert cli.json("whoami") == {"name": "test-admin", "role": "admin"}
+    assert cli.json("whoami") == {"name": "test-admin", "role": "admin", "id": 1}
     assert cli.json("--profile", "ro", "whoami")["role"] == "readonly"
     cli.env["VMHOST_PROFILE"] = "ro"
     assert cli.json("whoami")["role"] == "readonly"
