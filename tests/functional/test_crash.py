@@ -68,6 +68,8 @@ def _crash_during_compose(tmp_path, delay_option: str) -> tuple[str, str]:  # ty
         _wait_for(lambda: _claimed(data_dir), "the child's claim")
         if delay_option != "compose_delay_s":  # the VM exists on the host before the kill
             _wait_for(lambda: _fake_vms(state_file) == ["crashy"], "the VM on the host")
+        if delay_option == "compose_delay_before_start_s":  # and is saved stopped (2nd save)
+            _wait_for(lambda: _fake_power(state_file) == {"crashy": "stopped"}, "the VM stopped")
         os.kill(child.pid, signal.SIGKILL)
         assert child.wait(timeout=30) == -signal.SIGKILL
     finally:
