@@ -11,7 +11,7 @@ import fastapi
 
 from vmhost import model, pki, schemas
 from vmhost.model import host_options
-from vmhost.service import HostDetail, Services
+from vmhost.service import HostDetail, Services, host_json
 
 from . import auth, convert, deps, errors, host_details
 
@@ -70,7 +70,7 @@ def _or_default(ratio: float | None, default: float) -> float:
 )
 def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.VmHost]:
     """Every VM host, by id."""
-    hosts = [convert.host_data(d) for d in svc.hosts.list()]
+    hosts = [host_json.host_data(d) for d in svc.hosts.list()]
     return deps.json_response(hosts)  # type: ignore[return-value]
 
 
@@ -160,7 +160,7 @@ def read_host(
 ) -> schemas.VmHost:
     """One VM host, by id or name."""
     detail = svc.hosts.get(deps.host_id(svc, host))
-    return deps.json_response(convert.host_data(detail))  # type: ignore[return-value]
+    return deps.json_response(host_json.host_data(detail))  # type: ignore[return-value]
 
 
 def _given(value: T | None) -> T | model.Unset:
@@ -240,7 +240,7 @@ def delete_host(
         problems = svc.hosts.delete(host_id, decompose)
         return schemas.Deleted(id=host_id, name=name, errors=problems)
 
-    return deps.maybe_async(request, run_async, "delete-host", convert.host_uri(host_id), work)
+    return deps.maybe_async(request, run_async, "delete-host", host_json.host_uri(host_id), work)
 
 
 @router.post(
@@ -264,7 +264,7 @@ def refresh_host(
     def work() -> schemas.VmHost:
         return _one(svc.hosts.refresh(host_id))
 
-    return deps.maybe_async(request, run_async, "refresh", convert.host_uri(host_id), work)
+    return deps.maybe_async(request, run_async, "refresh", host_json.host_uri(host_id), work)
 
 
 @router.post(
@@ -309,7 +309,7 @@ def compose(
             }
         )
 
-    target = convert.host_uri(host_id) if host_id is not None else f"{schemas.API_PREFIX}/vms"
+    target = host_json.host_uri(host_id) if host_id is not None else f"{schemas.API_PREFIX}/vms"
     return deps.maybe_async(request, run_async, "compose", target, work)
 
 

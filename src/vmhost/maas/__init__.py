@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import fastapi
 
-from . import machines
+from . import catalog, files, machines, pods
 from .errors import MaasError, MaasRouter
 
 PREFIX = "/MAAS/api/2.0"
 
 router = MaasRouter(prefix=PREFIX)
 router.include_router(machines.router)
+router.include_router(catalog.router)
+router.include_router(files.router)
+router.include_router(pods.router)
 
 unknown = MaasRouter(prefix=PREFIX)
 

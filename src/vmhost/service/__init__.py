@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vmhost.settings import Settings
 
-from . import views
+from . import host_json, views
 from .allocation import AllocationService
 from .catalog import NamedService, SpacesService
 from .certificates import CertificateInfo, CertificatesService, ClientCredentials
@@ -12,6 +12,8 @@ from .claims import Claim, ClaimsService
 from .context import Context
 from .host_list import HostListPage, HostListQuery, HostListService, HostSort
 from .hosts import Counts, HostDetail, HostsService
+from .maas_catalog import MaasCatalogService
+from .maas_files import MaasFilesService
 from .previews import PreviewService, SettingsPreview
 from .recovery import Reconciled, RecoveryService
 from .tokens import AuthenticationError, Identity, Role, TokenRecord, TokensService
@@ -35,6 +37,8 @@ class Services:
         self.tokens = TokensService(ctx)
         self.host_list = HostListService(ctx)
         self.previews = PreviewService(ctx)
+        self.maas_catalog = MaasCatalogService(ctx)
+        self.maas_files = MaasFilesService(ctx)
 
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> Services:
@@ -64,6 +68,8 @@ __all__ = [
     "HostSort",
     "HostsService",
     "Identity",
+    "MaasCatalogService",
+    "MaasFilesService",
     "NamedService",
     "PreviewService",
     "Reconciled",
@@ -76,5 +82,6 @@ __all__ = [
     "TokenRecord",
     "TokensService",
     "VmsService",
+    "host_json",
     "views",
 ]

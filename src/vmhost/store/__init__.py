@@ -6,7 +6,7 @@ with the connection of the transaction (``Connection``).
 
 from sqlalchemy import Connection
 
-from . import candidates, catalog, host_index, hosts, rows, tables, tokens, vms
+from . import candidates, catalog, host_index, hosts, maas_catalog, rows, tables, tokens, vms
 from .engine import Database, make_engine, private_dir, sqlite_url
 from .migrate import upgrade
 
@@ -17,6 +17,7 @@ __all__ = [
     "catalog",
     "host_index",
     "hosts",
+    "maas_catalog",
     "make_engine",
     "private_dir",
     "rows",

@@ -172,3 +172,15 @@ maas_files = sa.Table(
     sa.Column("content", sa.LargeBinary, nullable=False),
     sa.Column("created_at", sa.Float, nullable=False),
 )
+
+# stable ids of the MAAS API's spaces, subnets and boot resources (store/maas_catalog.py;
+# migration 0007): a (kind, key) keeps its id for ever
+maas_ids = sa.Table(
+    "maas_ids",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("key", sa.Text, nullable=False),
+    sa.UniqueConstraint("kind", "key", name="uq_maas_ids_kind"),
+    sqlite_autoincrement=True,
+)

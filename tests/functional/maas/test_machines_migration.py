@@ -82,7 +82,9 @@ def _check(url: str) -> None:
                 {"f": "uuid-provider-state", "c": b"\x00\x01state"},
             )
             context = MigrationContext.configure(conn, opts={"render_as_batch": True})
-            assert compare_metadata(context, store.tables.metadata) == []
+            newer = {"maas_ids"}  # the tables of later migrations (0007)
+            diff = compare_metadata(context, store.tables.metadata)
+            assert [d for d in diff if not (d[0] == "add_table" and d[1].name in newer)] == []
         command.downgrade(store.migrate.alembic_config(db.url), "0005")
         with db.read() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("vms")}
