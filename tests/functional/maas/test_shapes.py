@@ -180,6 +180,9 @@ TABLE: list[tuple[str, Callable[[Any], list[str]]]] = [
 ]
 
 
+@pytest.mark.xfail(
+    strict=True, reason="the MAAS catalog and machines routes are not on main yet (issue 13)"
+)
 def test_every_answer_has_the_keys_and_types_clients_require(maas: MaasEnv) -> None:
     answers = _answers(maas)
     assert {name for name, _ in TABLE} == set(answers)
