@@ -125,7 +125,8 @@ def test_allocate_deploy_owner_data_release(client: Any, maas_server: MaasServer
     assert {link["subnet"]["space"] for link in nic["links"] if link.get("subnet")} == {
         maas_server.space
     }, nic
-    assert sum(d["size"] for d in answer["blockdevice_set"]) >= 20 * 1024**3
+    # MAAS's storage sizes are GB (10^9 bytes)
+    assert sum(d["size"] for d in answer["blockdevice_set"]) >= 20 * 1000**3
 
     cloud_config = b"#cloud-config\nruncmd:\n- echo libmaas\n"
     deployed = machine.deploy(user_data=gzip.compress(cloud_config), distro_series="noble")

@@ -76,7 +76,7 @@ func main() {
 	agent := flag.String("agent", "2f9ac6c4-5d6e-4c8b-9c39-7f1e0c5b8a11", "agent name (model uuid)")
 	cores := flag.Int("cores", 2, "cpu_count to allocate")
 	memory := flag.Int("memory", 2048, "mem (MiB) to allocate")
-	rootGiB := flag.Int("root", 20, "root disk (GiB)")
+	rootGB := flag.Int("root", 20, "root disk (GB)")
 	deployTimeout := flag.Duration("deploy-timeout", 60*time.Second, "how long to wait for Deployed")
 	flag.Parse()
 	if *base == "" || *key == "" || *zone == "" || *spaceName == "" {
@@ -147,7 +147,7 @@ func main() {
 		MinCPUCount: *cores,
 		MinMemory:   *memory,
 		Zone:        *zone,
-		Storage:     []gomaasapi.StorageSpec{{Label: "root", Size: *rootGiB}},
+		Storage:     []gomaasapi.StorageSpec{{Label: "root", Size: *rootGB}},
 		Interfaces:  []gomaasapi.InterfaceSpec{{Label: spaceID, Space: spaceID}},
 		AgentName:   *agent,
 	})
@@ -180,8 +180,9 @@ func main() {
 	for _, bd := range m.BlockDevices() {
 		root += bd.Size()
 	}
-	if root < uint64(*rootGiB)*1024*1024*1024 {
-		fail("block devices hold %d bytes, asked root:%d (GiB)", root, *rootGiB)
+	// MAAS's storage sizes are GB (10^9 bytes), as Juju's StorageSpec says
+	if root < uint64(*rootGB)*1000*1000*1000 {
+		fail("block devices hold %d bytes, asked root:%d (GB)", root, *rootGB)
 	}
 	id := m.SystemID()
 	ok("%s %s (%d cores, %d MiB, zone %s), interface %s for space %s", id, m.Hostname(), m.CPUCount(), m.Memory(), m.Zone().Name(), nics[0].Name(), spaceID)
@@ -314,9 +315,9 @@ func main() {
 	ok("%s released and gone (composed by allocate)", id)
 
 	step = "NoMatch"
-	_, _, err = c.AllocateMachine(gomaasapi.AllocateMachineArgs{MinCPUCount: 100000, AgentName: *agent})
+	_, _, err = c.AllocateMachine(gomaasapi.AllocateMachineArgs{MinCPUCount: 64, AgentName: *agent})
 	if !gomaasapi.IsNoMatchError(err) {
-		fail("allocate cpu_count=100000: want a 409 (NoMatchError), got %v", err)
+		fail("allocate cpu_count=64 (hosts have 4 cores): want a 409 (NoMatchError), got %v", err)
 	}
 	text := strings.ToLower(err.Error())
 	if !strings.Contains(text, "core") && !strings.Contains(text, "cpu") {
