@@ -187,7 +187,7 @@ def test_allocate_deploy_release_a_container_through_the_maas_api(maas: Maas) ->
     linked = [link.get("ip_address") for i in deployed["interface_set"] for link in i["links"]]
     assert set(seen) <= set(deployed["ip_addresses"]) and set(seen) <= set(linked), deployed
 
-    released = _ok(maas.post("machines/?op=release", [("machines", system_id)]))
+    released = _ok(maas.post("machines/?op=release", {"machines": [system_id]}))
     assert released == [system_id]
     deadline = time.monotonic() + DEPLOY_TIMEOUT_S
     while maas.get(f"machines/{system_id}/").status_code != 404:
