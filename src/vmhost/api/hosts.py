@@ -8,6 +8,7 @@ import urllib.parse
 from typing import Any, TypeVar
 
 import fastapi
+import orjson
 
 from vmhost import model, pki, schemas
 from vmhost.model import host_options
@@ -25,6 +26,8 @@ HostKey = fastapi.Path(description="VM host id or name", min_length=1, max_lengt
 
 T = TypeVar("T")
 _NOT_NAME = re.compile(r"[^a-zA-Z0-9._-]+")
+MAX_PAGE = 1000  # hosts in one page of the list (?limit=)
+MAX_OFFSET = 2**31 - 1  # ?offset= (any larger skips every host anyway)
 
 
 def _one(detail: HostDetail) -> schemas.VmHost:
@@ -62,16 +65,41 @@ def _or_default(ratio: float | None, default: float) -> float:
     return default if ratio is None else ratio
 
 
+def _host_json(detail: HostDetail) -> bytes:
+    """One vm-host's JSON (``schemas.VmHost``), as the list and read routes send it."""
+    return orjson.dumps(host_json.host_data(detail))
+
+
+def _json_array(items: list[bytes]) -> fastapi.responses.Response:
+    body = b"[" + b",".join(items) + b"]"
+    return fastapi.responses.Response(body, media_type="application/json")
+
+
 @router.get(
     "",
     dependencies=[Reader],
-    responses=errors.responses(401),
+    responses=errors.responses(401, 422),
     summary="List VM hosts (MAAS: vm-hosts read)",
 )
-def list_hosts(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.VmHost]:
-    """Every VM host, by id."""
-    hosts = [host_json.host_data(d) for d in svc.hosts.list()]
-    return deps.json_response(hosts)  # type: ignore[return-value]
+def list_hosts(
+    limit: int | None = fastapi.Query(
+        None,
+        ge=1,
+        le=MAX_PAGE,
+        description=f"at most this many hosts (1 to {MAX_PAGE}; absent: every host)",
+    ),
+    offset: int = fastapi.Query(
+        0,
+        ge=0,
+        le=MAX_OFFSET,
+        description="skip this many hosts first, in id order (with or without limit)",
+    ),
+    svc: Services = fastapi.Depends(deps.services),
+) -> list[schemas.VmHost]:
+    """Every VM host, by id; or one page of them: ``?limit=100&offset=200`` is the hosts
+    201 to 300 in id order, and costs what 100 hosts cost. A page past the end is ``[]``."""
+    bodies = svc.host_list.rendered(_host_json, limit=limit, offset=offset)
+    return _json_array(bodies)  # type: ignore[return-value]
 
 
 @router.post(
@@ -159,8 +187,11 @@ def read_host(
     host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
 ) -> schemas.VmHost:
     """One VM host, by id or name."""
-    detail = svc.hosts.get(deps.host_id(svc, host))
-    return deps.json_response(host_json.host_data(detail))  # type: ignore[return-value]
+    host_id = deps.host_id(svc, host)
+    body = svc.host_list.rendered(_host_json, host_ids=(host_id,))
+    if not body:
+        raise model.NotFoundError("VM host", host_id)
+    return fastapi.responses.Response(body[0], media_type="application/json")  # type: ignore[return-value]
 
 
 def _given(value: T | None) -> T | model.Unset:

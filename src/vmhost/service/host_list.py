@@ -8,6 +8,9 @@ import builtins
 import collections
 import dataclasses
 import enum
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 
 from vmhost import model, store
 
@@ -15,6 +18,7 @@ from .context import Context
 from .hosts import HostDetail
 
 MAX_PER_PAGE = 200
+T = TypeVar("T")
 
 
 class HostSort(enum.StrEnum):
@@ -83,11 +87,73 @@ class HostListPage:
         return max(1, -(-self.matching // self.per_page))
 
 
+def _spaces_key(spaces: store.rows.SpaceMap) -> tuple[Any, ...]:
+    scopes = ((-1 if k is None else k, tuple(sorted(v.items()))) for k, v in spaces.items())
+    return tuple(sorted(scopes))
+
+
+class _Rendered(Generic[T]):
+    """What one render function made of each host, with the stored row it was made from.
+
+    A host's record and view are a function of its stored row (and the space mappings), so an
+    equal row gives an equal rendering: only the hosts whose row changed since the last read
+    are decoded and rendered again (a claim changes one host's row). Hosts gone from a full
+    read are forgotten, so it holds at most one entry per host.
+    """
+
+    def __init__(self, render: Callable[[HostDetail], T]) -> None:
+        self.render = render
+        self.spaces_key: tuple[Any, ...] = ()
+        self.made: dict[int, tuple[store.hosts.StoredRow, T]] = {}
+
+    def of(
+        self,
+        rows: Sequence[store.hosts.StoredRow],
+        spaces: store.rows.SpaceMap,
+        whole: bool,
+    ) -> builtins.list[T]:
+        key = _spaces_key(spaces)
+        made = self.made
+        if key != self.spaces_key:
+            made = {}
+        fresh: dict[int, tuple[store.hosts.StoredRow, T]] = {} if whole else made
+        out: builtins.list[T] = []
+        for row in rows:
+            entry = made.get(row[0])
+            if entry is None or entry[0] != row:
+                entry = (row, self.render(HostDetail(*store.hosts.decode_row(row, spaces))))
+            fresh[row[0]] = entry
+            out.append(entry[1])
+        self.made, self.spaces_key = fresh, key
+        return out
+
+
 class HostListService:
     """Browse hosts a page at a time."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._rendered: dict[Callable[[Any], Any], _Rendered[Any]] = {}
+        self._lock = threading.Lock()
+
+    def rendered(
+        self,
+        render: Callable[[HostDetail], T],
+        host_ids: Sequence[int] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> builtins.list[T]:
+        """``render`` of every host by id (or of ``host_ids``, or of a page of ``limit`` from
+        ``offset``), from one read of the stored rows; a host whose row is unchanged since the
+        last call is not rendered again (the API's list and read send these bytes)."""
+        with self.ctx.db.read() as conn:
+            rows = store.hosts.stored_rows(conn, host_ids, limit, offset)
+            spaces = store.catalog.space_map(conn) if rows else {}
+        with self._lock:
+            memo = self._rendered.get(render)
+            if memo is None:
+                memo = self._rendered[render] = _Rendered(render)
+            return memo.of(rows, spaces, host_ids is None and limit is None and offset == 0)
 
     def page(self, query: HostListQuery) -> HostListPage:
         """One page: the ids filtered, sorted and paged by the database, then the records and

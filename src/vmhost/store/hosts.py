@@ -4,8 +4,9 @@ transaction."""
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -116,6 +117,47 @@ def details(conn: sa.Connection) -> list[tuple[model.Host, HostView]]:
     spaces = catalog.space_map(conn)
     rows = conn.execute(_host_select().order_by(t.hosts.c.id))
     return [(host_from_row(r._mapping), view_from_row(r._mapping, spaces)) for r in rows]
+
+
+# A host's row as stored, JSON columns as their text: what ``stored_rows`` returns. Two equal
+# stored rows make equal records, so a caller may keep what it made from one (HostsService).
+StoredRow = tuple[Any, ...]
+_JSON_COLUMNS = frozenset(c.name for c in HOST_COLUMNS if isinstance(c.type, sa.JSON))
+_STORED_COLUMNS = tuple(
+    sa.cast(c, sa.Text).label(c.name) if c.name in _JSON_COLUMNS else c for c in HOST_COLUMNS
+)
+_STORED_NAMES = tuple(c.name for c in HOST_COLUMNS)
+_STORED_ALL = sa.select(*_STORED_COLUMNS).select_from(HOSTS_JOIN).order_by(t.hosts.c.id)
+_STORED_FROM = _STORED_ALL.offset(sa.bindparam("offset"))
+_STORED_PAGE = _STORED_FROM.limit(sa.bindparam("limit"))
+_STORED_SOME = _STORED_ALL.where(t.hosts.c.id.in_(sa.bindparam("ids", expanding=True)))
+
+
+def stored_rows(
+    conn: sa.Connection,
+    host_ids: Sequence[int] | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[StoredRow]:
+    """Hosts' rows as stored (the id first), by id: all, some ids, or a page of ``limit``
+    from ``offset``. Nothing is decoded: ``decode_row`` makes the records."""
+    if host_ids is not None:
+        result = conn.execute(_STORED_SOME, {"ids": list(host_ids)})
+    elif limit is not None:
+        result = conn.execute(_STORED_PAGE, {"limit": limit, "offset": offset})
+    elif offset:
+        result = conn.execute(_STORED_FROM, {"offset": offset})
+    else:
+        result = conn.execute(_STORED_ALL)
+    return [tuple(r) for r in result]
+
+
+def decode_row(row: StoredRow, spaces: SpaceMap) -> tuple[model.Host, HostView]:
+    """A host's record and view from its stored row (``stored_rows``)."""
+    mapping = dict(zip(_STORED_NAMES, row, strict=True))
+    for name in _JSON_COLUMNS:
+        mapping[name] = json.loads(mapping[name])
+    return host_from_row(mapping), view_from_row(mapping, spaces)
 
 
 def host_id_by_name(conn: sa.Connection, name: str) -> int:
