@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +21,37 @@ from .rows import HOSTS_JOIN, VIEW_COLUMNS, SpaceMap, view_from_row
 
 def _view_select() -> sa.Select[Any]:
     return sa.select(*VIEW_COLUMNS).select_from(HOSTS_JOIN)
+
+
+# The candidate query reads the view's columns as stored (JSON as text): a view is a function of
+# its row and the space mappings, so the view made from an equal row is reused (the hosts a
+# claim did not change keep theirs). At most one entry per host id.
+_JSON = frozenset(c.name for c in VIEW_COLUMNS if isinstance(c.type, sa.JSON))
+_STORED_VIEW_COLUMNS = tuple(
+    sa.cast(c, sa.Text).label(c.name) if c.name in _JSON else c for c in VIEW_COLUMNS
+)
+_NAMES = tuple(c.name for c in VIEW_COLUMNS)
+_VIEWS: dict[int, tuple[tuple[Any, ...], tuple[Any, ...], HostView]] = {}
+
+
+def _spaces_key(spaces: SpaceMap) -> tuple[Any, ...]:
+    if not spaces:
+        return ()
+    scopes = ((-1 if k is None else k, tuple(sorted(v.items()))) for k, v in spaces.items())
+    return tuple(sorted(scopes))
+
+
+def _stored_view(row: tuple[Any, ...], spaces: SpaceMap, spaces_key: tuple[Any, ...]) -> HostView:
+    """The view of a stored row (``_STORED_VIEW_COLUMNS``), made once per distinct row."""
+    entry = _VIEWS.get(row[0])
+    if entry is not None and entry[0] == row and entry[1] == spaces_key:
+        return entry[2]
+    mapping = dict(zip(_NAMES, row, strict=True))
+    for name in _JSON:
+        mapping[name] = json.loads(mapping[name])
+    view = view_from_row(mapping, spaces)
+    _VIEWS[row[0]] = (row, spaces_key, view)
+    return view
 
 
 def load_view(conn: sa.Connection, host_id: int, spaces: SpaceMap | None = None) -> HostView:
@@ -62,11 +94,15 @@ def _candidate_select(shape: tuple[bool, ...], order: str, limited: bool) -> sa.
     parameters carry the values), so SQLAlchemy's statement cache always hits."""
     h = t.hosts.c
     pinned, hugepages, node_vcpus, node_memory, zone, pool, host_id = shape
-    query = _view_select().where(
-        h.status == model.HostStatus.READY.value,
-        h.free_vcpus >= sa.bindparam("vcpus"),
-        h.free_memory_mib >= sa.bindparam("memory_mib"),
-        h.max_pool_free_bytes >= sa.bindparam("largest_disk_bytes"),
+    query = (
+        sa.select(*_STORED_VIEW_COLUMNS)
+        .select_from(HOSTS_JOIN)
+        .where(
+            h.status == model.HostStatus.READY.value,
+            h.free_vcpus >= sa.bindparam("vcpus"),
+            h.free_memory_mib >= sa.bindparam("memory_mib"),
+            h.max_pool_free_bytes >= sa.bindparam("largest_disk_bytes"),
+        )
     )
     if pinned:
         query = query.where(h.free_pinnable_cores >= sa.bindparam("pinned_cores"))
@@ -111,8 +147,12 @@ def candidate_views(
         q.pool is not None,
         q.host_id is not None,
     )
-    params = dataclasses.asdict(q)
+    params = {name: getattr(q, name) for name in _QUERY_FIELDS}
     params.update(limit=limit, offset=offset)
     query = _candidate_select(shape, q.order, limit is not None)
     spaces = spaces if spaces is not None else catalog.space_map(conn)
-    return [view_from_row(r._mapping, spaces) for r in conn.execute(query, params)]
+    key = _spaces_key(spaces)
+    return [_stored_view(tuple(r), spaces, key) for r in conn.execute(query, params)]
+
+
+_QUERY_FIELDS = tuple(f.name for f in dataclasses.fields(CandidateQuery))

@@ -75,7 +75,13 @@ def discovered_values(inv: model.HostInventory) -> dict[str, Any]:
 
 def hints_values(hints: PrefilterHints, usage: HostUsage) -> dict[str, Any]:
     """Column values for a host's usage and prefilter hints."""
-    return {**dataclasses.asdict(hints), "usage": usage.to_json(), "vm_count": usage.vms.total}
+    values: dict[str, Any] = {name: getattr(hints, name) for name in _HINT_FIELDS}
+    values.update(usage=usage.to_json(), vm_count=usage.vms.total)
+    return values
+
+
+# (not dataclasses.asdict: it deep-copies every field, a tenth of a claim's time)
+_HINT_FIELDS = tuple(f.name for f in dataclasses.fields(PrefilterHints))
 
 
 def settings_values(settings: model.HostSettings) -> dict[str, Any]:
