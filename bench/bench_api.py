@@ -13,7 +13,9 @@ loader's.
 
 Transport: ``--transport testclient`` (default) calls the app in-process through Starlette's
 TestClient (ASGI, no sockets; each call hops between the caller's thread and the app's event
-loop); ``--transport http`` serves it with uvicorn on 127.0.0.1 and uses httpx over loopback.
+loop); ``--transport asgi`` calls it in-process from one event loop (httpx's ASGITransport: no
+sockets and no hop but the one to the route's worker thread, as a server runs it);
+``--transport http`` serves it with uvicorn on 127.0.0.1 and uses httpx over loopback.
 
     PYTHONPATH=src .venv/bin/python bench/bench_api.py [--hosts 1000] [--json-out r.json]
 """
@@ -120,6 +122,19 @@ def transport(kind: str, app: Any, token: str) -> Iterator[Callable[[str], httpx
         with TestClient(app) as client:
             yield lambda path: client.get(path, headers=headers)
         return
+    if kind == "asgi":
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://bench", headers=headers
+        )
+        try:
+            yield lambda path: loop.run_until_complete(client.get(path))
+        finally:
+            loop.run_until_complete(client.aclose())
+            loop.close()
+        return
     import uvicorn
 
     port = free_port()
@@ -184,7 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--composed", type=int, default=1, help="VMs composed on each host")
     parser.add_argument("--gets", type=int, default=2000, help="GETs of one host")
     parser.add_argument("--lists", type=int, default=30, help="GETs of the whole list")
-    parser.add_argument("--transport", choices=["testclient", "http"], default="testclient")
+    parser.add_argument(
+        "--transport", choices=["testclient", "asgi", "http"], default="testclient"
+    )
     parser.add_argument("--data-dir", help="reuse this store (filled when empty)")
     parser.add_argument("--json-out")
     parser.add_argument("--fill-only", action="store_true", help=argparse.SUPPRESS)

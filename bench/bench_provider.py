@@ -310,7 +310,6 @@ def pure_bench(args: argparse.Namespace) -> dict[str, float]:
                 storage=storage,
                 interfaces=interfaces,
                 known_spaces=SPACES,
-                known_pools=POOLS,
             )
 
     def parse_translate_all() -> None:
@@ -320,7 +319,6 @@ def pure_bench(args: argparse.Namespace) -> dict[str, float]:
                 storage=storage,
                 interfaces=interfaces,
                 known_spaces=SPACES,
-                known_pools=POOLS,
             )
 
     def full_all() -> None:
@@ -332,7 +330,6 @@ def pure_bench(args: argparse.Namespace) -> dict[str, float]:
                 storage=storage,
                 interfaces=interfaces,
                 known_spaces=SPACES,
-                known_pools=POOLS,
             )
 
     print(

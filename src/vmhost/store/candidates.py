@@ -63,12 +63,13 @@ def load_view(conn: sa.Connection, host_id: int, spaces: SpaceMap | None = None)
 
 
 def load_views(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> list[HostView]:
-    """Views of some or all hosts, by id."""
-    query = _view_select().order_by(t.hosts.c.id)
+    """Views of some or all hosts, by id (the views of unchanged rows are not made again)."""
+    query = sa.select(*_STORED_VIEW_COLUMNS).select_from(HOSTS_JOIN).order_by(t.hosts.c.id)
     if host_ids is not None:
         query = query.where(t.hosts.c.id.in_(host_ids))
     spaces = catalog.space_map(conn)
-    return [view_from_row(r._mapping, spaces) for r in conn.execute(query)]
+    key = _spaces_key(spaces)
+    return [_stored_view(tuple(r), spaces, key) for r in conn.execute(query)]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
