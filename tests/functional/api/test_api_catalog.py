@@ -116,10 +116,10 @@ def test_unknown_endpoint_and_method_answer_json(api: ApiEnv) -> None:
 def test_a_bug_is_a_generic_500_with_the_traceback_only_in_the_log(
     api: ApiEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    def broken() -> list[Any]:
+    def broken(*_args: Any, **_kwargs: Any) -> list[Any]:
         raise RuntimeError("secret internal detail /etc/vmhost")
 
-    monkeypatch.setattr(api.services.hosts, "list", broken)
+    monkeypatch.setattr(api.services.host_list, "rendered", broken)
     with caplog.at_level(logging.ERROR, logger="vmhost.api"):
         response = api.get("/api/v1/vm-hosts")
     body = _error(response, 500)

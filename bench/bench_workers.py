@@ -1,0 +1,159 @@
+"""Find + durable claim from several worker processes on one database: do more workers give more
+placements per second?
+
+Each configuration starts from a fresh store of ``--hosts`` flat hosts (the anchor workload's
+hosts: 64 cores x 4.0, 256 GiB x 1.5, 4000 GB; ``bench/vmhost_adapter.py``) and places
+``--placements`` VMs of 4 VCPU / 8192 MiB / 20 GB through ``ClaimsService.claim`` with the
+default policy (pack), split evenly over 1 process, then over ``--workers`` processes, all
+started together. After each run every host is checked: its stored usage is the recount of its
+VM records, nothing is over its capacity, and the VM count is the placements made.
+
+    VMHOST_BENCH_PG_URL=postgresql://... PYTHONPATH=src:bench python bench/bench_workers.py \
+        [--db sqlite|postgresql] [--hosts 200] [--placements 800] [--workers 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import time
+from typing import Any
+
+import vmhost_adapter
+
+from vmhost import model, store
+from vmhost.scheduler import capacity
+from vmhost.service import Services, Settings, accounts
+
+GB = 1000**3
+REQUEST = model.ComposeRequest(
+    cores=4, memory_mib=8192, disks=(model.DiskRequest(20 * GB),), no_interfaces=True
+)
+
+
+def fleet(n: int) -> list[dict[str, Any]]:
+    """The anchor's flat hosts."""
+    inv = {
+        "VCPU": {"total": 64, "allocation_ratio": 4.0},
+        "MEMORY_MB": {"total": 262144, "allocation_ratio": 1.5},
+        "DISK_GB": {"total": 4000, "allocation_ratio": 1.0},
+    }
+    return [
+        {"name": f"host-{i:05d}", "uuid": f"u{i}", "inventory": inv, "numa_cells": []}
+        for i in range(n)
+    ]
+
+
+def _worker(url: str, data_dir: str, worker: int, count: int, start: Any, out: Any) -> None:
+    services = Services.create(Settings(data_dir=data_dir, database_url=url, log_level="WARNING"))
+    start.wait()
+    t0 = time.perf_counter()
+    failed = 0
+    for i in range(count):
+        try:
+            services.claims.claim(REQUEST, f"w{worker}-{i}")
+        except Exception:  # counted: NoCandidate or a ConflictError
+            failed += 1
+    out.put((worker, time.perf_counter() - t0, failed))
+    services.close()
+
+
+def check(services: Services, placed: int) -> dict[str, Any]:
+    """Exact accounts on every host, none over capacity, every placement recorded."""
+    with services.ctx.db.read() as conn:
+        views = store.candidates.load_views(conn)
+        exact = all(accounts.recount(conn, v.id) == v.usage for v in views)
+        over = [
+            v.name
+            for v in views
+            if capacity.free_vcpus(v) < 0
+            or capacity.free_memory_mib(v) < 0
+            or any(capacity.pool_free_bytes(v, p.name) < 0 for p in v.pools)
+        ]
+    vms = sum(v.usage.vms.total for v in views)
+    return {
+        "accounts_exact": exact,
+        "hosts_over_capacity": over,
+        "vms": vms,
+        "ok": exact and not over and vms == placed,
+    }
+
+
+def run(db: str, hosts: int, placements: int, workers: int) -> dict[str, Any]:
+    """One configuration on a fresh store."""
+    adapter = (
+        vmhost_adapter.PostgresAdapter if db == "postgresql" else vmhost_adapter.SqliteAdapter
+    )()
+    try:
+        adapter.setup(fleet(hosts))
+        url, data_dir = adapter.services.ctx.db.url, adapter.tmp
+        adapter.services.ctx.db.dispose()
+        ctx = multiprocessing.get_context("fork")
+        start, out = ctx.Event(), ctx.Queue()
+        share = placements // workers
+        procs = [
+            ctx.Process(target=_worker, args=(url, data_dir, w, share, start, out))
+            for w in range(workers)
+        ]
+        for p in procs:
+            p.start()
+        time.sleep(2.0)  # every worker has opened its services
+        t0 = time.perf_counter()
+        start.set()
+        results = [out.get(timeout=600) for _ in procs]
+        wall = time.perf_counter() - t0
+        for p in procs:
+            p.join(60)
+        failed = sum(r[2] for r in results)
+        placed = share * workers - failed
+        verdict = check(adapter.services, placed)
+        return {
+            "db": db,
+            "workers": workers,
+            "placements": placed,
+            "failed": failed,
+            "wall_s": round(wall, 3),
+            "placements_per_s": round(placed / wall, 1),
+            **verdict,
+        }
+    finally:
+        adapter.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], action="append")
+    parser.add_argument("--hosts", type=int, default=200)
+    parser.add_argument("--placements", type=int, default=800)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--json-out")
+    args = parser.parse_args()
+    rows = []
+    for db in args.db or ["sqlite", "postgresql"]:
+        one = run(db, args.hosts, args.placements, 1)
+        many = run(db, args.hosts, args.placements, args.workers)
+        for r in (one, many):
+            print(json.dumps(r), file=sys.stderr)
+        rows.append(
+            {
+                "db": db,
+                "one": one,
+                "many": many,
+                "speedup": round(many["placements_per_s"] / one["placements_per_s"], 2),
+            }
+        )
+        print(
+            f"[{db}] 1 process {one['placements_per_s']}/s, {args.workers} processes "
+            f"{many['placements_per_s']}/s = {rows[-1]['speedup']}x; accounts exact and "
+            f"nothing over capacity: {one['ok'] and many['ok']}"
+        )
+    if args.json_out:
+        with open(args.json_out, "w", encoding="utf-8") as f:
+            json.dump(rows, f, indent=2)
+    return 0 if all(r["one"]["ok"] and r["many"]["ok"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
