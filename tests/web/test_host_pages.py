@@ -10,6 +10,7 @@ from webtools import all_css, css, login, no_horizontal_scroll, shot, text, wait
 
 from vmhost import model
 from vmhost.drivers import base, fake
+from vmhost.web import format as fmt
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +87,7 @@ def test_numa_view_maps_vms_onto_their_nodes(page: WebDriver, live: Live, host: 
     ours = 2 if db.numa_node == 1 else 0
     assert f"{ours} ours, 4 other, {4 - ours} free" in node1.text
     assert "Hugepages 2 MiB" in node1.text and "SR-IOV enp5s0f0" in node1.text
-    assert "0 of 8 VFs used (8 free)" in node1.text
+    assert "8 VFs: 0 ours, 0 other, 8 free" in node1.text
     assert not css(node_db, ".node-vms").is_displayed()
     css(page, "#numa-vms").click()  # map the VMs onto their nodes
     assert css(node_db, ".node-vms").is_displayed()
@@ -106,12 +107,60 @@ def test_storage_tab_shows_the_pool_table(page: WebDriver, live: Live, host: int
     cells = {c.get_attribute("data-label"): c.text for c in all_css(default, "td")}
     assert "default" in cells["Name"] and cells["Type"] == "dir"
     assert cells["Total"] == "500 GB"
-    assert cells["Used"] == "78 GB"  # 8 + 20 composed here, 50 found on the host
+    assert cells["Used by VMs"] == "78 GB"  # 8 + 20 composed here, 50 found on the host
+    assert "default" in css(default, ".default-mark").text
     use = css(default, ".meter").get_attribute("title")
     assert "ours" in use and "50 GB other VMs" in use
     fast = css(page, 'tr[data-pool="fast"]').text
     assert "zfs" in fast and "100 GB" in fast
     shot(page, "host-storage")
+
+
+def test_storage_bars_split_ours_other_vms_and_outside_use(page: WebDriver, live: Live) -> None:
+    svc = live.services
+    inventory = {
+        "cores": 4,
+        "memory_mib": 16384,
+        "storage_pools": [
+            {
+                "name": "disk",
+                "type": "lvm",
+                "path": "vg0",
+                "total_bytes": 1000 * 10**9,
+                "used_bytes": 300 * 10**9,
+            }
+        ],
+        "networks": [{"name": "br0", "kind": "bridge"}],
+    }
+    address = "fake://small/pages-disk"
+    detail = svc.hosts.add(
+        model.HostSettings(name="pages-disk", type=model.HostType.FAKE, address=address),
+        options={"inventory": inventory},
+    )
+    host_id = detail.view.id
+    fake.add_vm_behind_our_back(  # 100 GB of the 300 GB used on the host is another VM's disk
+        base.HostConnection(type=model.HostType.FAKE, address=address),
+        model.DiscoveredVm(
+            "disk-legacy",
+            cores=1,
+            memory_mib=1024,
+            disks=(model.DiscoveredDisk("root", 100 * 10**9, "disk"),),
+        ),
+    )
+    svc.hosts.refresh(host_id)
+    svc.vms.compose(model.ComposeRequest(cores=1, memory_mib=1024, host_id=host_id))
+    pool = next(p for p in svc.hosts.get(host_id).view.pools if p.name == "disk")
+    assert pool.external_bytes == 200 * 10**9  # 300 GB used on the host, 100 GB a VM disk
+    login(page, live.url, live.readonly_token, f"/hosts/{host_id}/storage")
+    row = css(page, 'tr[data-pool="disk"]')
+    cells = {c.get_attribute("data-label"): c.text for c in all_css(row, "td")}
+    assert cells["Outside use"] == fmt.size(pool.external_bytes)
+    words = css(row, ".meter").get_attribute("title")
+    assert "8 GB ours" in words and "100 GB other VMs" in words
+    assert f"{fmt.size(pool.external_bytes)} outside use" in words and "ours" in words
+    kinds = [s.get_attribute("class") for s in all_css(row, ".meter .seg")]
+    assert any("external" in k for k in kinds), kinds
+    shot(page, "host-storage-outside-use")
 
 
 def test_decompose_asks_then_follows_the_operation(page: WebDriver, live: Live, host: int) -> None:
