@@ -113,6 +113,7 @@ const controls = document.querySelectorAll(
   'main input, main select, main textarea, main button');
 return [...new Set(Array.from(controls)
   .filter(e => e.type !== 'hidden' && !e.disabled && e.offsetParent !== null && e.tabIndex >= 0)
+  .filter(e => !e.closest('details:not([open])'))  // shown by its summary, which Tab reaches
   .map(key))];
 """
 )
