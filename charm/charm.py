@@ -272,20 +272,6 @@ class VmhostManagerCharm(ops.CharmBase):
         inputs.manager["admin-token"] = token
         return token
 
-    def public_url(self) -> str:
-        """Where other machines reach the service: the ingress URL, else this unit's address
-        and port. Raises `Waiting` or `Blocked` when the unit cannot serve yet."""
-        url = self._ingress.url()
-        if url:
-            return url
-        inputs = self._inputs()
-        binding = self.model.get_binding("juju-info")
-        address = binding.network.ingress_address if binding is not None else None
-        if address is None:
-            raise charm_config.Waiting("this unit has no address yet")
-        host = f"[{address}]" if ":" in str(address) else str(address)
-        return f"{'https' if inputs.tls else 'http'}://{host}:{inputs.config.port}"
-
     def admin_api(self) -> service_client.ServiceApi:
         """The service's API with the charm's admin token (actions). Raises `Waiting` or
         `Blocked` when the unit cannot serve yet."""

@@ -18,6 +18,11 @@ import service_client
 if TYPE_CHECKING:
     from charm import VmhostManagerCharm
 
+MAAS_NOT_YET = (
+    "maas-credentials is not available yet: this vmhost has no MAAS API "
+    "(`vmhost maas cloud-yaml`) to make a Juju cloud of"
+)
+
 
 class Actions(ops.Object):
     """The action handlers of vmhost-manager (actions.yaml)."""
@@ -64,7 +69,7 @@ class Actions(ops.Object):
         _create_token(self._charm, event)
 
     def _on_maas_credentials(self, event: ops.ActionEvent) -> None:
-        _maas_credentials(self._charm, event)
+        event.fail(MAAS_NOT_YET)
 
 
 def _params(event: ops.ActionEvent, model: type[pydantic.BaseModel]) -> Any:
@@ -152,38 +157,6 @@ def _create_token(charm: VmhostManagerCharm, event: ops.ActionEvent) -> None:
         )
         return {
             **record,
-            "secret-id": secret.id or "",
-            "read-with": f"juju show-secret --reveal {secret.id}",
-        }
-
-    _call(charm, event, work)
-
-
-def _maas_credentials(charm: VmhostManagerCharm, event: ops.ActionEvent) -> None:
-    params: charm_config.MaasCredentialsParams | None = _params(
-        event, charm_config.MaasCredentialsParams
-    )
-    if params is None:
-        return
-    try:
-        url = params.address or charm.public_url()
-    except (charm_config.Blocked, charm_config.Waiting) as error:
-        event.fail(f"the vmhost service is not ready: {error}")
-        return
-    token_name = params.token_name or f"juju-{params.cloud}"
-
-    def work(api: service_client.ServiceApi) -> dict[str, str]:
-        cloud = api.maas_credentials(token_name, url, cloud=params.cloud)
-        secret = charm.unit.add_secret(
-            {"credentials-yaml": cloud.credentials_yaml, "maas-oauth": cloud.key},
-            label=f"vmhost-maas-{params.cloud}",
-            description=f"credentials.yaml of the Juju cloud {params.cloud!r}",
-        )
-        return {
-            "cloud": params.cloud,
-            "endpoint": cloud.endpoint,
-            "clouds-yaml": cloud.clouds_yaml,
-            "token-name": token_name,
             "secret-id": secret.id or "",
             "read-with": f"juju show-secret --reveal {secret.id}",
         }

@@ -80,14 +80,6 @@ class CreateTokenParams(pydantic.BaseModel):
     read_only: bool = False
 
 
-class MaasCredentialsParams(pydantic.BaseModel):
-    """Parameters of the maas-credentials action."""
-
-    cloud: str = pydantic.Field(default="vmhost", min_length=1, max_length=63)
-    token_name: str | None = pydantic.Field(default=None, min_length=1, max_length=63)
-    address: str | None = pydantic.Field(default=None, min_length=1, max_length=255)
-
-
 class Waiting(Exception):  # noqa: N818 (a status, not an error)
     """Something outside this unit is not there yet; `str()` is the status message."""
 

@@ -25,7 +25,6 @@ from vmhost_provider.translate import TranslationError
 
 from vmhost import client as vmclient
 from vmhost import schemas
-from vmhost.client import juju_cloud
 
 LXD_RELATION_TAG = "juju-lxd-relation"
 #: Long operations (compose, refresh, add) are waited for inside a hook; bounded.
@@ -55,16 +54,6 @@ class MachinesAnswer:
 
     machines: tuple[Machine, ...]
     error: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class MaasCloud:
-    """This vmhost as a Juju `maas` cloud: the two files, the endpoint and the MAAS key."""
-
-    endpoint: str
-    clouds_yaml: str
-    credentials_yaml: str
-    key: str = dataclasses.field(repr=False)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,19 +270,6 @@ class ServiceApi:
             raise _error(exc) from None
         record = {"id": str(created.id), "name": created.name, "role": created.role}
         return created.token, record
-
-    def maas_credentials(self, token_name: str, url: str, *, cloud: str) -> MaasCloud:
-        """A new admin token named `token_name` and the clouds.yaml/credentials.yaml of the
-        Juju cloud `cloud` at `url` with its MAAS key (the address and name are checked
-        before the token is made)."""
-        try:
-            juju_cloud.juju_cloud(url, "check:0:check", cloud=cloud)
-        except juju_cloud.CloudError as exc:
-            raise ServiceError(str(exc)) from None
-        token, record = self.create_token(token_name, read_only=False)
-        key = juju_cloud.maas_key(record["name"], int(record["id"]), token)
-        files = juju_cloud.juju_cloud(url, key, cloud=cloud)
-        return MaasCloud(files.endpoint, files.clouds_yaml, files.credentials_yaml, key)
 
     def renew_token(self, name: str, *, read_only: bool) -> str:
         """A new token named `name`, the one before it (if any) revoked; returned once."""

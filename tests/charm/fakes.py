@@ -201,17 +201,6 @@ class FakeApi:
             "role": "readonly" if read_only else "admin",
         }
 
-    def maas_credentials(
-        self, token_name: str, url: str, *, cloud: str
-    ) -> service_client.MaasCloud:
-        # the real method over this fake's create_token: its checks and files are the real ones
-        return service_client.ServiceApi.maas_credentials(
-            self,  # type: ignore[arg-type]
-            token_name,
-            url,
-            cloud=cloud,
-        )
-
     def renew_token(self, name: str, *, read_only: bool) -> str:
         self.tokens.pop(name, None)
         return self.create_token(name, read_only=read_only)[0]

@@ -19,7 +19,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import service_client
 import workload
@@ -134,23 +133,6 @@ def test_the_adapter_drives_a_real_service(served):
             assert read_only.token_accepted()
         with service_client.ServiceApi(config.url(), "vmh_unknown") as unknown:
             assert not unknown.token_accepted()
-
-        # maas-credentials: a new admin token as a MAAS key that the MAAS API accepts
-        cloud = api.maas_credentials("juju-lab", config.url(), cloud="lab")
-        assert cloud.endpoint == f"{config.url()}/MAAS"
-        assert cloud.key in cloud.credentials_yaml and cloud.key not in cloud.clouds_yaml
-        consumer, token_id, secret = cloud.key.split(":")
-        header = (
-            f'OAuth oauth_signature_method="PLAINTEXT", oauth_consumer_key="{consumer}", '
-            f'oauth_token="{token_id}", oauth_signature="%26{secret}", oauth_version="1.0"'
-        )
-        whoami = httpx.get(
-            f"{cloud.endpoint}/api/2.0/users/?op=whoami", headers={"Authorization": header}
-        )
-        assert whoami.status_code == 200, whoami.text
-        assert whoami.json()["username"] == "juju-lab" and whoami.json()["is_superuser"]
-        with pytest.raises(service_client.ServiceError, match="already exists"):
-            api.maas_credentials("juju-lab", config.url(), cloud="lab")
 
     # renewing the admin token revokes the old one
     renewed = unit.create_admin_token(config)

@@ -14,7 +14,6 @@ import pathlib
 import pytest
 import service_client
 import workload
-import yaml
 from fakes import FakeWorkload
 from ops import testing
 
@@ -784,46 +783,11 @@ def test_actions_fail_while_the_service_is_unreachable(ctx, fake):
     assert failure.value.message == "cannot reach http://127.0.0.1:5240: refused"
 
 
-def test_maas_credentials_gives_clouds_yaml_and_the_key_only_in_a_secret(ctx, fake):
-    state_out = ctx.run(
-        ctx.on.action("maas-credentials", params={"cloud": "lab"}),
-        testing.State(leader=True, secrets={ready(fake)}),
-    )
+def test_maas_credentials_says_the_maas_api_is_missing(ctx, fake):
+    with pytest.raises(testing.ActionFailed) as failure:
+        run_action(ctx, fake, "maas-credentials")
 
-    results = ctx.action_results or {}
-    token = fake.api_.tokens["juju-lab"]
-    assert token not in json.dumps(results)
-    clouds = yaml.safe_load(results["clouds-yaml"])["clouds"]["lab"]
-    assert clouds["type"] == "maas" and clouds["auth-types"] == ["oauth1"]
-    # Scenario's default binding address, and the configured port
-    assert clouds["endpoint"] == results["endpoint"] == "http://192.0.2.0:5240/MAAS"
-    (secret,) = [s for s in state_out.secrets if s.label == "vmhost-maas-lab"]
-    assert secret.owner == "unit"
-    key = secret.tracked_content["maas-oauth"]
-    assert key == f"juju-lab:{len(fake.api_.tokens)}:{token}"
-    credentials = yaml.safe_load(secret.tracked_content["credentials-yaml"])
-    assert credentials["credentials"]["lab"]["lab-oauth"] == {
-        "auth-type": "oauth1",
-        "maas-oauth": key,
-    }
-    assert results["read-with"] == f"juju show-secret --reveal {secret.id}"
-
-
-def test_maas_credentials_takes_an_address_and_refuses_bad_ones(ctx, fake):
-    results = run_action(
-        ctx, fake, "maas-credentials", address="10.213.70.1:5240", **{"token-name": "j"}
-    )
-    assert results["endpoint"] == "http://10.213.70.1:5240/MAAS"
-    assert "j" in fake.api_.tokens
-
-    with pytest.raises(testing.ActionFailed, match="a token named 'j' already exists"):
-        run_action(ctx, fake, "maas-credentials", **{"token-name": "j"})
-    before = dict(fake.api_.tokens)
-    with pytest.raises(testing.ActionFailed, match="ftp://x"):
-        run_action(ctx, fake, "maas-credentials", address="ftp://x")
-    with pytest.raises(testing.ActionFailed, match="cloud name"):
-        run_action(ctx, fake, "maas-credentials", cloud="a b")
-    assert fake.api_.tokens == before  # a refused request creates no token
+    assert "no MAAS API" in failure.value.message
 
 
 # -- the real workload module, machine edges faked -------------------------------------------

@@ -8,6 +8,9 @@ from typing import Any
 from vmhost import model, schemas
 from vmhost.schemas import API_PREFIX
 from vmhost.service import HostDetail
+
+# the typed compose path, re-exported for the API's routes
+from vmhost.service.compose_request import compose_request as compose_request
 from vmhost.service.host_json import host_data, host_uri
 
 
@@ -76,52 +79,6 @@ def vm(vm: model.Vm, host_name: str) -> schemas.Vm:
             "owner": vm.owner,
             "addresses": list(vm.addresses),
         }
-    )
-
-
-def compose_request(body: schemas.ComposeBody, host_id: int | None) -> model.ComposeRequest:
-    """The domain request (the service applies MAAS's pool-tag rule)."""
-    disks = tuple(
-        model.DiskRequest(spec.size_bytes, pool=spec.pool, tags=tuple(spec.tags), label=spec.label)
-        for spec in body.disk_specs()
-    )
-    interfaces = tuple(_interface(i) for i in body.interface_specs())
-    kwargs: dict[str, Any] = {"disks": disks} if disks else {}
-    return model.ComposeRequest(
-        cores=body.cores,
-        memory_mib=body.memory_mib,
-        interfaces=interfaces,
-        no_interfaces=body.no_interfaces,
-        pinned_cores=tuple(body.pinned_cores),
-        pin_cores=body.pin_cores,
-        numa_affinity=body.numa_affinity,
-        hugepages_backed=body.hugepages_backed,
-        hugepage_size_kib=body.hugepage_size_kib,
-        architecture=body.architecture,
-        instance_type=model.InstanceType(body.instance_type),
-        hostname=body.hostname,
-        zone=body.zone,
-        zones=tuple(body.zones),
-        pool=body.pool,
-        tags=tuple(body.tags),
-        not_tags=tuple(body.not_tags),
-        not_spaces=tuple(body.excluded_spaces()),
-        host_id=host_id,
-        user_data=body.user_data,
-        owner=body.owner or "",
-        **kwargs,
-    )
-
-
-def _interface(spec: schemas.InterfaceSpec) -> model.InterfaceRequest:
-    spaces, networks = spec.spaces(), spec.networks()
-    return model.InterfaceRequest(
-        name=spec.name,
-        network=networks[0] if networks else None,
-        space=spaces[0] if spaces else None,
-        kind=model.NetworkKind(spec.kind) if spec.kind else None,
-        or_spaces=spaces[1:],
-        or_networks=networks[1:],
     )
 
 

@@ -87,6 +87,9 @@ class ComposeSpec:
     hostname: str | None = None
     user_data: str | None = None
     start: bool = True
+    # the root filesystem's image for this VM (a MAAS deploy's series: model/machine.py);
+    # None = the host's own (its ``image`` option)
+    image: str | None = None
 
     @classmethod
     def from_vm(cls, vm: model.Vm, request: model.ComposeRequest) -> ComposeSpec:

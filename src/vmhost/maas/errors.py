@@ -4,6 +4,7 @@
 | ---------------------------------------- | ------ | --------------------------------------- |
 | ``MaasError`` (auth, forms, unknown op)  | its    | its text                                |
 | ``model.InvalidInputError``              | 400    | the message                             |
+| ``model.MachineForbiddenError``          | 403    | the message                             |
 | request validation                       | 400    | the field and message                   |
 | ``model.NotFoundError``                  | 404    | the message                             |
 | ``model.NoCapacityError``                | 409    | "No available machine matches           |
@@ -72,6 +73,8 @@ def describe(exc: BaseException) -> tuple[int, str, dict[str, str]]:
         return 400, f"{where}: {first.get('msg', 'invalid')}", {}
     if isinstance(exc, model.InvalidInputError):
         return 400, exc.message, {}
+    if isinstance(exc, model.MachineForbiddenError):
+        return 403, str(exc), {}
     if isinstance(exc, model.NotFoundError):
         return 404, exc.message, {}
     if isinstance(exc, model.NoCapacityError):

@@ -56,6 +56,13 @@ OPTIONS: dict[str, OptionSpec] = {
         "the image composed instances start from: an alias on the host (vmhost-test), a "
         "remote alias as for lxc launch (ubuntu:24.04, the default) or none",
     ),
+    # MAAS deploys (model/machine.py): series -> image, over DEFAULT_SERIES_IMAGES
+    "series_images": OptionSpec(
+        Kind.MAPPING,
+        _LXD | _FAKE,
+        "the image a MAAS deploy of each series starts from, e.g. {noble: vmhost-test} "
+        "(defaults: ubuntu:<version>; a series not listed is used as an image alias)",
+    ),
     "certificate_url": OptionSpec(
         Kind.TEXT, _LXD, "where vmhost serves this host's certificate (in trust messages)"
     ),

@@ -15,7 +15,7 @@ import dataclasses
 import enum
 from collections.abc import Mapping
 
-from .errors import InvalidInputError
+from .errors import InvalidInputError, NotFoundError, VmHostError
 from .vm import Vm
 
 SYSTEM_ID_LENGTH = 6
@@ -26,6 +26,19 @@ _OFFSET = 60_466_176  # 36**5: ids start with a letter or digit other than 0
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 MAX_OWNER_DATA_KEYS = 256
 MAX_OWNER_DATA_LENGTH = 4096
+
+
+class MachineNotFoundError(NotFoundError):
+    """No machine has the system id (MAAS's words)."""
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__("machine", system_id)
+        self.message = "No Machine matches the given query."
+        self.args = (self.message,)
+
+
+class MachineForbiddenError(VmHostError):
+    """The machine is someone else's (HTTP 403)."""
 
 
 class MaasStatus(enum.StrEnum):
@@ -112,8 +125,38 @@ class Machine:
 
     @property
     def system_id(self) -> str:
-        """MAAS's id of the machine."""
-        return system_id_of(self.vm.id)
+        """MAAS's id of the machine ("" for a dry run's preview, which has no record)."""
+        return system_id_of(self.vm.id) if self.vm.id else ""
+
+
+#: The image of each Ubuntu series on a host whose ``series_images`` option does not say
+#: (LXD's remote ``ubuntu:``); a series in neither is used as an image alias as it is (Juju's
+#: ``image-id`` constraint arrives as ``distro_series``).
+DEFAULT_SERIES_IMAGES: Mapping[str, str] = {
+    "bionic": "ubuntu:18.04",
+    "focal": "ubuntu:20.04",
+    "jammy": "ubuntu:22.04",
+    "noble": "ubuntu:24.04",
+    "oracular": "ubuntu:24.10",
+    "plucky": "ubuntu:25.04",
+}
+DEFAULT_SERIES = "noble"
+SERIES_IMAGES_OPTION = "series_images"
+
+
+def series_images(options: Mapping[str, object]) -> dict[str, str]:
+    """A host's series -> image map: the defaults with its ``series_images`` option over them."""
+    merged = dict(DEFAULT_SERIES_IMAGES)
+    own = options.get(SERIES_IMAGES_OPTION)
+    if isinstance(own, Mapping):
+        merged.update({str(k): str(v) for k, v in own.items() if str(k) and str(v)})
+    return merged
+
+
+def image_for_series(options: Mapping[str, object], series: str) -> tuple[str, str]:
+    """The series (the default for "") and the image it deploys on a host with ``options``."""
+    series = series.strip() or DEFAULT_SERIES
+    return series, series_images(options).get(series, series)
 
 
 def merged_owner_data(

@@ -300,7 +300,7 @@ class Vm(Response):
     hostname: str
     host: HostRef
     origin: Literal["composed", "adopted"]
-    state: Literal["claimed", "ready", "releasing", "missing"]
+    state: Literal["claimed", "reserved", "ready", "releasing", "missing"]
     power_state: str
     cores: int
     memory_mib: int

@@ -14,6 +14,9 @@ from .host_list import HostListPage, HostListQuery, HostListService, HostSort
 from .hosts import Counts, HostDetail, HostsService
 from .maas_catalog import MaasCatalogService
 from .maas_files import MaasFilesService
+from .machine_deploy import MachineDeployService
+from .machine_release import MachineReleaseService
+from .machines import MachinesService
 from .previews import PreviewService, SettingsPreview
 from .recovery import Reconciled, RecoveryService
 from .tokens import AuthenticationError, Identity, Role, TokenRecord, TokensService
@@ -39,6 +42,9 @@ class Services:
         self.previews = PreviewService(ctx)
         self.maas_catalog = MaasCatalogService(ctx)
         self.maas_files = MaasFilesService(ctx)
+        self.machines = MachinesService(ctx, self.claims, self.vms)
+        self.machine_release = MachineReleaseService(ctx, self.claims, self.machines)
+        self.machine_deploy = MachineDeployService(ctx, self.machines)
 
     @classmethod
     def create(cls, settings: Settings, **kwargs: object) -> Services:
@@ -70,6 +76,9 @@ __all__ = [
     "Identity",
     "MaasCatalogService",
     "MaasFilesService",
+    "MachineDeployService",
+    "MachineReleaseService",
+    "MachinesService",
     "NamedService",
     "PreviewService",
     "Reconciled",

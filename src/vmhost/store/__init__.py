@@ -6,7 +6,18 @@ with the connection of the transaction (``Connection``).
 
 from sqlalchemy import Connection
 
-from . import candidates, catalog, host_index, hosts, maas_catalog, rows, tables, tokens, vms
+from . import (
+    candidates,
+    catalog,
+    host_index,
+    hosts,
+    maas_catalog,
+    machines,
+    rows,
+    tables,
+    tokens,
+    vms,
+)
 from .engine import Database, make_engine, private_dir, sqlite_url
 from .migrate import upgrade
 
@@ -18,6 +29,7 @@ __all__ = [
     "host_index",
     "hosts",
     "maas_catalog",
+    "machines",
     "make_engine",
     "private_dir",
     "rows",

@@ -89,7 +89,12 @@ class MaasEnv:
         return self.call("GET", path, key, params=params)
 
     def post(self, path: str, data: Any = None, key: str | None = None) -> httpx.Response:
-        """POST an urlencoded form (gomaasapi's way)."""
+        """POST an urlencoded form (gomaasapi's way); a list of pairs repeats a name."""
+        if isinstance(data, list):
+            grouped: dict[str, list[str]] = {}
+            for name, value in data:
+                grouped.setdefault(name, []).append(value)
+            data = grouped
         return self.call("POST", path, key, data=data)
 
     def post_multipart(

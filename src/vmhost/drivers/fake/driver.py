@@ -83,7 +83,11 @@ class FakeDriver(base.HostDriver):
                     raise base.DriverError(f"network {nic.network!r} not found")
             nics = tuple(
                 model.VmInterface(
-                    n.name or f"eth{i}", n.network, n.kind, _mac(spec.name, i), n.space
+                    n.name or f"eth{i}",
+                    n.network,
+                    n.kind,
+                    n.mac_address or _mac(spec.name, i),
+                    n.space,
                 )
                 for i, n in enumerate(spec.interfaces)
             )
@@ -117,6 +121,7 @@ class FakeDriver(base.HostDriver):
                     inv, nics, {a for vm in self.hv.vms.values() for a in vm.addresses}
                 ),
             )
+            self.hv.cloud_init[spec.name] = (spec.user_data, spec.image)
             self.hv.save()
             if delayed_start:
                 # created but not started yet, as LXD's instance between create and start

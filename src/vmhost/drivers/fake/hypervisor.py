@@ -53,6 +53,8 @@ class FakeHypervisor:
         self.vms: dict[str, model.DiscoveredVm] = {}
         self.lock = threading.Lock()
         self.failures: dict[str, list[str]] = {}
+        # what each compose was given: (cloud-init user data, image), in this process only
+        self.cloud_init: dict[str, tuple[str | None, str | None]] = {}
         self.compose_delay_s = 0.0
         self.compose_delay_after_s = 0.0  # after the VM exists, before compose returns
         self.compose_delay_before_start_s = 0.0  # the VM exists, stopped, before it starts

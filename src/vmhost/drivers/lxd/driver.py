@@ -170,8 +170,9 @@ class LxdDriver(base.HostDriver):
                 capability = dataclasses.replace(
                     capability, hugepage_size_kib=int(size) // 1024 if size else None
                 )
+        image = instance_spec.ImageSource.parse(spec.image) if spec.image else self.image
         plan = instance_spec.plan_instance(
-            spec, project=self.project, image=self.image, capability=capability
+            spec, project=self.project, image=image, capability=capability
         )
         self.ensure_project()
         if self._instance(spec.name) is not None:
