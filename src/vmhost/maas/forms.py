@@ -2,8 +2,9 @@
 
 gomaasapi sends ``application/x-www-form-urlencoded`` bodies (multipart only to upload a
 file); python-libmaas sends ``multipart/form-data`` for every POST and PUT, even with no
-field. Both are read into one :class:`MaasForm`, where a field may repeat (``machines``,
-``tags``, ``id``). Uploaded files are read whole (bodies are at most 2 MiB, ``api/limits.py``).
+field, each part base64-encoded (``Content-Transfer-Encoding``). Both are read into one
+:class:`MaasForm`, where a field may repeat (``machines``, ``tags``, ``id``). Uploaded files
+are read whole (bodies are at most 2 MiB, ``api/limits.py``).
 
 ``op`` is always in the query string; an empty or missing ``op`` is the restful verb itself
 (gomaasapi posts to ``files/?op=`` to create a file, libmaas to ``pods/`` with no ``op``).
@@ -12,14 +13,16 @@ field. Both are read into one :class:`MaasForm`, where a field may repeat (``mac
 from __future__ import annotations
 
 import dataclasses
+import email.parser
+import email.policy
 from collections.abc import Iterable, Iterator
 
 import fastapi
-import starlette.datastructures
 
 from .errors import MaasError
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+MAX_PARTS = 4096
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -83,18 +86,52 @@ async def read_form(request: fastapi.Request) -> MaasForm:
             400,
             f"Send a form (urlencoded or multipart/form-data), not {media or 'no Content-Type'}.",
         )
+    if media == "multipart/form-data":
+        return _multipart(request.headers["content-type"], await request.body())
     try:
         form = await request.form(max_files=64, max_fields=4096)
     except Exception as exc:  # python-multipart's errors are several types
         raise MaasError(400, f"The form is malformed: {str(exc)[:200]}") from None
-    fields: list[tuple[str, str]] = []
-    files: list[tuple[str, str, bytes]] = []
     try:
-        for name, value in form.multi_items():
-            if isinstance(value, starlette.datastructures.UploadFile):
-                files.append((name, value.filename or "", await value.read()))
-            else:
-                fields.append((name, value))
+        fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     finally:
         await form.close()
+    return MaasForm(tuple(fields))
+
+
+def _multipart(content_type: str, body: bytes) -> MaasForm:
+    """A multipart body, each part decoded by its Content-Transfer-Encoding (python-libmaas
+    sends every field base64-encoded, as Django, MAAS's server, decodes it)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: "
+        + content_type.encode("latin-1")
+        + b"\r\nMIME-Version: 1.0\r\n\r\n"
+        + body
+    )
+    boundary = message.get_boundary()
+    if not message.is_multipart():
+        if boundary and body.strip() in (b"", f"--{boundary}--".encode("latin-1")):
+            return MaasForm()  # no field at all
+        raise MaasError(400, "The form is malformed: no multipart boundary found.")
+    parts = list(message.iter_parts())
+    if len(parts) > MAX_PARTS:
+        raise MaasError(400, f"The form has more than {MAX_PARTS} parts.")
+    fields: list[tuple[str, str]] = []
+    files: list[tuple[str, str, bytes]] = []
+    for part in parts:
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        content = payload if isinstance(payload, bytes) else b""
+        if not isinstance(name, str):
+            if content.strip():
+                raise MaasError(400, "The form is malformed: a part has no name.")
+            continue  # python-libmaas's form with no field: one empty part
+        filename = part.get_filename()
+        if filename is not None:
+            files.append((name, filename, content))
+            continue
+        try:
+            fields.append((name, content.decode(part.get_content_charset() or "utf-8")))
+        except (LookupError, UnicodeDecodeError):
+            raise MaasError(400, f"{name}: the value is not text in its charset.") from None
     return MaasForm(tuple(fields), tuple(files))

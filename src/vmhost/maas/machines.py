@@ -17,7 +17,6 @@ import orjson
 
 from vmhost import model
 from vmhost.service import Services
-from vmhost.store.machines import MachineFilter
 
 from . import catalog_json, machine_json, machines_params
 from .auth import MaasPrincipal, require_maas_admin, require_maas_token
@@ -56,7 +55,7 @@ async def _subnets(services: Services) -> machine_json.Subnets:
     return {(s.host_id, s.network): catalog_json.subnet(s) for s in found}
 
 
-def machine_filter(form: MaasForm) -> MachineFilter:
+def machine_filter(form: MaasForm) -> model.MachineFilter:
     """``machines/``'s query as the store's filter (an unknown filter is a 400)."""
     for name in form.names():
         if name not in LIST_FILTERS:
@@ -66,7 +65,7 @@ def machine_filter(form: MaasForm) -> MachineFilter:
     domains = [d for d in form.getlist("domain") if d != machine_json.DOMAIN]
     if domains:
         vm_ids = ()
-    return MachineFilter(
+    return model.MachineFilter(
         vm_ids=vm_ids,
         agent_name=form.get("agent_name"),
         hostnames=tuple(

@@ -128,6 +128,20 @@ def compose_fields(form: MaasForm, names: dict[str, str]) -> dict[str, object]:
     return fields
 
 
+def _beyond_any_host(fields: dict[str, object]) -> None:
+    """A minimum larger than any host can have matches no machine: MAAS's 409, not a 400."""
+    limits = (
+        ("cores", "cpu_count", schemas.vms.MAX_CORES, "cores"),
+        ("memory_mib", "mem", schemas.vms.MAX_MEMORY_MIB, "MiB of memory"),
+    )
+    for key, name, limit, what in limits:
+        value = fields.get(key)
+        if isinstance(value, int) and value > limit:
+            raise model.NoCapacityError(
+                f"{name}={value} (no VM host has more than {limit} {what})"
+            )
+
+
 def allocate_request(form: MaasForm, space_name: SpaceName) -> AllocateRequest:
     """The typed allocate request; MaasError 400 for what MAAS refuses."""
     for name in form.names():
@@ -139,6 +153,7 @@ def allocate_request(form: MaasForm, space_name: SpaceName) -> AllocateRequest:
     fields = compose_fields(form, names)
     fields["tags"] = _list(form, "tags")
     fields["not_tags"] = _list(form, "not_tags")
+    _beyond_any_host(fields)
     body = _body(fields)
     request = compose_request(body, None)
     not_spaces = _not_subnets(form.getlist("not_subnets"), space_name)

@@ -69,6 +69,22 @@ _NUMBERS = {
 }
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class MachineFilter:
+    """``machines/``'s filters (each list is "any of"; empty = no filter)."""
+
+    vm_ids: tuple[int, ...] | None = None  # None = any; () = none
+    agent_name: str | None = None
+    hostnames: tuple[str, ...] = ()
+    mac_addresses: tuple[str, ...] = ()
+    zones: tuple[str, ...] = ()
+    pools: tuple[str, ...] = ()
+    host_tags: tuple[str, ...] = ()  # all of them
+    host_ids: tuple[int, ...] = ()
+    status: MaasStatus | None = None
+    owner: str | None = None
+
+
 def system_id_of(vm_id: int) -> str:
     """The system id of VM record ``vm_id``."""
     if not 0 < vm_id < _MODULUS:

@@ -74,6 +74,44 @@ def _ipv4(addresses: tuple[str, ...]) -> str | None:
     return None
 
 
+INTERRUPTED = "vmhost restarted during the deploy; release the machine or deploy it again"
+
+
+def settle_interrupted(ctx: Context, before: float) -> list[model.Machine]:
+    """Deploys a restart cut short (their background work is gone): Failed deployment, any
+    instance they had made removed (decompose is idempotent), their reservation kept. Hosts
+    that cannot be reached are left for next time."""
+    with ctx.db.read() as conn:
+        stale = store.machines.stale_deploys(conn, before)
+    settled = []
+    for machine in stale:
+        vm = machine.vm
+        try:
+            with ctx.driver(vm.host_id) as driver:
+                driver.decompose(vm.name, vm.disks)
+        except base.DriverError as exc:
+            log.warning("machine %s: host unreachable, left for later: %s", machine.system_id, exc)
+            continue
+        with ctx.db.write() as conn:
+            store.vms.update_vm(
+                conn,
+                dataclasses.replace(
+                    vm, state=model.VmState.RESERVED, power_state="off", addresses=()
+                ),
+            )
+            store.machines.set_machine(
+                conn,
+                vm.id,
+                {
+                    "maas_status": Status.FAILED_DEPLOYMENT.value,
+                    "status_message": f"Failed deployment: {INTERRUPTED}",
+                },
+                expect_status=[Status.DEPLOYING],
+            )
+        settled.append(machine)
+    return settled
+
+
 class MachineDeployService:
     """Deploy machines."""
 

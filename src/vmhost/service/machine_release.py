@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 
 from vmhost import model, store
 from vmhost.drivers import base
-from vmhost.store.machines import MachineFilter
 
 from .claims import ClaimsService
 from .context import Context
@@ -44,7 +43,7 @@ class MachineReleaseService:
         ids = {s: model.vm_id_of(s) for s in wanted}
         with self.ctx.db.read() as conn:
             found = store.machines.list_machines(
-                conn, MachineFilter(vm_ids=tuple(i for i in ids.values() if i))
+                conn, model.MachineFilter(vm_ids=tuple(i for i in ids.values() if i))
             )
         by_sid = {m.system_id: m for m in found}
         unknown = [s for s in wanted if s not in by_sid]

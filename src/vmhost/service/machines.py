@@ -16,7 +16,6 @@ import secrets
 from collections.abc import Sequence
 
 from vmhost import model, store
-from vmhost.store.machines import MachineFilter
 
 from . import accounts
 from .claims import Claim, ClaimsService, NoCandidate
@@ -104,7 +103,7 @@ class MachinesService:
         self.claims = claims
         self.vms = vms
 
-    def list(self, where: MachineFilter) -> builtins.list[model.Machine]:
+    def list(self, where: model.MachineFilter) -> builtins.list[model.Machine]:
         """The machines that pass the filters."""
         with self.ctx.db.read() as conn:
             return store.machines.list_machines(conn, where)
@@ -130,7 +129,7 @@ class MachinesService:
         ask = dataclasses.replace(ask, compose=request)
         with self.ctx.db.read() as conn:
             ready = store.machines.list_machines(
-                conn, MachineFilter(status=Status.READY, owner="")
+                conn, model.MachineFilter(status=Status.READY, owner="")
             )
         for machine in ready:
             if matches(machine, ask, host_ids):

@@ -9,6 +9,7 @@ import time
 from vmhost import model, store
 from vmhost.drivers import base
 
+from . import machine_deploy
 from .claims import ClaimsService
 from .context import Context
 
@@ -48,7 +49,9 @@ class RecoveryService:
         decomposed and its claim released, so no stopped VM holds capacity with nobody owning
         it. A ``claimed`` record whose VM does not exist is released. A ``releasing`` record is
         decomposed again (idempotent) and released. Hosts that cannot be reached are left for
-        next time. Every VM settled is logged and named in the result's ``actions``.
+        next time. A MAAS machine still ``Deploying`` (its background work died with the
+        process) is ``Failed deployment``, its reservation kept (``machine_deploy``). Every VM
+        settled is logged and named in the result's ``actions``.
         """
         grace = older_than_s
         if grace is None:
@@ -72,6 +75,10 @@ class RecoveryService:
             except base.DriverError as exc:
                 log.warning("reconcile: host %s unreachable, left for later: %s", host_id, exc)
                 result["skipped"] += len(vms)
+        for machine in machine_deploy.settle_interrupted(self.ctx, cutoff):
+            result.note(
+                "decomposed", machine.vm, "its MAAS deploy was interrupted: Failed deployment"
+            )
         return result
 
     def _settle(

@@ -3,7 +3,6 @@ and what a machine shows of its host (name, zone, pool, tags, architecture, type
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,21 +14,7 @@ from vmhost import model
 from . import tables as t
 from .vms import vm_from_row
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class MachineFilter:
-    """``machines/``'s filters (each list is "any of"; empty = no filter)."""
-
-    vm_ids: tuple[int, ...] | None = None  # None = any; () = none
-    agent_name: str | None = None
-    hostnames: tuple[str, ...] = ()
-    mac_addresses: tuple[str, ...] = ()
-    zones: tuple[str, ...] = ()
-    pools: tuple[str, ...] = ()
-    host_tags: tuple[str, ...] = ()  # all of them
-    host_ids: tuple[int, ...] = ()
-    status: model.MaasStatus | None = None
-    owner: str | None = None
+MachineFilter = model.MachineFilter
 
 
 def _select() -> sa.Select[Any]:
@@ -152,6 +137,14 @@ def machine_values(fields: model.MachineFields) -> dict[str, Any]:
         "status_message": fields.status_message,
         "user_data": fields.user_data,
     }
+
+
+def stale_deploys(conn: sa.Connection, before: float) -> list[model.Machine]:
+    """Machines still ``Deploying`` whose record has not changed since ``before``."""
+    query = _select().where(
+        t.vms.c.maas_status == model.MaasStatus.DEPLOYING.value, t.vms.c.updated_at <= before
+    )
+    return [machine_from_row(r) for r in conn.execute(query)]
 
 
 def host_tags(conn: sa.Connection) -> set[str]:

@@ -136,3 +136,27 @@ def test_other_bodies_are_400_as_text(
     assert response.status_code == 400, response.text
     assert response.headers["content-type"].startswith("text/plain")
     assert words in response.text
+
+
+def test_multipart_parts_in_base64_as_python_libmaas_sends_them(echo: TestClient) -> None:
+    """python-libmaas encodes each field as a MIME part with Content-Transfer-Encoding
+    base64 (and a trailing CRLF in the encoded text)."""
+    import base64
+
+    boundary = secrets.token_hex(8)
+    parts = [
+        f'--{boundary}\r\nContent-Type: text/plain; charset="utf-8"\r\nMIME-Version: 1.0\r\n'
+        "Content-Transfer-Encoding: base64\r\n"
+        f'Content-Disposition: form-data; name="{name}"\r\n\r\n'
+        f"{base64.encodebytes(value.encode()).decode()}\r\n"
+        for name, value in FIELDS
+    ]
+    body = ("".join(parts) + f"--{boundary}--\r\n").encode()
+    response = echo.post(
+        "/MAAS/api/2.0/echo/?op=release",
+        content=body,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["machines"] == ["abc123", "def456"]
+    assert response.json()["comment"] == "Released by Juju"

@@ -328,3 +328,13 @@ def test_twenty_parallel_allocates_for_room_for_twelve(maas: MaasEnv) -> None:
     assert len(maas.get("machines/").json()) == 12
     assert _records(maas) == 12
     assert_accounts_exact(maas.services)
+
+
+@pytest.mark.parametrize(("field", "value"), [("cpu_count", "100000"), ("mem", str(2**31))])
+def test_more_than_any_host_is_a_no_match(
+    maas: MaasEnv, host: int, field: str, value: str
+) -> None:
+    response = allocate(maas, **{field: value})
+    assert response.status_code == 409, response.text
+    assert response.text.startswith(f"No available machine matches constraints: {field}={value}")
+    assert _records(maas) == 0
