@@ -36,12 +36,7 @@ from vmhost import model, pki
 from vmhost.api.app import create_app
 from vmhost.service import Services, Settings
 
-# Until the /MAAS/api/2.0 machines and spaces routes are on main (issue 13, maas-core and
-# maas-catalog); strict, so the marker must go as soon as this passes.
-NOT_ON_MAIN_YET = pytest.mark.xfail(
-    strict=True, reason="the /MAAS/api/2.0 router is not on main yet (issue 13)"
-)
-pytestmark = [pytest.mark.lxd, pytest.mark.timeout(300), NOT_ON_MAIN_YET]
+pytestmark = [pytest.mark.lxd, pytest.mark.timeout(300)]
 
 _reason = h.skip_reason()
 if _reason:

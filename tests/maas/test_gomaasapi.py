@@ -22,11 +22,6 @@ import pytest
 from conftest import MaasServer, oauth_header
 from support import hosts
 
-# Until maas-core's machines routes are on main (issue 13); strict, so the marker must go as
-# soon as the test passes.
-NOT_ON_MAIN_YET = pytest.mark.xfail(
-    strict=True, reason="the /MAAS/api/2.0 machines routes are not on main yet (issue 13)"
-)
 pytestmark = pytest.mark.maas
 
 SOURCE = Path(__file__).parent / "gomaasapi" / "main.go"
@@ -113,7 +108,6 @@ def run(program: Path, server: MaasServer, *extra: str) -> subprocess.CompletedP
     )
 
 
-@NOT_ON_MAIN_YET
 def test_gomaasapi_replays_jujus_sequence(program: Path, maas_server: MaasServer) -> None:
     result = run(program, maas_server)
     lines = result.stdout.splitlines()

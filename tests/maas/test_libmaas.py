@@ -24,11 +24,6 @@ from typing import Any, TypeVar
 import pytest
 from conftest import MaasServer
 
-# Until maas-core's machines routes are on main (issue 13); strict, so the marker must go as
-# soon as the test passes.
-NOT_ON_MAIN_YET = pytest.mark.xfail(
-    strict=True, reason="the /MAAS/api/2.0 machines routes are not on main yet (issue 13)"
-)
 pytestmark = [pytest.mark.maas, pytest.mark.filterwarnings("error::DeprecationWarning")]
 
 T = TypeVar("T")
@@ -98,7 +93,6 @@ def test_connect_version_whoami_zones_pods(client: Any, maas_server: MaasServer)
     assert one.type == "fake"
 
 
-@NOT_ON_MAIN_YET
 def test_allocate_deploy_owner_data_release(client: Any, maas_server: MaasServer) -> None:
     machine = client.machines.allocate(
         cpus=2,
@@ -169,7 +163,6 @@ def test_allocate_deploy_owner_data_release(client: Any, maas_server: MaasServer
     assert system_id not in {m.system_id for m in client.machines.list()}
 
 
-@NOT_ON_MAIN_YET
 def test_allocate_too_large_names_the_lacking_resource(client: Any) -> None:
     before = {m.system_id for m in client.machines.list()}
     with pytest.raises(MachineNotFound) as refused:
@@ -186,7 +179,6 @@ def test_allocate_too_large_names_the_lacking_resource(client: Any) -> None:
     assert {m.system_id for m in client.machines.list()} == before  # nothing claimed
 
 
-@NOT_ON_MAIN_YET
 def test_pod_compose_then_allocate_picks_it_and_release_keeps_it(
     client: Any, maas_server: MaasServer
 ) -> None:
