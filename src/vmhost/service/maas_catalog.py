@@ -21,7 +21,6 @@ from .context import Context
 
 UNDEFINED_SPACE = "undefined"
 UNDEFINED_SPACE_ID = -1
-DEFAULT_SERIES = ("jammy", "noble")
 MANAGED_KINDS = frozenset({"bridge", "network"})  # LXD bridges, libvirt networks: their DHCP
 
 
@@ -175,21 +174,18 @@ class MaasCatalogService:
                 field, f"Unknown space: {key!r} (no space has that id or name)"
             ) from None
 
-    def architectures(self) -> list[str]:
-        """Every architecture a VM host can run, sorted."""
+    def boot_resources(self) -> list[MaasBootResource]:
+        """One per (series, architecture) some host can run: the series of its series -> image
+        map (``model.series_images``) on each of its architectures, by id."""
         with self.ctx.db.read() as conn:
-            found = store.maas_catalog.host_architectures(conn)
-        return sorted({a for _, archs in found for a in archs})
-
-    def series(self) -> list[str]:
-        """The series the hosts have an image for."""
-        return sorted(DEFAULT_SERIES)
-
-    def boot_resources(self, series: Iterable[str] | None = None) -> list[MaasBootResource]:
-        """One per series the hosts have an image for (or ``series``) and architecture they
-        run, by id."""
-        chosen = self.series() if series is None else series
-        pairs = boot_resource_names(chosen, self.architectures())
+            hosts = store.maas_catalog.host_images(conn)
+        pairs = sorted(
+            {
+                pair
+                for h in hosts
+                for pair in boot_resource_names(model.series_images(h.options), h.architectures)
+            }
+        )
         ids = self._ids("boot-resource", [f"{n} {a}" for n, a in pairs])
         found = [MaasBootResource(ids[f"{n} {a}"], n, a) for n, a in pairs]
         return sorted(found, key=lambda r: r.id)

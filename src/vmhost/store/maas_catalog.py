@@ -128,7 +128,28 @@ def host_networks(conn: sa.Connection) -> list[HostNetwork]:
     return found
 
 
-def host_architectures(conn: sa.Connection) -> list[tuple[int, tuple[str, ...]]]:
-    """(host id, architectures) of every host."""
-    rows = conn.execute(sa.select(t.hosts.c.id, t.hosts.c.architectures).order_by(t.hosts.c.id))
-    return [(int(r.id), tuple(str(a) for a in (r.architectures or ()))) for r in rows]
+@dataclasses.dataclass(frozen=True, slots=True)
+class HostImages:
+    """What a host can run: its architectures, and its connection options (which hold its
+    series -> image map; never a secret: those are sealed apart)."""
+
+    host_id: int
+    architectures: tuple[str, ...]
+    options: dict[str, object]
+
+
+def host_images(conn: sa.Connection) -> list[HostImages]:
+    """Every host's architectures and options, by id."""
+    query = (
+        sa.select(t.hosts.c.id, t.hosts.c.architectures, t.host_credentials.c.options)
+        .select_from(t.hosts.outerjoin(t.host_credentials))
+        .order_by(t.hosts.c.id)
+    )
+    return [
+        HostImages(
+            int(r.id),
+            tuple(str(a) for a in (r.architectures or ())),
+            dict(r.options) if isinstance(r.options, dict) else {},
+        )
+        for r in conn.execute(query)
+    ]

@@ -10,6 +10,7 @@ from core_support import add_fake_host, inventory
 from maas_support import MaasEnv
 
 from vmhost import maas as maas_api
+from vmhost import model
 from vmhost.maas import catalog_json
 
 
@@ -46,8 +47,6 @@ def _lab(env: MaasEnv) -> tuple[int, int]:
 
 
 def _zone(name: str) -> Any:
-    from vmhost import model
-
     return model.HostChanges(zone=name)
 
 
@@ -96,12 +95,23 @@ def test_zones_are_those_that_hold_a_host(maas: MaasEnv) -> None:
 def test_boot_resources_per_series_and_architecture(maas: MaasEnv) -> None:
     assert maas.get("boot-resources/").json() == []  # no host: nothing can run
     _lab(maas)
+    _host(
+        maas,
+        "h3",
+        [{"name": "br0", "kind": "bridge", "cidr": "10.40.0.0/24"}],
+        architectures=["ppc64el/generic"],
+    )
+    maas.services.hosts.update(
+        maas.services.hosts.host_id_by_name("h3"),
+        model.HostChanges(options={"series_images": {"mine": "local-image"}}),
+    )
     resources = maas.get("boot-resources/").json()
     pairs = {(r["name"], r["architecture"]) for r in resources}
-    series = maas.services.maas_catalog.series()
-    assert "noble" in series
-    assert pairs == {
-        (f"ubuntu/{s}", a) for s in series for a in ("amd64/generic", "arm64/generic")
+    defaults = set(model.DEFAULT_SERIES_IMAGES)
+    assert "noble" in defaults
+    archs = ("amd64/generic", "arm64/generic", "ppc64el/generic")
+    assert pairs == {(f"ubuntu/{s}", a) for s in defaults for a in archs} | {
+        ("ubuntu/mine", "ppc64el/generic")  # that host's own series only, on its arch only
     }
     assert all(r["type"] == "Synced" for r in resources)
     again = maas.get("boot-resources/").json()

@@ -80,8 +80,7 @@ def test_every_served_route_is_described(maas: MaasEnv) -> None:
                 continue
             if "Unknown API endpoint" in maas.get(path).text:
                 unserved.add(handler.name)
-    # machines.py serves these as issue 13 item 3 lands (nothing else may be missing)
-    assert unserved <= {"MachinesHandler", "MachineHandler"}, unserved
+    assert unserved == set(), unserved
 
 
 def test_base_uri() -> None:
