@@ -305,9 +305,29 @@ class Workload:
         """Install the packages the service needs (nothing when they are there)."""
         install_packages(missing_packages(self._runner), self._runner)
 
-    def service_config(self, **values: object) -> ServiceConfig:
+    def service_config(
+        self,
+        *,
+        port: int,
+        log_level: str,
+        scheduling_policy: str,
+        default_cpu_over_commit_ratio: float,
+        default_memory_over_commit_ratio: float,
+        database_url: str | None = None,
+        tls: bool = False,
+    ) -> ServiceConfig:
         """A `ServiceConfig` for this charm directory and data directory."""
-        return ServiceConfig(charm_dir=self.charm_dir, data_dir=self.data_dir, **values)  # type: ignore[arg-type]
+        return ServiceConfig(
+            charm_dir=self.charm_dir,
+            port=port,
+            log_level=log_level,
+            scheduling_policy=scheduling_policy,
+            default_cpu_over_commit_ratio=default_cpu_over_commit_ratio,
+            default_memory_over_commit_ratio=default_memory_over_commit_ratio,
+            database_url=database_url,
+            tls=tls,
+            data_dir=self.data_dir,
+        )
 
     def configure(
         self, config: ServiceConfig, *, sealing_key: str, tls: tuple[str, str] | None

@@ -69,6 +69,7 @@ def create_app(services: Services, *, operation_workers: int = 8) -> fastapi.Fas
             app.openapi_schema = limits.document(openapi())
         return app.openapi_schema
 
+    # FastAPI's documented way to post-process its schema is to replace the method
     app.openapi = documented  # type: ignore[method-assign]
     app.state.services = services
     app.state.operations = operations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import types
 from typing import Any
 
 import fastapi
@@ -54,7 +55,7 @@ def _named_routes(collection: str, kind: str, wire: type[Any], what: str) -> Non
         path,
         list_items,
         methods=["GET"],
-        response_model=list[wire],  # type: ignore[valid-type]
+        response_model=types.GenericAlias(list, (wire,)),  # list[wire]: wire is a value
         dependencies=[Reader],
         responses=errors.responses(401),
         tags=tags,

@@ -77,6 +77,7 @@ def _json_array(items: list[bytes]) -> fastapi.responses.Response:
 
 @router.get(
     "",
+    response_model=list[schemas.VmHost],
     dependencies=[Reader],
     responses=errors.responses(401, 422),
     summary="List VM hosts (MAAS: vm-hosts read)",
@@ -95,11 +96,11 @@ def list_hosts(
         description="skip this many hosts first, in id order (with or without limit)",
     ),
     svc: Services = fastapi.Depends(deps.services),
-) -> list[schemas.VmHost]:
+) -> fastapi.responses.Response:
     """Every VM host, by id; or one page of them: ``?limit=100&offset=200`` is the hosts
     201 to 300 in id order, and costs what 100 hosts cost. A page past the end is ``[]``."""
     bodies = svc.host_list.rendered(_host_json, limit=limit, offset=offset)
-    return _json_array(bodies)  # type: ignore[return-value]
+    return _json_array(bodies)
 
 
 @router.post(
@@ -179,19 +180,20 @@ def create_host(
 
 @router.get(
     "/{host}",
+    response_model=schemas.VmHost,
     dependencies=[Reader],
     responses=errors.responses(401, 404),
     summary="Read a VM host (MAAS: vm-host read)",
 )
 def read_host(
     host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
-) -> schemas.VmHost:
+) -> fastapi.responses.Response:
     """One VM host, by id or name."""
     host_id = deps.host_id(svc, host)
     body = svc.host_list.rendered(_host_json, host_ids=(host_id,))
     if not body:
         raise model.NotFoundError("VM host", host_id)
-    return fastapi.responses.Response(body[0], media_type="application/json")  # type: ignore[return-value]
+    return fastapi.responses.Response(body[0], media_type="application/json")
 
 
 def _given(value: T | None) -> T | model.Unset:

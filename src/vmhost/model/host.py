@@ -263,8 +263,9 @@ class HostChanges:
     def __post_init__(self) -> None:
         given = self.given()
         _check_types(given)
-        if isinstance(given.get("tags"), list):
-            object.__setattr__(self, "tags", tuple(given["tags"]))  # type: ignore[arg-type]
+        tags = given.get("tags")
+        if isinstance(tags, list):
+            object.__setattr__(self, "tags", tuple(tags))
         if "type" in given and not isinstance(given["type"], HostType):
             try:
                 object.__setattr__(self, "type", HostType(str(given["type"])))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 from vmhost.settings import Settings
 
 from . import host_json, views
@@ -9,7 +11,7 @@ from .allocation import AllocationService
 from .catalog import NamedService, SpacesService
 from .certificates import CertificateInfo, CertificatesService, ClientCredentials
 from .claims import Claim, ClaimsService
-from .context import Context
+from .context import Context, Hooks
 from .host_list import HostListPage, HostListQuery, HostListService, HostSort
 from .hosts import Counts, HostDetail, HostsService
 from .maas_catalog import MaasCatalogService
@@ -47,9 +49,9 @@ class Services:
         self.machine_deploy = MachineDeployService(ctx, self.machines)
 
     @classmethod
-    def create(cls, settings: Settings, **kwargs: object) -> Services:
-        """Open the database (migrating it) and build the services."""
-        return cls(Context.create(settings, **kwargs))  # type: ignore[arg-type]
+    def create(cls, settings: Settings, migrate: bool = True, **hooks: Unpack[Hooks]) -> Services:
+        """Open the database (migrating it unless told not to) and build the services."""
+        return cls(Context.create(settings, migrate, **hooks))
 
     def close(self) -> None:
         """Release database connections."""

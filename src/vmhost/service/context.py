@@ -6,13 +6,21 @@ import dataclasses
 import logging
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from vmhost import model, pki, store
 from vmhost.drivers import base, registry
 from vmhost.settings import Settings
 
 log = logging.getLogger("vmhost.service")
+
+
+class Hooks(TypedDict, total=False):
+    """The context's stand-ins a caller may give (tests: fake drivers, stubbed first contact)."""
+
+    driver_factory: Callable[[base.HostConnection], base.HostDriver]
+    fetch_server_certificate: Callable[[base.HostConnection], tuple[str, str]]
+    trust: Callable[..., str]
 
 
 @dataclasses.dataclass
@@ -30,7 +38,7 @@ class Context:
     trust: Callable[..., str] = registry.trust
 
     @classmethod
-    def create(cls, settings: Settings, migrate: bool = True, **kwargs: Any) -> Context:
+    def create(cls, settings: Settings, migrate: bool = True, **hooks: Unpack[Hooks]) -> Context:
         """Open (and migrate) the database and load the sealing key."""
         store.private_dir(settings.data_dir)
         db = store.Database(settings.resolved_database_url())
@@ -39,7 +47,7 @@ class Context:
         with db.write() as conn:
             store.catalog.ensure_defaults(conn)
         secret = pki.sealing.load_or_create_secret(os.path.join(settings.data_dir, "secret.key"))
-        return cls(settings=settings, db=db, secret=secret, **kwargs)
+        return cls(settings=settings, db=db, secret=secret, **hooks)
 
     def connection(self, host_id: int) -> base.HostConnection:
         """How to reach a host, secrets unsealed (never logged)."""

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from vmhost import model
 
 from . import tables as t
+from .engine import inserted_id
 
 # --- zones and resource pools -------------------------------------------------------------
 
@@ -76,7 +77,7 @@ def create_named(conn: sa.Connection, kind: str, name: str, description: str) ->
     table = _named_table(kind)
     _check_name_free(conn, kind, name)
     result = conn.execute(sa.insert(table).values(name=name, description=description))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return inserted_id(result)
 
 
 def update_named(

@@ -80,6 +80,14 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
     return sa.create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=True, **kwargs)
 
 
+def inserted_id(result: sa.CursorResult[Any]) -> int:
+    """The integer primary key of the row an INSERT made."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(key[0])
+
+
 class Database:
     """Hands out transactions. Writers on SQLite take the write lock up front (BEGIN IMMEDIATE),
     so a read-then-write never fails with a stale snapshot; PostgreSQL uses row locks and the

@@ -16,6 +16,7 @@ from vmhost.model.accounting import HostUsage, HostView
 
 from . import catalog
 from . import tables as t
+from .engine import inserted_id
 from .rows import (
     HOST_COLUMNS,
     HOSTS_JOIN,
@@ -46,28 +47,30 @@ def insert_host(
     zone_id = catalog.named_id(conn, "zone", settings.zone)
     pool_id = catalog.named_id(conn, "pool", settings.pool)
     now = time.time()
-    host_id = conn.execute(
-        sa.insert(t.hosts).values(
-            name=settings.name,
-            type=settings.type.value,
-            address=settings.address,
-            project=settings.project,
-            zone_id=zone_id,
-            pool_id=pool_id,
-            tags=list(settings.tags),
-            cpu_over_commit_ratio=settings.cpu_over_commit_ratio,
-            memory_over_commit_ratio=settings.memory_over_commit_ratio,
-            reserved_cores=settings.reserved_cores,
-            reserved_memory_mib=settings.reserved_memory_mib,
-            default_storage_pool=settings.default_storage_pool,
-            default_macvlan_mode=settings.default_macvlan_mode,
-            status=model.HostStatus.NEW.value,
-            architectures=[],
-            inventory=empty_inventory(),
-            usage=HostUsage().to_json(),
-            created_at=now,
+    host_id = inserted_id(
+        conn.execute(
+            sa.insert(t.hosts).values(
+                name=settings.name,
+                type=settings.type.value,
+                address=settings.address,
+                project=settings.project,
+                zone_id=zone_id,
+                pool_id=pool_id,
+                tags=list(settings.tags),
+                cpu_over_commit_ratio=settings.cpu_over_commit_ratio,
+                memory_over_commit_ratio=settings.memory_over_commit_ratio,
+                reserved_cores=settings.reserved_cores,
+                reserved_memory_mib=settings.reserved_memory_mib,
+                default_storage_pool=settings.default_storage_pool,
+                default_macvlan_mode=settings.default_macvlan_mode,
+                status=model.HostStatus.NEW.value,
+                architectures=[],
+                inventory=empty_inventory(),
+                usage=HostUsage().to_json(),
+                created_at=now,
+            )
         )
-    ).inserted_primary_key[0]  # type: ignore[index]
+    )
     conn.execute(
         sa.insert(t.host_credentials).values(
             host_id=host_id,

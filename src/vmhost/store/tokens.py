@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from vmhost import model
 
 from . import tables as t
+from .engine import inserted_id
 
 
 def token_hash(token: str) -> str:
@@ -24,7 +25,7 @@ def insert_token(
     """Store a new token's hash."""
     if conn.execute(sa.select(t.tokens.c.id).where(t.tokens.c.name == name)).first():
         raise model.ConflictError(f"a token named {name!r} already exists")
-    return int(
+    return inserted_id(
         conn.execute(
             sa.insert(t.tokens).values(
                 name=name,
@@ -34,7 +35,7 @@ def insert_token(
                 created_at=time.time(),
                 expires_at=expires_at,
             )
-        ).inserted_primary_key[0]  # type: ignore[index]
+        )
     )
 
 

@@ -12,6 +12,7 @@ from vmhost import model
 from vmhost.model.accounting import Allocation
 
 from . import tables as t
+from .engine import inserted_id
 
 
 def spec_to_json(vm: model.Vm) -> dict[str, Any]:
@@ -71,7 +72,7 @@ _INSERT_VM = sa.insert(t.vms)
 def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
     """A VM record (a claim when its state is ``claimed``)."""
     now = time.time()
-    return int(
+    return inserted_id(
         conn.execute(
             _INSERT_VM,
             dict(
@@ -93,7 +94,7 @@ def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
                 updated_at=now,
                 owner=vm.owner,
             ),
-        ).inserted_primary_key[0]  # type: ignore[index]
+        )
     )
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import enum
 import urllib.parse
 from collections.abc import Mapping
+from typing import TypeVar
 
 import fastapi
 from fastapi.responses import Response
@@ -30,6 +32,7 @@ SORT_LABELS = {
     HostSort.FREE_STORAGE: "Free storage (largest pool)",
 }
 PER_PAGE = 50
+E = TypeVar("E", bound=enum.StrEnum)
 
 
 def _int(text: str, default: int, low: int, high: int) -> int:
@@ -43,7 +46,7 @@ def parse_query(params: Mapping[str, str]) -> tuple[HostListQuery, list[str]]:
     """The list's query from the URL; values it cannot use are dropped, with a notice."""
     notices: list[str] = []
 
-    def enum_value(name: str, kind: type[model.HostStatus] | type[model.HostType]) -> object:
+    def enum_value(name: str, kind: type[E]) -> E | None:
         text = params.get(name, "")
         if not text:
             return None
@@ -63,8 +66,8 @@ def parse_query(params: Mapping[str, str]) -> tuple[HostListQuery, list[str]]:
         zone=params.get("zone") or None,
         pool=params.get("pool") or None,
         tag=params.get("tag") or None,
-        status=enum_value("status", model.HostStatus),  # type: ignore[arg-type]
-        type=enum_value("type", model.HostType),  # type: ignore[arg-type]
+        status=enum_value("status", model.HostStatus),
+        type=enum_value("type", model.HostType),
         text=params.get("q", "").strip()[:100],
         sort=sort,
         descending=params.get("order") == "desc",

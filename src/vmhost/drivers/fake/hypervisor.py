@@ -96,6 +96,20 @@ class FakeHypervisor:
 
 
 _HYPERVISORS: dict[str, FakeHypervisor] = {}
+
+
+def _seconds(options: Mapping[str, object], key: str) -> float:
+    """A delay option in seconds (absent, empty or 0: none); not a number is a DriverError."""
+    value = options.get(key) or 0
+    refused = base.DriverError(f"fake option {key} is not a number of seconds: {value!r}")
+    if not isinstance(value, int | float | str):
+        raise refused
+    try:
+        return float(value)
+    except ValueError:
+        raise refused from None
+
+
 _REGISTRY_LOCK = threading.Lock()
 
 
@@ -119,12 +133,10 @@ def hypervisor_for(connection: base.HostConnection) -> FakeHypervisor:
                 inventory = inventory_from_dict(PROFILES[profile])
             state_file = connection.options.get("state_file")
             hv = FakeHypervisor(inventory, str(state_file) if state_file else None)
-            hv.compose_delay_s = float(connection.options.get("compose_delay_s", 0) or 0)  # type: ignore[arg-type]
-            hv.compose_delay_after_s = float(
-                connection.options.get("compose_delay_after_s", 0) or 0  # type: ignore[arg-type]
-            )
-            hv.compose_delay_before_start_s = float(
-                connection.options.get("compose_delay_before_start_s", 0) or 0  # type: ignore[arg-type]
+            hv.compose_delay_s = _seconds(connection.options, "compose_delay_s")
+            hv.compose_delay_after_s = _seconds(connection.options, "compose_delay_after_s")
+            hv.compose_delay_before_start_s = _seconds(
+                connection.options, "compose_delay_before_start_s"
             )
             _HYPERVISORS[connection.address] = hv
         return hv
