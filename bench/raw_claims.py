@@ -1,4 +1,4 @@
-"""The raw durable-claim limit for the Placement anchor benchmark (../shared/bench/placement).
+"""The raw durable-claim limit for the Placement anchor benchmark (bench/README.md).
 
 What a claim costs the database and its driver alone, with no ORM, no scheduler and no view:
 per placement, one transaction holding one compare-and-swap ``UPDATE`` of the host's generation

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# vmhost vs OpenStack Placement on the anchor workload (../shared/bench/placement).
+# vmhost vs OpenStack Placement on the anchor workload (bench_placement.py, found at
+# $VMHOST_PLACEMENT_BENCH; bench/README.md).
 # Usage: bash bench/run_placement.sh [results-dir] [configs...]   (configs: flat100 flat1000
 # numa100 flat5000; default: all). Needs root for the throwaway PostgreSQL (runs as postgres).
 set -euo pipefail

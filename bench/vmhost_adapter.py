@@ -1,4 +1,4 @@
-"""vmhost adapters for the Placement anchor benchmark (../shared/bench/placement).
+"""vmhost adapters for the Placement anchor benchmark (bench/README.md).
 
 They go through vmhost's service layer exactly as a compose does (SQL prefilter, scheduler
 filters + exact fit + weighers, one write transaction doing the generation compare-and-swap and

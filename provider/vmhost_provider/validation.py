@@ -347,8 +347,8 @@ VMHOST_CONTAINER_TYPES: Final[tuple[str, ...]] = ("", CONTAINER_NONE, *CONTAINER
 def vmhost_validator(arches: Iterable[str] | None = None) -> Validator:
     """The constraints validator of the vmhost provider.
 
-    Modelled on Juju's LXD and MAAS providers (reference §3.1), whose hosts are what vmhost
-    composes on:
+    Modelled on the constraint validators of Juju's LXD and MAAS providers, whose hosts are
+    what vmhost composes on:
 
     **Unsupported** (warned about, then ignored):
 

@@ -24,6 +24,9 @@ POOL = "default"
 BRIDGES = ("vmhbr0", "vmhbr1")
 IMAGE = "vmhost-test"
 RUN = uuid.uuid4().hex[:6]  # names of this test run: nothing clashes with a parallel run
+# seconds the driver tests took, by what: reported at the end of the run (conftest.py), never
+# asserted (speed is measured in bench/)
+TIMINGS: dict[str, float] = {}
 
 
 def lxc(*args: str, check: bool = True, timeout: float = 120, stdin: str | None = None) -> str:

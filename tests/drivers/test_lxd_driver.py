@@ -24,7 +24,7 @@ if _reason:
     pytest.skip(_reason, allow_module_level=True)
 
 MB = 1000**2
-TIMINGS: dict[str, float] = {}
+TIMINGS = h.TIMINGS  # printed at the end of the run by conftest.pytest_terminal_summary
 PROJECTS = (f"vmhost-t{h.RUN}-a", f"vmhost-t{h.RUN}-b")
 
 
@@ -311,9 +311,3 @@ def test_one_connection_per_block_released_on_exit(pair: pki.KeyPair) -> None:
         assert sorted(os.listdir(key_dir)) == ["client.crt", "client.key", "server.crt"]
     assert not os.path.exists(key_dir)  # the key files went with the session
     assert drv._client is None
-
-
-def test_timings_report() -> None:
-    """Not a check: prints what the other tests measured (pytest -s, or -rA)."""
-    for what, seconds in TIMINGS.items():
-        print(f"lxd timing: {what}: {seconds * 1000:.0f} ms")

@@ -7,7 +7,7 @@
 - :func:`pin_server_cert`: trust on first use: fetch LXD's certificate, store it in a file.
 - :func:`connect`: a pylxd client pinned to that certificate.
 
-The TLS trap (``notes/environment.md``): ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` are set on
+The TLS trap: ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` are set on
 these machines, and ``requests`` lets them override the session's ``verify`` (pylxd would then
 fingerprint the first CA of the system bundle instead of LXD's certificate). pylxd's
 ``Client(session=...)`` takes a session built by ``pylxd.client.get_session_for_url()`` ("call

@@ -1,6 +1,6 @@
 """A throwaway PostgreSQL server for tests, and fresh databases in it.
 
-As ``notes/environment.md`` shows: a temporary directory owned by ``postgres`` (the server
+A temporary directory owned by ``postgres`` (the server
 refuses to run as root), ``initdb -A trust -U postgres``, then ``pg_ctl start`` listening on
 127.0.0.1 and a free port, with its socket in the temporary directory; ``pg_ctl -m fast stop``
 at the end. Durability is switched off: it is a test server. Every command is bounded in time

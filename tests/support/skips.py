@@ -1,6 +1,6 @@
 """Nothing skips but the Juju-controller tests: record every skip, and fail the run on others.
 
-DESIGN.md §7: a fresh machine set up by ``scripts/setup-hosts`` runs every test except the
+A fresh machine set up by ``scripts/setup-hosts`` runs every test except the
 Jubilant tests, which need a Juju controller that cannot run here. A skip elsewhere means the
 set-up missed something, so it must fail CI, not scroll by.
 

@@ -1,6 +1,6 @@
 """Capacity arithmetic. Pure; the single place where over-commit is applied.
 
-Rules (DESIGN §3), and where they differ from MAAS on purpose (reference §2, §11):
+Rules, and where they differ from MAAS on purpose:
 
 * ``capacity = floor((total - reserved) * ratio)``, computed exactly: the ratio is taken as the
   decimal the operator typed (``Fraction(repr(ratio))``), so ``128 GiB x 5.5`` is exactly

@@ -1,6 +1,6 @@
 """VM-host wire models.
 
-The vm-host JSON has exactly MAAS's keys and meaning (reference ``maas-vm-hosts.md`` §3.1), so
+The vm-host JSON has exactly MAAS's keys and meaning (MAAS's ``vm-host read`` answer), so
 scripts written against ``maas $PROFILE vm-host read ID`` keep working, plus vmhost's own keys
 (``driver``, ``status``, ``resources`` ...) under names MAAS never used.
 
@@ -206,7 +206,7 @@ class HostNetwork(Response):
 class VmHost(Response):
     """A VM host: MAAS's keys first, then vmhost's."""
 
-    # MAAS (reference §3.1)
+    # MAAS's keys
     id: int
     name: str
     tags: list[str]

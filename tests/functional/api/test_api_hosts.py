@@ -220,7 +220,7 @@ def test_create_virsh_host_maps_to_libvirt_driver(api: ApiEnv) -> None:
             "power_pass": "s3cret-pass",
         },
     )
-    # unreachable here: refused with the host's own error, and nothing is kept (DESIGN §8)
+    # unreachable here: refused with the host's own error, and nothing is kept
     assert response.status_code == 503, response.text
     assert "qemu+ssh://ubuntu@127.0.0.1/system" in response.json()["message"]
     assert "s3cret-pass" not in response.text

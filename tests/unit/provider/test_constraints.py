@@ -7,8 +7,8 @@ Sources (juju/juju):
   ``withoutTests``, ``hasAnyTests`` and every ``Test*`` function that exercises the parser
   (JSON round trip -> to_dict/from_dict; the YAML path has no counterpart here).
 * ``core/constraints/arch_test.go``: ``TestArchOrDefault``.
-* ``/work/shared/reference/juju-constraints.md``: the facts it marks *observed* (sizes,
-  tokenising, duplicates, odd space names), which were produced by running Juju's code.
+* the facts observed by running Juju's code (sizes, tokenising, duplicates, odd space names),
+  marked *observed* where they are used.
 
 Where Juju's test only checks that a case parses and round-trips, the expected value is
 spelt out here as well.
@@ -347,13 +347,23 @@ def test_parse_constraints(
     # Juju's check: String() re-parses to the same value.
     cons1 = parse(str(cons0))
     assert cons1 == cons0
-    # Joining the arguments with one space gives the same result (reference §1.2).
+    # Joining the arguments with one space gives the same result (Juju joins them so).
     assert parse(" ".join(args)) == cons0
 
 
-def test_parse_table_size() -> None:
-    # 95 cases in constraints_test.go's parseConstraintsTests (main).
-    assert len(PARSE_CASES) == 95
+def _keys_in(rows: list[tuple[str, tuple[str, ...], Constraints | str]]) -> set[str]:
+    return {k for _, args, _ in rows for k in KEYS if f"{k}=" in " ".join(args)}
+
+
+def test_parse_table_covers_every_key() -> None:
+    # Every constraint the parser knows is parsed by some row of the table, and every one whose
+    # value has a syntax (numbers, sizes, booleans, names from a list) is refused by some row;
+    # only the free-text lists (tags, spaces, zones, instance type and role) have no bad value.
+    parsed = _keys_in([row for row in PARSE_CASES if isinstance(row[2], Constraints)])
+    refused = _keys_in([row for row in PARSE_CASES if isinstance(row[2], str)])
+    assert parsed == set(KEYS)
+    free_text = {"tags", "spaces", "zones", "instance-type", "instance-role"}
+    assert refused == set(KEYS) - free_text
 
 
 # --------------------------------------------------------------------------------------
@@ -722,7 +732,7 @@ def test_arch_or_default() -> None:
 
 
 # --------------------------------------------------------------------------------------
-# juju-constraints.md: facts observed by running Juju's parse code
+# facts observed by running Juju's parse code
 # --------------------------------------------------------------------------------------
 
 SIZE_VALUES = [

@@ -4,8 +4,7 @@ Grammar and messages of the MAAS extras come from MAAS's own code
 (``src/maasserver/forms/...node_constraint_filter_forms.py``: ``STORAGE_REGEX``,
 ``storage_validator``, ``get_storage_constraints_from_string``, ``interfaces_validator``;
 ``provisioningserver/utils/constraints.py``: ``parse_labeled_constraint_map``;
-``provisioningserver/utils/network.py``: ``get_ifname_for_label``), as summarised in
-``/work/shared/reference/maas-vm-hosts.md`` §4.2-§4.3.
+``provisioningserver/utils/network.py``: ``get_ifname_for_label``).
 """
 
 from __future__ import annotations

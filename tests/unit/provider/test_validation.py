@@ -6,8 +6,8 @@ Sources (juju/juju):
   ``validationTests`` and ``mergeTests``, and ``TestConstraintResolver``,
   ``TestMergeError``, ``TestUpdateVocabulary``.
 * ``internal/stringcompare/stringcomparator_test.go``: ``TestLevenshteinDistance``.
-* ``/work/shared/reference/juju-constraints.md`` §3: the *observed* validator behaviour and
-  the LXD/MAAS provider registrations the vmhost validator is modelled on.
+* the validator behaviour observed by running Juju's code, and the LXD/MAAS provider
+  registrations the vmhost validator is modelled on.
 
 Juju's vocabulary-error tests match ``valid values are:.*``; here the Go pattern is checked
 and so is the exact message.
@@ -489,7 +489,7 @@ def test_levenshtein_distance(first: str, second: str, distance: int) -> None:
 
 
 # --------------------------------------------------------------------------------------
-# juju-constraints.md §3: observed behaviour, and the details of this port
+# observed behaviour of Juju's validator, and the details of this port
 # --------------------------------------------------------------------------------------
 
 
