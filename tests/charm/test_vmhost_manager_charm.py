@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import pathlib
 
+import probes
 import pytest
 import service_client
 import workload
@@ -19,6 +20,7 @@ from ops import testing
 
 import charm
 
+REPO = pathlib.Path(__file__).resolve().parents[2]
 VM_HOST_OWNER = "vmhost-manager/vm-host/"
 
 
@@ -42,11 +44,12 @@ def ready(fake: FakeWorkload, **extra: str) -> testing.Secret:
 
 
 def test_metadata_config_and_actions_are_autoloaded(ctx):
-    assert ctx.charm_spec.meta["name"] == "vmhost-manager"
-    options = ctx.charm_spec.config["options"]
-    assert options["port"]["default"] == 5240
-    assert options["tls-secret"]["type"] == "secret"
-    assert set(ctx.charm_spec.actions) == {
+    assert ctx.app_name == "vmhost-manager"  # from metadata.yaml
+    state = testing.State.from_context(ctx)
+    assert state.config["port"] == 5240  # config.yaml's default
+    assert {r.endpoint for r in state.relations} >= {"database", "lxd", "vm-host", "cos-agent"}
+    actions = yaml.safe_load((REPO / "actions.yaml").read_text())
+    assert set(actions) == {
         "add-host",
         "get-certificate",
         "compose",
@@ -57,7 +60,7 @@ def test_metadata_config_and_actions_are_autoloaded(ctx):
         "create-token",
         "maas-credentials",
     }
-    assert all(a["additionalProperties"] is False for a in ctx.charm_spec.actions.values())
+    assert all(a["additionalProperties"] is False for a in actions.values())
 
 
 # -- install, config, status -----------------------------------------------------------------
@@ -802,9 +805,9 @@ def test_install_renders_the_unit_and_runs_systemctl(ctx, monkeypatch, runner, t
         "Workload",
         lambda charm_dir: real(charm_dir, runner=runner, unit_path=unit_path, data_dir=data_dir),
     )
-    monkeypatch.setattr(workload, "is_ready", lambda port, timeout=2.0, tls=False: False)
-    monkeypatch.setattr(workload, "wait_ready", lambda port, tls=False: False)
-    monkeypatch.setattr(workload, "port_free", lambda port: True)
+    monkeypatch.setattr(probes, "is_ready", lambda port, timeout=2.0, tls=False: False)
+    monkeypatch.setattr(probes, "wait_ready", lambda port, tls=False: False)
+    monkeypatch.setattr(probes, "port_free", lambda port: True)
 
     state_out = ctx.run(ctx.on.install(), testing.State(leader=True))
 
