@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import http.client
 import logging
 import os
 import pathlib
-import socket
 import sqlite3
-import ssl
 import subprocess
 import urllib.parse
 import urllib.request
@@ -24,8 +21,8 @@ from collections.abc import Mapping
 from typing import Protocol
 
 import jinja2
+import probes
 import service_client
-import tenacity
 
 from vmhost import pki
 
@@ -36,7 +33,6 @@ UNIT_PATH = pathlib.Path("/etc/systemd/system/vmhost.service")
 DATA_DIR = pathlib.Path("/var/lib/vmhost")
 LOG_DIR = pathlib.Path("/var/log/vmhost")
 LOG_FILE = LOG_DIR / "vmhost.log"
-HEALTH_PATH = "/api/v1/health"
 #: The charm's own admin token (created with `vmhost-server token create`).
 ADMIN_TOKEN_NAME = "juju-charm"  # noqa: S105 (a name, not a secret)
 # libvirt-python in the charm's venv is compiled against libvirt and loads libvirt.so.0.
@@ -226,53 +222,6 @@ def remove(*, unit_path: pathlib.Path | None = None, runner: Runner | None = Non
     runner("systemctl", "daemon-reload")
 
 
-def health_url(port: int, tls: bool = False) -> str:
-    """The service's health endpoint on loopback."""
-    return f"{'https' if tls else 'http'}://127.0.0.1:{port}{HEALTH_PATH}"
-
-
-def is_ready(port: int, timeout: float = 2.0, *, tls: bool = False) -> bool:
-    """One probe of the health endpoint, ignoring any proxy settings: True on HTTP 200.
-
-    Over TLS the certificate is not checked: this is the unit's own service on loopback, and
-    the operator's certificate need not name 127.0.0.1.
-    """
-    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
-    if tls:
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        handlers.append(urllib.request.HTTPSHandler(context=context))
-    opener = urllib.request.build_opener(*handlers)
-    try:
-        with opener.open(health_url(port, tls), timeout=timeout) as response:
-            return bool(response.status == http.client.OK)
-    except (OSError, http.client.HTTPException):  # urllib.error.URLError is an OSError
-        return False
-
-
-def wait_ready(port: int, *, tls: bool = False, attempts: int = 10, interval: float = 1.0) -> bool:
-    """Probe the health endpoint until it answers, at most `attempts` times; True if it did."""
-    retrying = tenacity.Retrying(
-        stop=tenacity.stop_after_attempt(attempts),
-        wait=tenacity.wait_fixed(interval),
-        retry=tenacity.retry_if_result(lambda ready: not ready),
-        retry_error_callback=lambda _: False,
-    )
-    return bool(retrying(lambda: is_ready(port, tls=tls)))
-
-
-def port_free(port: int) -> bool:
-    """Whether nothing listens on `port` (so the service can bind it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("0.0.0.0", port))  # noqa: S104 - the service listens on every address
-        except OSError:
-            return False
-    return True
-
-
 def postgresql_url(*, endpoints: str, username: str, password: str, database: str) -> str:
     """An SQLAlchemy (psycopg 3) URL for the first of the comma-separated `host:port` endpoints."""
     host = endpoints.split(",")[0].strip()
@@ -350,15 +299,15 @@ class Workload:
 
     def is_ready(self, port: int, *, tls: bool) -> bool:
         """Whether the service answers its health endpoint."""
-        return is_ready(port, tls=tls)
+        return probes.is_ready(port, tls=tls)
 
     def wait_ready(self, port: int, *, tls: bool) -> bool:
         """Wait (bounded) for the health endpoint."""
-        return wait_ready(port, tls=tls)
+        return probes.wait_ready(port, tls=tls)
 
     def port_taken(self, port: int, *, tls: bool) -> bool:
         """Whether another program holds `port` (our own service answering there does not)."""
-        return not port_free(port) and not is_ready(port, tls=tls)
+        return not probes.port_free(port) and not probes.is_ready(port, tls=tls)
 
     def remove(self) -> None:
         """Stop and remove the service (the data directory stays)."""
@@ -406,5 +355,5 @@ class Workload:
         return output.strip()
 
     def api(self, config: ServiceConfig, token: str) -> service_client.ServiceApi:
-        """The service's API on loopback (TLS not verified: see `is_ready`)."""
+        """The service's API on loopback (TLS not verified: see `probes.is_ready`)."""
         return service_client.ServiceApi(config.url(), token, verify=not config.tls)

@@ -7,6 +7,7 @@ import socket
 import stat
 import time
 
+import probes
 import pytest
 import workload
 
@@ -128,11 +129,11 @@ def test_remove_disables_and_deletes_the_unit(tmp_path, runner):
 
 
 def test_is_ready_probes_the_health_endpoint(health_server):
-    assert workload.is_ready(health_server.port) is True
+    assert probes.is_ready(health_server.port) is True
     assert health_server.paths == ["/api/v1/health"]
 
     health_server.status = 503
-    assert workload.is_ready(health_server.port) is False
+    assert probes.is_ready(health_server.port) is False
 
 
 def test_is_ready_ignores_proxy_settings(health_server, monkeypatch):
@@ -141,19 +142,19 @@ def test_is_ready_ignores_proxy_settings(health_server, monkeypatch):
     monkeypatch.delenv("no_proxy", raising=False)
     monkeypatch.delenv("NO_PROXY", raising=False)
 
-    assert workload.is_ready(health_server.port) is True
+    assert probes.is_ready(health_server.port) is True
 
 
 def test_wait_ready_gives_up_after_its_attempts():
     port = free_port()  # nothing listens here
     started = time.monotonic()
 
-    assert workload.wait_ready(port, attempts=3, interval=0.05) is False
+    assert probes.wait_ready(port, attempts=3, interval=0.05) is False
     assert time.monotonic() - started < 5
 
 
 def test_wait_ready_returns_once_the_service_answers(health_server):
-    assert workload.wait_ready(health_server.port, attempts=3, interval=0.05) is True
+    assert probes.wait_ready(health_server.port, attempts=3, interval=0.05) is True
 
 
 def test_postgresql_url_quotes_credentials_and_takes_the_first_endpoint():

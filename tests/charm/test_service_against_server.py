@@ -19,6 +19,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 
+import probes
 import pytest
 import service_client
 import workload
@@ -54,7 +55,7 @@ def served(tmp_path: pathlib.Path) -> Iterator[tuple[workload.Workload, workload
         command, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     try:
-        if not workload.wait_ready(config.port, attempts=60, interval=0.25):
+        if not probes.wait_ready(config.port, attempts=60, interval=0.25):
             pytest.fail(f"vmhost-server did not start: {(tmp_path / 'service.log').read_text()}")
         yield unit, config
     finally:

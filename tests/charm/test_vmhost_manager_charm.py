@@ -15,6 +15,7 @@ import probes
 import pytest
 import service_client
 import workload
+import yaml
 from fakes import FakeWorkload
 from ops import testing
 
