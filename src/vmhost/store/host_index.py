@@ -133,7 +133,7 @@ def counts_by(conn: sa.Connection, column: str) -> list[tuple[str, int]]:
 def tags(conn: sa.Connection) -> dict[int, tuple[str, ...]]:
     """The tags of every host that has some."""
     result = {}
-    for host_id, value in conn.execute(_TAGS).tuples():
+    for host_id, value in conn.execute(_TAGS):
         found = tuple(json.loads(value))
         if found:
             result[int(host_id)] = found
@@ -168,4 +168,4 @@ _PLACEMENT = (
 
 def placement(conn: sa.Connection) -> list[tuple[str, str, str]]:
     """(host, zone, pool) of every host, by host name."""
-    return [(str(h), str(z), str(p)) for h, z, p in conn.execute(_PLACEMENT).tuples()]
+    return [(str(h), str(z), str(p)) for h, z, p in conn.execute(_PLACEMENT)]
