@@ -21,6 +21,7 @@ from keyword values and refuses a bad one before anything is sent, naming the fi
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,6 +73,11 @@ __all__ = [
 ]
 
 
+def _tls(verify: bool | str) -> bool | ssl.SSLContext:
+    """``verify`` as httpx takes it: a CA file's path becomes a context (a path is deprecated)."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
 class VmHostClient:
     """The vmhost API over HTTP(S)."""
 
@@ -93,7 +99,7 @@ class VmHostClient:
             self.http = http
         else:
             self.http = httpx.Client(
-                base_url=self.url, headers=headers, verify=verify, timeout=timeout
+                base_url=self.url, headers=headers, verify=_tls(verify), timeout=timeout
             )
         self.hosts = HostsManager(self)
         self.vms = VmsManager(self)
