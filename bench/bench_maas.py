@@ -26,17 +26,20 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import pathlib
 import platform
-import secrets
 import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
 from vmhost import model
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+from support.maas_auth import go_header
+
 from vmhost.service import Services, Settings
 
 GIB = 1024
@@ -53,22 +56,6 @@ def inventory() -> dict[str, Any]:
         ],
         "networks": [{"name": "br0", "kind": "bridge", "cidr": "10.30.0.0/16"}],
     }
-
-
-def go_header(key: str) -> str:
-    """``Authorization`` as gomaasapi sends it (PLAINTEXT, values query-escaped)."""
-    consumer, token, secret = key.split(":", 2)
-    params = {
-        "oauth_nonce": secrets.token_hex(8),
-        "oauth_signature_method": "PLAINTEXT",
-        "oauth_version": "1.0",
-        "realm": "MAAS API",
-        "oauth_consumer_key": consumer,
-        "oauth_token": token,
-        "oauth_signature": "&" + secret,
-        "oauth_timestamp": str(int(time.time())),
-    }
-    return "OAuth " + ", ".join(f'{k}="{urllib.parse.quote_plus(v)}"' for k, v in params.items())
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -20,10 +20,8 @@ from __future__ import annotations
 import base64
 import gzip
 import ipaddress
-import secrets
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +29,7 @@ import lxd_helpers as h
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from support.maas_auth import go_header
 
 from vmhost import model, pki
 from vmhost.api.app import create_app
@@ -47,22 +46,6 @@ PREFIX = "/MAAS/api/2.0"
 AGENT = f"7a1c0e2d-4b3f-4a5e-9c6d-{h.RUN}000000"
 DEPLOY_TIMEOUT_S = 120.0
 CLOUD_CONFIG = f"#cloud-config\nruncmd:\n- echo maas-lxd-{h.RUN}\n"
-
-
-def go_header(key: str) -> str:
-    """``Authorization`` as Juju's gomaasapi sends it (PLAINTEXT, values query-escaped)."""
-    consumer, token, secret = key.split(":", 2)
-    params = {
-        "oauth_nonce": secrets.token_hex(8),
-        "oauth_signature_method": "PLAINTEXT",
-        "oauth_version": "1.0",
-        "realm": "MAAS API",
-        "oauth_consumer_key": consumer,
-        "oauth_token": token,
-        "oauth_signature": "&" + secret,
-        "oauth_timestamp": str(int(time.time())),
-    }
-    return "OAuth " + ", ".join(f'{k}="{urllib.parse.quote_plus(v)}"' for k, v in params.items())
 
 
 class Maas:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import time
-import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,46 +17,13 @@ import httpx
 import pytest
 from api_support import LxdStub, fake_only, lxd_stub
 from fastapi.testclient import TestClient
+from support.maas_auth import go_header, libmaas_header
 
 from vmhost.api.app import create_app
 from vmhost.drivers import fake
 from vmhost.maas import PREFIX
 from vmhost.service import Services
 from vmhost.settings import Settings
-
-
-def go_header(key: str) -> str:
-    """The header gomaasapi sends (``oauth.go``): values ``url.QueryEscape``d, realm
-    ``MAAS+API``, signature ``%26<secret>``."""
-    consumer, token, secret = key.split(":", 2)
-    params = {
-        "oauth_nonce": secrets.token_hex(8),
-        "oauth_signature_method": "PLAINTEXT",
-        "oauth_version": "1.0",
-        "realm": "MAAS API",
-        "oauth_consumer_key": consumer,
-        "oauth_token": token,
-        "oauth_signature": "&" + secret,
-        "oauth_timestamp": str(int(time.time())),
-    }
-    quoted = (f'{k}="{urllib.parse.quote_plus(v)}"' for k, v in params.items())
-    return "OAuth " + ", ".join(quoted)
-
-
-def libmaas_header(key: str) -> str:
-    """The header python-libmaas sends (oauthlib PLAINTEXT, RFC 3986 percent-encoding)."""
-    consumer, token, secret = key.split(":", 2)
-    pairs = [
-        ("realm", "OAuth"),
-        ("oauth_nonce", secrets.token_hex(8)),
-        ("oauth_timestamp", str(int(time.time()))),
-        ("oauth_version", "1.0"),
-        ("oauth_signature_method", "PLAINTEXT"),
-        ("oauth_consumer_key", consumer),
-        ("oauth_token", token),
-        ("oauth_signature", "&" + secret),
-    ]
-    return "OAuth " + ", ".join(f'{k}="{urllib.parse.quote(v, safe="")}"' for k, v in pairs)
 
 
 @dataclasses.dataclass
