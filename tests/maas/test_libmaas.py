@@ -37,6 +37,10 @@ try:
         warnings.filterwarnings(
             "ignore", "The distutils package is deprecated", DeprecationWarning
         )
+        # libmaas's own source has invalid escapes ('"/-\|"' in maas/client/utils), which
+        # Python reports while compiling it the first time (a fresh environment has no .pyc)
+        warnings.filterwarnings("ignore", "invalid escape sequence", DeprecationWarning)
+        warnings.filterwarnings("ignore", "invalid escape sequence", SyntaxWarning)
         import maas.client.viscera.version  # noqa: F401
     from maas.client import connect
     from maas.client.bones import CallError
