@@ -17,7 +17,7 @@ import gzip
 import ipaddress
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from vmhost import model, store
 from vmhost.drivers import base
@@ -74,6 +74,27 @@ def _ipv4(addresses: tuple[str, ...]) -> str | None:
     return None
 
 
+def record_failed(
+    ctx: Context, vm: model.Vm, reason: str, *, expect_status: Sequence[Status] = ()
+) -> None:
+    """Failed deployment with its reason: the record back to a reservation, powered off and
+    with no addresses (its instance is gone)."""
+    with ctx.db.write() as conn:
+        store.vms.update_vm(
+            conn,
+            dataclasses.replace(vm, state=model.VmState.RESERVED, power_state="off", addresses=()),
+        )
+        store.machines.set_machine(
+            conn,
+            vm.id,
+            {
+                "maas_status": Status.FAILED_DEPLOYMENT.value,
+                "status_message": f"Failed deployment: {reason}"[:1000],
+            },
+            expect_status=expect_status,
+        )
+
+
 INTERRUPTED = "vmhost restarted during the deploy; release the machine or deploy it again"
 
 
@@ -92,22 +113,7 @@ def settle_interrupted(ctx: Context, before: float) -> list[model.Machine]:
         except base.DriverError as exc:
             log.warning("machine %s: host unreachable, left for later: %s", machine.system_id, exc)
             continue
-        with ctx.db.write() as conn:
-            store.vms.update_vm(
-                conn,
-                dataclasses.replace(
-                    vm, state=model.VmState.RESERVED, power_state="off", addresses=()
-                ),
-            )
-            store.machines.set_machine(
-                conn,
-                vm.id,
-                {
-                    "maas_status": Status.FAILED_DEPLOYMENT.value,
-                    "status_message": f"Failed deployment: {INTERRUPTED}",
-                },
-                expect_status=[Status.DEPLOYING],
-            )
+        record_failed(ctx, vm, INTERRUPTED, expect_status=[Status.DEPLOYING])
         settled.append(machine)
     return settled
 
@@ -230,18 +236,4 @@ class MachineDeployService:
                 driver.decompose(vm.name, vm.disks)
         except base.DriverError as exc:
             log.warning("could not remove the failed instance %s: %s", vm.name, exc)
-        with self.ctx.db.write() as conn:
-            store.vms.update_vm(
-                conn,
-                dataclasses.replace(
-                    vm, state=model.VmState.RESERVED, power_state="off", addresses=()
-                ),
-            )
-            store.machines.set_machine(
-                conn,
-                vm.id,
-                {
-                    "maas_status": Status.FAILED_DEPLOYMENT.value,
-                    "status_message": f"Failed deployment: {reason}"[:1000],
-                },
-            )
+        record_failed(self.ctx, vm, reason)
