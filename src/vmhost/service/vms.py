@@ -53,7 +53,7 @@ class VmsService:
             errors.update(accounts.unknown_names(conn, names))
             if request.host_id is not None:
                 store.hosts.host(conn, request.host_id)
-            if request.hostname and store.vms.list_vms(conn, filters={"name": request.hostname}):
+            if request.hostname and store.vms.vm_name_taken(conn, request.hostname):
                 errors.setdefault("hostname", []).append(
                     f"a VM named {request.hostname!r} already exists"
                 )

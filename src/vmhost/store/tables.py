@@ -139,6 +139,7 @@ vms = sa.Table(
 sa.Index("ix_vms_state", vms.c.state)
 sa.Index("ix_vms_system_id", vms.c.system_id, unique=True)
 sa.Index("ix_vms_agent_name", vms.c.agent_name)
+sa.Index("ix_vms_name", vms.c.name)  # a compose's hostname check (migration 0008)
 
 spaces = sa.Table(
     "network_spaces",

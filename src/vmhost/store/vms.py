@@ -181,6 +181,12 @@ def list_vms(
     return [(vm_from_row(r), Allocation.from_json(r.allocation)) for r in conn.execute(query)]
 
 
+def vm_name_taken(conn: sa.Connection, name: str) -> bool:
+    """Whether a VM on any host is named ``name`` (exactly; one entry of ``ix_vms_name``)."""
+    query = sa.select(t.vms.c.id).where(t.vms.c.name == name).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def idle_vms(
     conn: sa.Connection,
     min_cores: int = 0,

@@ -82,9 +82,10 @@ def _check(url: str) -> None:
                 {"f": "uuid-provider-state", "c": b"\x00\x01state"},
             )
             context = MigrationContext.configure(conn, opts={"render_as_batch": True})
-            newer = {"maas_ids"}  # the tables of later migrations (0007)
+            newer = {"maas_ids", "ix_vms_name"}  # the table and index of later ones (0007, 0008)
             diff = compare_metadata(context, store.tables.metadata)
-            assert [d for d in diff if not (d[0] == "add_table" and d[1].name in newer)] == []
+            later = [d for d in diff if d[0] in ("add_table", "add_index") and d[1].name in newer]
+            assert [d for d in diff if d not in later] == []
         command.downgrade(store.migrate.alembic_config(db.url), "0005")
         with db.read() as conn:
             columns = {c["name"] for c in sa.inspect(conn).get_columns("vms")}
