@@ -20,25 +20,23 @@ metadata = sa.MetaData(
     }
 )
 
-zones = sa.Table(
-    "zones",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(63), nullable=False, unique=True),
-    sa.Column("description", sa.Text, nullable=False, server_default=""),
-    sqlite_autoincrement=True,
-)
-sa.Index("ix_zones_lower_name", sa.func.lower(zones.c.name), unique=True)
 
-resource_pools = sa.Table(
-    "resource_pools",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(63), nullable=False, unique=True),
-    sa.Column("description", sa.Text, nullable=False, server_default=""),
-    sqlite_autoincrement=True,
-)
-sa.Index("ix_resource_pools_lower_name", sa.func.lower(resource_pools.c.name), unique=True)
+def _named_table(name: str) -> sa.Table:
+    """A zone or pool table: id, a unique name (any case) and a description."""
+    table = sa.Table(
+        name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("name", sa.String(63), nullable=False, unique=True),
+        sa.Column("description", sa.Text, nullable=False, server_default=""),
+        sqlite_autoincrement=True,
+    )
+    sa.Index(f"ix_{name}_lower_name", sa.func.lower(table.c.name), unique=True)
+    return table
+
+
+zones = _named_table("zones")
+resource_pools = _named_table("resource_pools")
 
 hosts = sa.Table(
     "hosts",
