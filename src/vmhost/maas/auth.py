@@ -129,3 +129,9 @@ async def require_maas_admin(request: fastapi.Request) -> MaasPrincipal:
     if not principal.is_admin:
         raise MaasError(403, ADMIN_ONLY)
     return principal
+
+
+Token = fastapi.Depends(require_maas_token)
+"""A route's dependency (or a parameter's default): any valid MAAS token."""
+Admin = fastapi.Depends(require_maas_admin)
+"""Likewise: an admin token."""

@@ -16,10 +16,10 @@ from vmhost import model
 from vmhost.service import Services
 
 from . import auth, catalog_json, describe, forms
+from .auth import Token
 from .errors import MaasRouter, unknown_op
 
 router = MaasRouter()
-Token = fastapi.Depends(auth.require_maas_token)
 
 
 def services(request: fastapi.Request) -> Services:

@@ -24,14 +24,13 @@ import fastapi
 from vmhost import model
 from vmhost.service.maas_files import StoredFile
 
-from . import auth, forms
+from . import forms
+from .auth import Admin, Token
 from .catalog import services
 from .catalog_json import PREFIX
 from .errors import MaasError, MaasRouter, unknown_op
 
 router = MaasRouter()
-Token = fastapi.Depends(auth.require_maas_token)
-Admin = fastapi.Depends(auth.require_maas_admin)
 
 
 def file_json(item: StoredFile, content: bool) -> dict[str, Any]:

@@ -19,7 +19,8 @@ from vmhost import model
 from vmhost.service import Services
 
 from . import catalog_json, machine_json, machines_params
-from .auth import MaasPrincipal, require_maas_admin, require_maas_token
+from .auth import Admin, MaasPrincipal, Token
+from .catalog import restful, services
 from .errors import MaasError, MaasRouter, unknown_op
 from .forms import MaasForm, op_of, query_form, read_form
 
@@ -32,11 +33,6 @@ LIST_FILTERS = frozenset(
 
 def _json(data: Any, status_code: int = 200) -> fastapi.Response:
     return fastapi.Response(orjson.dumps(data), status_code, media_type="application/json")
-
-
-def _services(request: fastapi.Request) -> Services:
-    services: Services = request.app.state.services
-    return services
 
 
 async def _run(work: Callable[[], T]) -> T:
@@ -53,6 +49,11 @@ async def _subnets(services: Services) -> machine_json.Subnets:
     """The subnets of ``subnets/`` by (host id, network), for the machines' links."""
     found = await _run(services.maas_catalog.subnets)
     return {(s.host_id, s.network): catalog_json.subnet(s) for s in found}
+
+
+async def _machine(services: Services, machine: model.Machine) -> fastapi.Response:
+    """One machine's JSON, its links with the subnets of ``subnets/``."""
+    return _json(machine_json.machine_json(machine, await _subnets(services)))
 
 
 def machine_filter(form: MaasForm) -> model.MachineFilter:
@@ -78,16 +79,12 @@ def machine_filter(form: MaasForm) -> model.MachineFilter:
     )
 
 
-@router.get("/machines/")
-async def list_machines(
-    request: fastapi.Request, _principal: MaasPrincipal = fastapi.Depends(require_maas_token)
-) -> fastapi.Response:
+@router.get("/machines/", dependencies=[Token])
+async def list_machines(request: fastapi.Request) -> fastapi.Response:
     """Machines, filtered."""
-    op = op_of(request)
-    if op:
-        raise unknown_op(request, op)
+    restful(request)
     where = machine_filter(query_form(request))
-    svc = _services(request)
+    svc = services(request)
     machines = await _run(lambda: svc.machines.list(where))
     subnets = await _subnets(svc) if machines else {}
     return _json([machine_json.machine_json(m, subnets) for m in machines])
@@ -95,12 +92,12 @@ async def list_machines(
 
 @router.post("/machines/")
 async def machines_op(
-    request: fastapi.Request, principal: MaasPrincipal = fastapi.Depends(require_maas_admin)
+    request: fastapi.Request, principal: MaasPrincipal = Admin
 ) -> fastapi.Response:
     """``op=allocate`` and ``op=release``."""
     op = op_of(request)
     form = await read_form(request)
-    svc = _services(request)
+    svc = services(request)
     if op == "allocate":
         ask = machines_params.allocate_request(form, space_resolver(svc))
         done = await _run(lambda: svc.machines.allocate(ask, principal.username))
@@ -118,31 +115,25 @@ async def machines_op(
     raise unknown_op(request, op)
 
 
-@router.get("/machines/{system_id}/")
-async def read_machine(
-    request: fastapi.Request,
-    system_id: str,
-    _principal: MaasPrincipal = fastapi.Depends(require_maas_token),
-) -> fastapi.Response:
+@router.get("/machines/{system_id}/", dependencies=[Token])
+async def read_machine(request: fastapi.Request, system_id: str) -> fastapi.Response:
     """One machine."""
-    op = op_of(request)
-    if op:
-        raise unknown_op(request, op)
-    svc = _services(request)
+    restful(request)
+    svc = services(request)
     machine = await _run(lambda: svc.machines.get(system_id))
-    return _json(machine_json.machine_json(machine, await _subnets(svc)))
+    return await _machine(svc, machine)
 
 
 @router.post("/machines/{system_id}/")
 async def machine_op(
     request: fastapi.Request,
     system_id: str,
-    principal: MaasPrincipal = fastapi.Depends(require_maas_admin),
+    principal: MaasPrincipal = Admin,
 ) -> fastapi.Response:
     """``op=deploy``, ``op=set_owner_data``, ``op=release``."""
     op = op_of(request)
     form = await read_form(request)
-    svc = _services(request)
+    svc = services(request)
     user = principal.username
     if op == "deploy":
         series = form.get("distro_series") or ""
@@ -151,17 +142,17 @@ async def machine_op(
             lambda: svc.machine_deploy.start(system_id, user, series, user_data)
         )
         request.app.state.operations.submit("maas-deploy", system_id, work)
-        return _json(machine_json.machine_json(machine, await _subnets(svc)))
+        return await _machine(svc, machine)
     if op == "set_owner_data":
         changes = {k: v for k, v in form}
         machine = await _run(lambda: svc.machine_release.set_owner_data(system_id, user, changes))
-        return _json(machine_json.machine_json(machine, await _subnets(svc)))
+        return await _machine(svc, machine)
     if op == "release":
         after = await _run(lambda: svc.machine_release.release(system_id, user))
         if after is None:  # a dynamic machine: deleted, as MAAS answers it while it goes
             gone = {"system_id": system_id, "status_name": model.MaasStatus.RELEASING.value}
             return _json(gone | {"resource_uri": machine_json.machine_uri(system_id)})
-        return _json(machine_json.machine_json(after, await _subnets(svc)))
+        return await _machine(svc, after)
     raise unknown_op(request, op)
 
 
@@ -169,7 +160,7 @@ async def machine_op(
 async def update_machine(
     request: fastapi.Request,
     system_id: str,
-    principal: MaasPrincipal = fastapi.Depends(require_maas_admin),
+    principal: MaasPrincipal = Admin,
 ) -> fastapi.Response:
     """PUT: the hostname (other MAAS fields have no meaning here and are refused)."""
     form = await read_form(request)
@@ -177,19 +168,22 @@ async def update_machine(
         if name not in ("hostname", "description"):
             raise MaasError(400, f"{name}: vmhost cannot change this machine field.")
     hostname = form.get("hostname")
-    svc = _services(request)
+    svc = services(request)
     machine = await _run(
         lambda: svc.machine_release.update(system_id, principal.username, hostname)
     )
-    return _json(machine_json.machine_json(machine, await _subnets(svc)))
+    return await _machine(svc, machine)
 
 
-async def _compose(request: fastapi.Request, pod_id: str) -> fastapi.Response:
+@router.post("/pods/{pod_id}/", dependencies=[Admin])
+@router.post("/vm-hosts/{pod_id}/", dependencies=[Admin])  # MAAS's newer name
+async def pod_compose(request: fastapi.Request, pod_id: str) -> fastapi.Response:
+    """``op=compose``: a Ready machine on this pod (release keeps it)."""
     op = op_of(request)
     if op != "compose":
         raise unknown_op(request, op)
     form = await read_form(request)
-    svc = _services(request)
+    svc = services(request)
     if not (pod_id.isascii() and pod_id.isdigit()):
         raise MaasError(404, "No Pod matches the given query.")
     compose = machines_params.compose_request_of(form, space_resolver(svc))
@@ -200,23 +194,3 @@ async def _compose(request: fastapi.Request, pod_id: str) -> fastapi.Response:
             "resource_uri": machine_json.machine_uri(machine.system_id),
         }
     )
-
-
-@router.post("/pods/{pod_id}/")
-async def pod_compose(
-    request: fastapi.Request,
-    pod_id: str,
-    _principal: MaasPrincipal = fastapi.Depends(require_maas_admin),
-) -> fastapi.Response:
-    """``op=compose``: a Ready machine on this pod (release keeps it)."""
-    return await _compose(request, pod_id)
-
-
-@router.post("/vm-hosts/{pod_id}/")
-async def vm_host_compose(
-    request: fastapi.Request,
-    pod_id: str,
-    _principal: MaasPrincipal = fastapi.Depends(require_maas_admin),
-) -> fastapi.Response:
-    """``op=compose`` under MAAS's newer name."""
-    return await _compose(request, pod_id)

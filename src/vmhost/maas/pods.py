@@ -20,15 +20,14 @@ import fastapi
 from vmhost import model
 from vmhost.service import HostDetail, Services, host_json
 
-from . import auth, forms
+from . import forms
+from .auth import Admin, Token
 from .catalog import number, restful, services
 from .catalog_json import PREFIX
 from .errors import MaasError, MaasRouter, unknown_op
 
 log = logging.getLogger("vmhost.maas.pods")
 router = MaasRouter()
-Token = fastapi.Depends(auth.require_maas_token)
-Admin = fastapi.Depends(auth.require_maas_admin)
 COLLECTIONS = ("pods", "vm-hosts")
 TYPES = {"lxd": model.HostType.LXD, "virsh": model.HostType.LIBVIRT, "fake": model.HostType.FAKE}
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off", "")
