@@ -28,35 +28,25 @@ def _nodes(
     return nodes
 
 
+_SMALL: dict[str, Any] = {
+    "cores": 4,
+    "memory_mib": 8 * GIB,
+    "storage_pools": [
+        {
+            "name": "default",
+            "type": "dir",
+            "path": "/var/lib/fake",
+            "total_bytes": 100 * 1000**3,
+        }
+    ],
+    "networks": [{"name": "br0", "kind": "bridge"}],
+}
+
 PROFILES: dict[str, dict[str, Any]] = {
     # a small single-node host
-    "small": {
-        "cores": 4,
-        "memory_mib": 8 * GIB,
-        "storage_pools": [
-            {
-                "name": "default",
-                "type": "dir",
-                "path": "/var/lib/fake",
-                "total_bytes": 100 * 1000**3,
-            }
-        ],
-        "networks": [{"name": "br0", "kind": "bridge"}],
-    },
+    "small": _SMALL,
     # "small" whose bridge hands out addresses (a VM's NIC gets one, seen at the next refresh)
-    "dhcp": {
-        "cores": 4,
-        "memory_mib": 8 * GIB,
-        "storage_pools": [
-            {
-                "name": "default",
-                "type": "dir",
-                "path": "/var/lib/fake",
-                "total_bytes": 100 * 1000**3,
-            }
-        ],
-        "networks": [{"name": "br0", "kind": "bridge", "cidr": "10.20.0.0/24"}],
-    },
+    "dhcp": _SMALL | {"networks": [{"name": "br0", "kind": "bridge", "cidr": "10.20.0.0/24"}]},
     # two NUMA nodes, hugepages, SR-IOV, several pools and networks
     "numa": {
         "cores": 16,
