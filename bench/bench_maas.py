@@ -28,17 +28,18 @@ import gc
 import json
 import pathlib
 import platform
-import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from typing import Any
 
 from vmhost import model
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 from support.maas_auth import go_header
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from latency import summary, timed
 
 from vmhost.service import Services, Settings
 
@@ -58,19 +59,6 @@ def inventory() -> dict[str, Any]:
     }
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
-def timed(func: Callable[[], Any]) -> tuple[float, Any]:
-    """(ms, result) of one call."""
-    start = time.perf_counter()
-    result = func()
-    return (time.perf_counter() - start) * 1000, result
-
-
 def expect(response: Any, status: int = 200) -> Any:
     """The JSON of a response that must have ``status``."""
     if response.status_code != status:
@@ -79,15 +67,6 @@ def expect(response: Any, status: int = 200) -> Any:
             f"{response.text[:300]}"
         )
     return response.json()
-
-
-def summary(values: list[float]) -> dict[str, float]:
-    """p50/p99/n."""
-    return {
-        "p50": round(statistics.median(values), 2),
-        "p99": round(percentile(values, 99), 2),
-        "n": len(values),
-    }
 
 
 def fill(services: Services, hosts: int) -> float:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import pathlib
 import platform
 import statistics
 import sys
@@ -49,6 +50,9 @@ from vmhost_provider.validation import vmhost_validator
 from vmhost import model
 from vmhost.client import VmHostClient
 from vmhost.service import Services, Settings
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from latency import summary, timed
 
 # (constraints, storage, interfaces)
 MIX: list[tuple[str, str | None, str | None]] = [
@@ -158,18 +162,6 @@ def fill(services: Services, hosts: int) -> float:
     return time.perf_counter() - start
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (nearest rank)."""
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
-
-
-def timed(func: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = func()
-    return (time.perf_counter() - start) * 1000, result
-
-
 def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
     """Fill a store, then time each allocate-or-compose path; per-path latencies in ms."""
     from fastapi.testclient import TestClient
@@ -240,14 +232,7 @@ def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
         "hosts": hosts,
         "vms_at_end": vms,
         "fill_s": round(fill_s, 1),
-        "latency_ms": {
-            name: {
-                "p50": round(statistics.median(values), 2),
-                "p99": round(percentile(values, 99), 2),
-                "n": len(values),
-            }
-            for name, values in times.items()
-        },
+        "latency_ms": {name: summary(values) for name, values in times.items()},
     }
 
 
