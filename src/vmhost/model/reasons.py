@@ -223,8 +223,25 @@ def join_texts(texts: Sequence[str]) -> str:
     return f"{', '.join(texts[:-1])} and {texts[-1]}"
 
 
+class FailureSummary:
+    """``check`` and ``reason`` of a record's ``failures`` (a host's, or a group's alike)."""
+
+    __slots__ = ()
+    failures: tuple[Failure, ...]
+
+    @property
+    def check(self) -> Check:
+        """The first check failed."""
+        return self.failures[0].check
+
+    @property
+    def reason(self) -> str:
+        """Every failure, in words shared by hosts failing alike."""
+        return join_texts([f.text for f in self.failures])
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
-class Reason:
+class Reason(FailureSummary):
     """Hosts refused alike: how many, the failures they share, and the host when it is one.
 
     ``check`` is the first failure's check; ``reason`` all failures in words ("lack 16384 MiB
@@ -235,16 +252,6 @@ class Reason:
     failures: tuple[Failure, ...]
     host_id: int | None = None
     host_name: str | None = None
-
-    @property
-    def check(self) -> Check:
-        """The check that refused the hosts first."""
-        return self.failures[0].check
-
-    @property
-    def reason(self) -> str:
-        """Every failure, in words shared by the group."""
-        return join_texts([f.text for f in self.failures])
 
     @property
     def detail(self) -> str:

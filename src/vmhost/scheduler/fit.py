@@ -17,7 +17,7 @@ import dataclasses
 from vmhost import model
 from vmhost.model import Check, Failure, Figures, Subject, Unit
 from vmhost.model.accounting import Allocation, HostView
-from vmhost.model.reasons import join_texts
+from vmhost.model.reasons import FailureSummary
 
 from . import capacity as cap
 from .memory import memory_placement
@@ -28,20 +28,10 @@ __all__ = ["NicChoice", "Placement", "Rejection", "fit"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Rejection:
+class Rejection(FailureSummary):
     """Why a host cannot take the request: every check it failed, in the order checked."""
 
     failures: tuple[Failure, ...]
-
-    @property
-    def check(self) -> Check:
-        """The first check failed."""
-        return self.failures[0].check
-
-    @property
-    def reason(self) -> str:
-        """Every failure, in words shared by hosts failing alike."""
-        return join_texts([f.text for f in self.failures])
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

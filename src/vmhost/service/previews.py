@@ -8,12 +8,16 @@ host would have. Nothing is written.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from typing import TypeVar
 
 from vmhost import model, store
 from vmhost.model.accounting import HostView
 from vmhost.scheduler import capacity
 
 from .context import Context
+
+_N = TypeVar("_N", int, float)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -27,20 +31,20 @@ class SettingsPreview:
     min_memory_ratio: float | None
 
 
-def _ratio(field: str, value: object, errors: dict[str, list[str]]) -> float:
+def _checked(
+    validate: Callable[[str, object], _N],
+    field: str,
+    value: object,
+    errors: dict[str, list[str]],
+    invalid: _N,
+) -> _N:
+    """``validate(field, value)``; if it refuses, ``invalid``, and its messages go into
+    ``errors`` (so that every bad field is named at once)."""
     try:
-        return model.validate_ratio(field, value)
+        return validate(field, value)
     except model.InvalidInputError as exc:
         errors.update(exc.fields)
-        return 0.0
-
-
-def _count(field: str, value: object, errors: dict[str, list[str]]) -> int:
-    try:
-        return model.validate_non_negative(field, value)
-    except model.InvalidInputError as exc:
-        errors.update(exc.fields)
-        return 0
+        return invalid
 
 
 class PreviewService:
@@ -59,10 +63,11 @@ class PreviewService:
     ) -> SettingsPreview:
         """The host with these settings; InvalidInputError naming every bad field."""
         errors: dict[str, list[str]] = {}
-        cpu = _ratio("cpu_over_commit_ratio", cpu_over_commit_ratio, errors)
-        memory = _ratio("memory_over_commit_ratio", memory_over_commit_ratio, errors)
-        cores = _count("reserved_cores", reserved_cores, errors)
-        memory_mib = _count("reserved_memory_mib", reserved_memory_mib, errors)
+        ratio, count = model.validate_ratio, model.validate_non_negative
+        cpu = _checked(ratio, "cpu_over_commit_ratio", cpu_over_commit_ratio, errors, 0.0)
+        memory = _checked(ratio, "memory_over_commit_ratio", memory_over_commit_ratio, errors, 0.0)
+        cores = _checked(count, "reserved_cores", reserved_cores, errors, 0)
+        memory_mib = _checked(count, "reserved_memory_mib", reserved_memory_mib, errors, 0)
         with self.ctx.db.read() as conn:
             now = store.candidates.load_view(conn, host_id, spaces={})
         if now.cores and cores > now.cores:
