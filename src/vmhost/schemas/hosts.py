@@ -241,18 +241,12 @@ class VmHost(Response):
     can_run_containers: bool = False
 
 
-class VmHostCreate(Request):
-    """Register a VM host (MAAS's ``vm-hosts create`` parameters, plus vmhost's).
+class _HostKeys(Request):
+    """The keys a VM host is registered and changed with, as a change takes them (each may be
+    left out); :class:`VmHostCreate` requires ``type`` and adds its defaults and its one-time
+    keys."""
 
-    Give the address as ``power_address`` (MAAS) or ``address``. LXD: without ``certificate``
-    and ``key``, vmhost generates a key and certificate for the host (see the certificate
-    endpoint for the ``lxc config trust add`` command); ``password`` is an LXD trust password
-    (not recommended) or ``trust_token`` (``lxc config trust add --name vmhost``), used once to
-    get the certificate trusted and never stored. virsh: ``power_pass`` is the SSH password
-    (``qemu+ssh://``).
-    """
-
-    type: TypeInput
+    type: TypeInput | None = None
     power_address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
     address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
     name: str | None = None
@@ -261,59 +255,6 @@ class VmHostCreate(Request):
     tags: Items[str] | ItemsText | None = pydantic.Field(
         default=None, description="a list, or MAAS's comma-separated string"
     )
-    cpu_over_commit_ratio: float | None = pydantic.Field(
-        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC + DEFAULT_RATIO_DOC
-    )
-    memory_over_commit_ratio: float | None = pydantic.Field(
-        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC + DEFAULT_RATIO_DOC
-    )
-    reserved_cores: int = pydantic.Field(default=0, ge=0, le=1_000_000)
-    reserved_memory_mib: int = pydantic.Field(default=0, ge=0, le=2**40)
-    default_storage_pool: str | None = None
-    default_macvlan_mode: MacvlanMode | None = None
-    project: str | None = pydantic.Field(default=None, max_length=63)
-    password: str | None = pydantic.Field(default=None, max_length=4096)
-    power_pass: str | None = pydantic.Field(default=None, max_length=4096)
-    trust_token: str | None = pydantic.Field(default=None, max_length=4096)
-    certificate: str | None = pydantic.Field(default=None, max_length=65536)
-    key: str | None = pydantic.Field(default=None, max_length=65536)
-    server_certificate: str | None = pydantic.Field(
-        default=None,
-        max_length=65536,
-        description="LXD: the server's certificate (PEM) to pin, known from elsewhere (the LXD "
-        "charm publishes it), instead of the one the address shows at first contact",
-    )
-    options: Options | None = pydantic.Field(default=None, description=OPTIONS_DOC)
-
-    @pydantic.model_validator(mode="after")
-    def _one_address(self) -> VmHostCreate:
-        if self.power_address is None and self.address is None:
-            raise ValueError("power_address (or address) is required")
-        if (
-            self.power_address is not None
-            and self.address is not None
-            and self.power_address != self.address
-        ):
-            raise ValueError("give the address once, as power_address or address")
-        return self
-
-    @property
-    def the_address(self) -> str:
-        """The address, whichever key carried it."""
-        return self.power_address or self.address or ""
-
-
-class VmHostUpdate(Request):
-    """Change a VM host; keys not given keep their values. ``type`` cannot change (delete the
-    host and add it again)."""
-
-    type: TypeInput | None = None
-    name: str | None = None
-    power_address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
-    address: str | None = pydantic.Field(default=None, min_length=1, max_length=2048)
-    zone: str | None = None
-    pool: str | None = None
-    tags: Items[str] | ItemsText | None = None
     cpu_over_commit_ratio: float | None = pydantic.Field(
         default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC
     )
@@ -329,14 +270,10 @@ class VmHostUpdate(Request):
     power_pass: str | None = pydantic.Field(default=None, max_length=4096)
     certificate: str | None = pydantic.Field(default=None, max_length=65536)
     key: str | None = pydantic.Field(default=None, max_length=65536)
-    options: Options | None = pydantic.Field(
-        default=None,
-        description=OPTIONS_DOC + "; merged into the host's: a name set to null is removed "
-        "(the driver's default applies again), names not given are kept",
-    )
+    options: Options | None = pydantic.Field(default=None, description=OPTIONS_DOC)
 
     @pydantic.model_validator(mode="after")
-    def _one_address(self) -> VmHostUpdate:
+    def _address_once(self) -> _HostKeys:
         if (
             self.power_address is not None
             and self.address is not None
@@ -344,6 +281,57 @@ class VmHostUpdate(Request):
         ):
             raise ValueError("give the address once, as power_address or address")
         return self
+
+
+class VmHostCreate(_HostKeys):
+    """Register a VM host (MAAS's ``vm-hosts create`` parameters, plus vmhost's).
+
+    Give the address as ``power_address`` (MAAS) or ``address``. LXD: without ``certificate``
+    and ``key``, vmhost generates a key and certificate for the host (see the certificate
+    endpoint for the ``lxc config trust add`` command); ``password`` is an LXD trust password
+    (not recommended) or ``trust_token`` (``lxc config trust add --name vmhost``), used once to
+    get the certificate trusted and never stored. virsh: ``power_pass`` is the SSH password
+    (``qemu+ssh://``).
+    """
+
+    type: TypeInput
+    cpu_over_commit_ratio: float | None = pydantic.Field(
+        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC + DEFAULT_RATIO_DOC
+    )
+    memory_over_commit_ratio: float | None = pydantic.Field(
+        default=None, ge=0, le=10, allow_inf_nan=False, description=RATIO_DOC + DEFAULT_RATIO_DOC
+    )
+    reserved_cores: int = pydantic.Field(default=0, ge=0, le=1_000_000)
+    reserved_memory_mib: int = pydantic.Field(default=0, ge=0, le=2**40)
+    trust_token: str | None = pydantic.Field(default=None, max_length=4096)
+    server_certificate: str | None = pydantic.Field(
+        default=None,
+        max_length=65536,
+        description="LXD: the server's certificate (PEM) to pin, known from elsewhere (the LXD "
+        "charm publishes it), instead of the one the address shows at first contact",
+    )
+
+    @pydantic.model_validator(mode="after")
+    def _an_address(self) -> VmHostCreate:
+        if self.power_address is None and self.address is None:
+            raise ValueError("power_address (or address) is required")
+        return self
+
+    @property
+    def the_address(self) -> str:
+        """The address, whichever key carried it."""
+        return self.power_address or self.address or ""
+
+
+class VmHostUpdate(_HostKeys):
+    """Change a VM host; keys not given keep their values. ``type`` cannot change (delete the
+    host and add it again)."""
+
+    options: Options | None = pydantic.Field(
+        default=None,
+        description=OPTIONS_DOC + "; merged into the host's: a name set to null is removed "
+        "(the driver's default applies again), names not given are kept",
+    )
 
 
 class TagRequest(Request):
