@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import results
@@ -81,6 +80,15 @@ def _error(exc: vmclient.ClientError) -> ServiceError:
     return ServiceError(str(exc))
 
 
+@contextlib.contextmanager
+def _calls() -> Iterator[None]:
+    """The service's calls inside: a client failure leaves as a one-line `ServiceError`."""
+    try:
+        yield
+    except vmclient.ClientError as exc:
+        raise _error(exc) from None
+
+
 class ServiceApi:
     """The vmhost service on this unit, through its REST API on loopback."""
 
@@ -103,17 +111,13 @@ class ServiceApi:
 
     def version(self) -> str:
         """The service's version (its health endpoint)."""
-        try:
+        with _calls():
             return self._client.health().version
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
 
     def check_token(self) -> None:
         """Raise `UnauthorizedError` unless the charm's token is an admin token here."""
-        try:
+        with _calls():
             who = self._client.whoami()
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
         if who.role != "admin":
             raise UnauthorizedError(f"the charm's token {who.name!r} is not admin")
 
@@ -132,54 +136,22 @@ class ServiceApi:
     def add_host(self, fields: Mapping[str, Any]) -> dict[str, str]:
         """Register a host (`schemas.VmHostCreate` keys); for an LXD host that does not trust
         the service yet, the certificate to trust and the command that trusts it."""
-        try:
+        with _calls():
             host = self._client.hosts.create(vmclient.build(schemas.VmHostCreate, **fields))
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
-        results = {
-            "id": str(host.id),
-            "name": host.name,
-            "status": host.status,
-            "cores": str(host.total.cores),
-            "memory-mib": str(host.total.memory),
-        }
-        if host.status != "ready":
-            results["last-error"] = host.last_error
+        answer = results.added_host(host)
         if host.type == "lxd" and host.status == "untrusted":
-            results.update(self.certificate(host.id))
-        return results
+            answer.update(self.certificate(host.id))
+        return answer
 
     def certificate(self, host: int | str) -> dict[str, str]:
         """The client certificate the service presents to an LXD host, and how to trust it."""
-        try:
-            cert = self._client.hosts.certificate(host)
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
-        return {
-            "certificate": cert.certificate,
-            "fingerprint": cert.fingerprint,
-            "trust-command": cert.trust_command,
-            "not-after": cert.not_after,
-            "fetch-url": cert.fetch_url,
-        }
+        with _calls():
+            return results.certificate(self._client.hosts.certificate(host))
 
     def refresh(self, host: int | str) -> dict[str, str]:
         """Re-discover a host."""
-        try:
-            found = self._client.hosts.refresh(host)
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
-        results = {
-            "id": str(found.id),
-            "name": found.name,
-            "status": found.status,
-            "cores": str(found.total.cores),
-            "memory-mib": str(found.total.memory),
-            "vms": str(found.vm_count.total),
-        }
-        if found.last_error:
-            results["last-error"] = found.last_error
-        return results
+        with _calls():
+            return results.refreshed_host(self._client.hosts.refresh(host))
 
     def compose(
         self,
@@ -230,46 +202,27 @@ class ServiceApi:
 
     def decompose(self, vm_id: int) -> dict[str, str]:
         """Delete a VM and its disks."""
-        try:
-            deleted = self._client.vms.delete(vm_id)
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
-        results = {"id": str(deleted.id), "name": deleted.name}
-        if deleted.errors:
-            results["errors"] = "; ".join(deleted.errors)
-        return results
+        with _calls():
+            return results.deleted(self._client.vms.delete(vm_id))
 
     def list_hosts(self) -> dict[str, str]:
         """Every VM host, as JSON."""
-        try:
-            hosts = self._client.hosts.list()
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
-        return {
-            "count": str(len(hosts)),
-            "hosts": json.dumps([results.host_summary(h) for h in hosts]),
-        }
+        with _calls():
+            return results.host_list(self._client.hosts.list())
 
     def list_vms(self, host: str | None = None) -> dict[str, str]:
         """The VMs (of one host), as JSON."""
-        try:
-            vms = self._client.vms.list(host)
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
-        return {"count": str(len(vms)), "vms": json.dumps([results.vm_summary(v) for v in vms])}
+        with _calls():
+            return results.vm_list(self._client.vms.list(host))
 
     def create_token(self, name: str, *, read_only: bool) -> tuple[str, dict[str, str]]:
         """A new token (returned once) and its record."""
-        try:
+        role = "readonly" if read_only else "admin"
+        with _calls():
             created = self._client.tokens.create(
-                vmclient.build(
-                    schemas.TokenCreate, name=name, role="readonly" if read_only else "admin"
-                )
+                vmclient.build(schemas.TokenCreate, name=name, role=role)
             )
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
-        record = {"id": str(created.id), "name": created.name, "role": created.role}
-        return created.token, record
+        return created.token, results.token_record(created)
 
     def renew_token(self, name: str, *, read_only: bool) -> str:
         """A new token named `name`, the one before it (if any) revoked; returned once."""
@@ -287,10 +240,8 @@ class ServiceApi:
 
     def hosts_summary(self) -> tuple[int, int]:
         """How many VM hosts the service knows, and how many of them are not ready."""
-        try:
+        with _calls():
             hosts = self._client.hosts.list()
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
         return len(hosts), sum(1 for host in hosts if host.status != "ready")
 
     # -- the lxd integration ---------------------------------------------------------------
@@ -307,10 +258,8 @@ class ServiceApi:
         its new address when that changed); remove the relation's hosts whose name is in
         neither `wanted` nor `keep`, leaving their VMs on the hypervisor. Returns one line per
         host that failed (the others are done)."""
-        try:
+        with _calls():
             existing = {h.name: h for h in self._client.hosts.list()}
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
         problems: list[str] = []
         names = set(keep)
         for host in wanted:
@@ -356,12 +305,10 @@ class ServiceApi:
         idle VM that fits is reused), decompose the newest extra ones. Constraints apply to
         the VMs composed from now on, as Juju's do; the ones already there are kept. A request
         that cannot be met keeps what was composed and says why."""
-        try:
+        with _calls():
             vms = sorted(self._client.vms.list(owner=owner), key=lambda vm: vm.id)
             for extra in vms[count:]:
                 allocate.release(self._client, extra.id)
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
         vms = vms[:count]
         error: str | None = None
         while len(vms) < count:
@@ -388,20 +335,16 @@ class ServiceApi:
 
     def owners(self, prefix: str) -> set[str]:
         """The owners starting with `prefix` that hold VMs."""
-        try:
+        with _calls():
             vms = self._client.vms.list()
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
         return {vm.owner for vm in vms if vm.owner.startswith(prefix)}
 
     def release_owner(self, owner: str) -> int:
         """Decompose every VM of `owner`; how many there were."""
-        try:
+        with _calls():
             vms = self._client.vms.list(owner=owner)
             for vm in vms:
                 allocate.release(self._client, vm.id)
-        except vmclient.ClientError as exc:
-            raise _error(exc) from None
         return len(vms)
 
     def _spaces(self) -> set[str]:

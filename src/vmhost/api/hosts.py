@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-import urllib.parse
-from typing import Any, TypeVar
+from typing import Any
 
 import fastapi
 import orjson
 
-from vmhost import model, pki, schemas
+from vmhost import model, schemas
 from vmhost.model import host_options
 from vmhost.service import HostDetail, Services, host_json
 
-from . import auth, convert, deps, errors, host_details
+from . import auth, composing, convert, deps, errors, host_details, host_input
 
 router = fastapi.APIRouter(
     prefix=f"{schemas.API_PREFIX}/vm-hosts", tags=["vm-hosts"], route_class=errors.ErrorRoute
@@ -24,45 +21,12 @@ Reader = fastapi.Depends(auth.reader)
 Admin = fastapi.Depends(auth.admin)
 HostKey = fastapi.Path(description="VM host id or name", min_length=1, max_length=255)
 
-T = TypeVar("T")
-_NOT_NAME = re.compile(r"[^a-zA-Z0-9._-]+")
 MAX_PAGE = 1000  # hosts in one page of the list (?limit=)
 MAX_OFFSET = 2**31 - 1  # ?offset= (any larger skips every host anyway)
 
 
 def _one(detail: HostDetail) -> schemas.VmHost:
     return convert.host(detail)
-
-
-def _default_name(address: str) -> str:
-    try:
-        parsed = urllib.parse.urlsplit(address if "://" in address else f"//{address}")
-    except ValueError:  # not a URL: the service refuses the address, naming the field
-        return f"vmhost-{secrets.token_hex(3)}"
-    base = _NOT_NAME.sub("-", parsed.hostname or parsed.path or "").strip("-._")[:50]
-    return base or f"vmhost-{secrets.token_hex(3)}"
-
-
-def _server_certificate(host_type: model.HostType, pem: str | None) -> str:
-    """An LXD server certificate given to pin: checked to be one PEM certificate."""
-    if not pem:
-        return ""
-    if host_type is not model.HostType.LXD:
-        raise model.InvalidInputError.for_field(
-            "server_certificate", "only LXD hosts have a server certificate to pin"
-        )
-    try:
-        pki.fingerprint(pem)
-    except (pki.PkiError, ValueError):
-        raise model.InvalidInputError.for_field(
-            "server_certificate", "not a PEM certificate (-----BEGIN CERTIFICATE-----)"
-        ) from None
-    return pem
-
-
-def _or_default(ratio: float | None, default: float) -> float:
-    """A new host's over-commit ratio: the one given, else the server's default (settings)."""
-    return default if ratio is None else ratio
 
 
 def _host_json(detail: HostDetail) -> bytes:
@@ -122,39 +86,11 @@ def create_host(
     does not trust vmhost's certificate yet is added with status ``untrusted``: trust the
     certificate (see ``/certificate``), then refresh. An LXD host must answer at its address
     once, to pin its server certificate."""
-    host_type = model.HostType(schemas.DRIVER_FOR_TYPE[body.type])
-    address = body.the_address
-    name = body.name if body.name is not None else _default_name(address)
-    tags = convert.tags(body.tags) or ()
-    settings = model.HostSettings(
-        name=name,
-        type=host_type,
-        address=address,
-        zone=body.zone or model.DEFAULT_ZONE,
-        pool=body.pool or model.DEFAULT_POOL,
-        tags=tags,
-        cpu_over_commit_ratio=_or_default(
-            body.cpu_over_commit_ratio, svc.ctx.settings.default_cpu_over_commit_ratio
-        ),
-        memory_over_commit_ratio=_or_default(
-            body.memory_over_commit_ratio, svc.ctx.settings.default_memory_over_commit_ratio
-        ),
-        reserved_cores=body.reserved_cores,
-        reserved_memory_mib=body.reserved_memory_mib,
-        default_storage_pool=body.default_storage_pool,
-        default_macvlan_mode=body.default_macvlan_mode,
-        project=body.project
-        if body.project is not None
-        else ("default" if host_type is model.HostType.LXD else ""),
-    )
-    if body.password and body.power_pass and body.password != body.power_pass:
-        raise model.InvalidInputError.for_field(
-            "power_pass", "give the password once, as password (LXD) or power_pass (virsh)"
-        )
-
+    settings = host_input.settings(body, svc)
+    host_type, name = settings.type, settings.name
     host_options.parse(host_type, body.options or {})  # before an operation is started
     creds = svc.certificates.client_credentials(host_type, body.certificate or "", body.key or "")
-    server_pem = _server_certificate(host_type, body.server_certificate)
+    server_pem = host_input.server_certificate(host_type, body.server_certificate)
 
     def work() -> schemas.VmHost:
         detail = svc.hosts.add(
@@ -196,11 +132,6 @@ def read_host(
     return fastapi.responses.Response(body[0], media_type="application/json")
 
 
-def _given(value: T | None) -> T | model.Unset:
-    """A key of the body: None (not given) keeps the host's value."""
-    return model.UNSET if value is None else value
-
-
 @router.put(
     "/{host}",
     dependencies=[Admin],
@@ -215,34 +146,7 @@ def update_host(
     """Keys not given keep their values. Bad input changes nothing. A new address, password
     or certificate is tried at once (refresh); the host keeps the change either way."""
     host_id = deps.host_id(svc, host)
-    current = svc.hosts.get(host_id)
-    password = body.password if body.password is not None else body.power_pass
-    creds = None
-    if body.certificate is not None or body.key is not None:
-        creds = svc.certificates.client_credentials(
-            current.host.type, body.certificate or "", body.key or ""
-        )
-    changes = model.HostChanges(
-        type=_given(model.HostType(schemas.DRIVER_FOR_TYPE[body.type]) if body.type else None),
-        name=_given(body.name),
-        address=_given(body.power_address or body.address),
-        zone=_given(body.zone),
-        pool=_given(body.pool),
-        tags=_given(convert.tags(body.tags)),
-        cpu_over_commit_ratio=_given(body.cpu_over_commit_ratio),
-        memory_over_commit_ratio=_given(body.memory_over_commit_ratio),
-        reserved_cores=_given(body.reserved_cores),
-        reserved_memory_mib=_given(body.reserved_memory_mib),
-        default_storage_pool=_given(body.default_storage_pool),
-        default_macvlan_mode=body.default_macvlan_mode
-        if "default_macvlan_mode" in body.model_fields_set
-        else model.UNSET,
-        project=_given(body.project),
-        password=_given(password),
-        client_cert_pem=creds.certificate_pem if creds else model.UNSET,
-        client_key_pem=creds.key_pem if creds else model.UNSET,
-        options=model.UNSET if body.options is None else dict(body.options),
-    )
+    changes = host_input.changes(body, svc.hosts.get(host_id).host, svc)
     detail = svc.hosts.update(host_id, changes)
     return _one(detail)
 
@@ -317,33 +221,7 @@ def compose_on_host(
     """Compose a VM here. No room answers 409 with the reasons per check."""
     host_id = deps.host_id(svc, host)
     svc.hosts.get(host_id)
-    return compose(request, svc, body, host_id, run_async)
-
-
-def compose(
-    request: fastapi.Request,
-    svc: Services,
-    body: schemas.ComposeBody,
-    host_id: int | None,
-    run_async: bool,
-) -> Any:
-    """Compose (on one host or the best one), now or in the background."""
-    compose_request = convert.compose_request(body, host_id)
-
-    def work() -> schemas.ComposeResult:
-        result = svc.vms.compose(compose_request)
-        return schemas.ComposeResult.model_validate(
-            {
-                "system_id": str(result.vm.id),
-                "resource_uri": convert.vm_uri(result.vm.id),
-                "host": convert.host_ref(result.host_id, result.host_name),
-                "vm": convert.vm(result.vm, result.host_name),
-                "attempts": result.attempts,
-            }
-        )
-
-    target = host_json.host_uri(host_id) if host_id is not None else f"{schemas.API_PREFIX}/vms"
-    return deps.maybe_async(request, run_async, "compose", target, work)
+    return composing.compose(request, svc, body, host_id, run_async)
 
 
 @router.get(

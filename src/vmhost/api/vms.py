@@ -10,8 +10,7 @@ import fastapi
 from vmhost import model, schemas
 from vmhost.service import Services, views
 
-from . import auth, convert, deps, errors
-from .hosts import compose
+from . import auth, composing, convert, deps, errors
 
 router = fastapi.APIRouter(
     prefix=f"{schemas.API_PREFIX}/vms", tags=["vms"], route_class=errors.ErrorRoute
@@ -73,7 +72,7 @@ def compose_anywhere(
     """The scheduler picks the host (``host`` restricts it to one). No room answers 409 with
     the reasons per check ("3 hosts considered: 2 lack 16384 MiB of memory; ...")."""
     host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
-    return compose(request, svc, body, host_id, run_async)
+    return composing.compose(request, svc, body, host_id, run_async)
 
 
 @router.post(
