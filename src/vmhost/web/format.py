@@ -8,7 +8,7 @@ functions the API and the CLI show); this module only lays them out (widths of b
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from vmhost.service import views
 
@@ -138,55 +138,49 @@ def _scaled(total: str, value: float, reserved: str = "", pinned: int = 0) -> st
     return f"{base} × {ratio(value)}" + (f" + {pinned} pinned" if pinned else "")
 
 
+def _meter(
+    label: str,
+    detail: str,
+    capacity: int,
+    amount: Callable[[int], str],
+    parts: Sequence[tuple[str, int, str]],
+    free: int,
+    unit: str = "",
+) -> Meter:
+    """A used/free bar: ``parts`` (kind, amount, word) then what is free, over ``capacity``;
+    over-committed when free is below zero. ``amount`` writes a number in the meter's unit."""
+    used = sum(value for _, value, _ in parts)
+    segments = [(kind, value, f"{amount(value)} {word}") for kind, value, word in parts]
+    segments.append(("free", max(free, 0), f"{amount(free)} free"))
+    headline = f"{amount(used)} of {amount(capacity)}{unit}"
+    return Meter(label, headline, detail, _segments(segments, capacity), free < 0)
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
 def cores_meter(resources: views.Resources) -> Meter:
     """Cores: allocated / other / free after over-commit; "8 × 2.0" when a ratio applies."""
     c = resources.cores
-    used = c.allocated + c.other
-    free = c.free
     detail = ""
-    pinned = c.pinned_allocated + c.pinned_other
     if c.over_commit_ratio != 1 or c.reserved:
         reserved = str(c.reserved) if c.reserved else ""
+        pinned = c.pinned_allocated + c.pinned_other
         detail = _scaled(str(c.total), c.over_commit_ratio, reserved, pinned)
-    return Meter(
-        "CPU",
-        f"{used:,} of {c.capacity:,} cores",
-        detail,
-        _segments(
-            [
-                ("allocated", c.allocated, f"{c.allocated:,} allocated"),
-                ("other", c.other, f"{c.other:,} other"),
-                ("free", max(free, 0), f"{free:,} free"),
-            ],
-            c.capacity,
-        ),
-        free < 0,
-    )
+    parts = [("allocated", c.allocated, "allocated"), ("other", c.other, "other")]
+    return _meter("CPU", detail, c.capacity, _count, parts, c.free, " cores")
 
 
 def memory_meter(resources: views.Resources) -> Meter:
     """General memory: allocated / other / free after over-commit (hugepages apart)."""
     m = resources.memory
-    used = m.allocated_mib + m.other_mib
-    free = m.free_mib
     detail = ""
     if m.over_commit_ratio != 1 or m.reserved_mib:
         reserved = mib(m.reserved_mib) if m.reserved_mib else ""
         detail = _scaled(mib(m.general_mib), m.over_commit_ratio, reserved)
-    return Meter(
-        "RAM",
-        f"{mib(used)} of {mib(m.capacity_mib)}",
-        detail,
-        _segments(
-            [
-                ("allocated", m.allocated_mib, f"{mib(m.allocated_mib)} allocated"),
-                ("other", m.other_mib, f"{mib(m.other_mib)} other"),
-                ("free", max(free, 0), f"{mib(free)} free"),
-            ],
-            m.capacity_mib,
-        ),
-        free < 0,
-    )
+    parts = [("allocated", m.allocated_mib, "allocated"), ("other", m.other_mib, "other")]
+    return _meter("RAM", detail, m.capacity_mib, mib, parts, m.free_mib)
 
 
 def hugepages_meter(resources: views.Resources) -> Meter | None:
@@ -195,20 +189,8 @@ def hugepages_meter(resources: views.Resources) -> Meter | None:
     if not h.total_mib:
         return None
     sizes = ", ".join(f"{page_size(p.page_size_kib)} pages" for p in h.page_sizes)
-    return Meter(
-        "Hugepages",
-        f"{mib(h.allocated_mib + h.other_mib)} of {mib(h.total_mib)}",
-        sizes,
-        _segments(
-            [
-                ("allocated", h.allocated_mib, f"{mib(h.allocated_mib)} allocated"),
-                ("other", h.other_mib, f"{mib(h.other_mib)} other"),
-                ("free", max(h.free_mib, 0), f"{mib(h.free_mib)} free"),
-            ],
-            h.total_mib,
-        ),
-        h.free_mib < 0,
-    )
+    parts = [("allocated", h.allocated_mib, "allocated"), ("other", h.other_mib, "other")]
+    return _meter("Hugepages", sizes, h.total_mib, mib, parts, h.free_mib)
 
 
 def storage_meter(
@@ -216,21 +198,12 @@ def storage_meter(
 ) -> Meter:
     """Storage: ours (allocated) / other VMs / outside use / free; never over-committed (the
     host's ``resources.storage``, or one pool of ``views.storage_pools``)."""
-    return Meter(
-        label,
-        f"{size(allocated + other + external)} of {size(total)}",
-        "",
-        _segments(
-            [
-                ("allocated", allocated, f"{size(allocated)} ours"),
-                ("other", other, f"{size(other)} other VMs"),
-                ("external", external, f"{size(external)} outside use"),
-                ("free", max(free, 0), f"{size(free)} free"),
-            ],
-            total,
-        ),
-        free < 0,
-    )
+    parts = [
+        ("allocated", allocated, "ours"),
+        ("other", other, "other VMs"),
+        ("external", external, "outside use"),
+    ]
+    return _meter(label, "", total, size, parts, free)
 
 
 def pool_meter(pool: views.StoragePoolUse) -> Meter:
