@@ -50,63 +50,32 @@ def _named_routes(collection: str, kind: str, wire: type[Any], what: str) -> Non
         return schemas.Deleted(id=item["id"], name=item["name"])
 
     tags: list[str | Any] = [collection]
-    path = f"/{collection}"
-    router.add_api_route(
-        path,
-        list_items,
-        methods=["GET"],
-        response_model=types.GenericAlias(list, (wire,)),  # list[wire]: wire is a value
-        dependencies=[Reader],
-        responses=errors.responses(401),
-        tags=tags,
-        name=f"list_{collection}",
-        summary=f"List {what}s",
-    )
-    router.add_api_route(
-        path,
-        create_item,
-        methods=["POST"],
-        status_code=201,
-        response_model=wire,
-        dependencies=[Admin],
-        responses=errors.responses(400, 401, 403, 409, 422),
-        tags=tags,
-        name=f"create_{kind}",
-        summary=f"Create a {what}",
-    )
-    router.add_api_route(
-        path + "/{key}",
-        read_item,
-        methods=["GET"],
-        response_model=wire,
-        dependencies=[Reader],
-        responses=errors.responses(401, 404),
-        tags=tags,
-        name=f"read_{kind}",
-        summary=f"Read a {what}",
-    )
-    router.add_api_route(
-        path + "/{key}",
-        update_item,
-        methods=["PUT"],
-        response_model=wire,
-        dependencies=[Admin],
-        responses=errors.responses(400, 401, 403, 404, 409, 422),
-        tags=tags,
-        name=f"update_{kind}",
-        summary=f"Rename or re-describe a {what}",
-    )
-    router.add_api_route(
-        path + "/{key}",
-        delete_item,
-        methods=["DELETE"],
-        response_model=schemas.Deleted,
-        dependencies=[Admin],
-        responses=errors.responses(401, 403, 404, 409),
-        tags=tags,
-        name=f"delete_{kind}",
-        summary=f"Delete an empty {what} (not the default)",
-    )
+    one = f"/{collection}/{{key}}"
+    # path, endpoint, method, answer, who, status codes, name, summary
+    routes: list[tuple[str, Any, str, Any, Any, tuple[int, ...], str, str]] = [
+        (f"/{collection}", list_items, "GET", types.GenericAlias(list, (wire,)), Reader,
+         (401,), f"list_{collection}", f"List {what}s"),
+        (f"/{collection}", create_item, "POST", wire, Admin,
+         (400, 401, 403, 409, 422), f"create_{kind}", f"Create a {what}"),
+        (one, read_item, "GET", wire, Reader, (401, 404), f"read_{kind}", f"Read a {what}"),
+        (one, update_item, "PUT", wire, Admin, (400, 401, 403, 404, 409, 422),
+         f"update_{kind}", f"Rename or re-describe a {what}"),
+        (one, delete_item, "DELETE", schemas.Deleted, Admin, (401, 403, 404, 409),
+         f"delete_{kind}", f"Delete an empty {what} (not the default)"),
+    ]  # fmt: skip
+    for path, endpoint, method, answer, who, codes, name, summary in routes:
+        router.add_api_route(
+            path,
+            endpoint,
+            methods=[method],
+            status_code=201 if method == "POST" else None,
+            response_model=answer,  # list[wire] for the list: wire is a value
+            dependencies=[who],
+            responses=errors.responses(*codes),
+            tags=tags,
+            name=name,
+            summary=summary,
+        )
 
 
 _named_routes("zones", "zone", schemas.Zone, "zone")
@@ -134,7 +103,7 @@ def set_space(
 ) -> schemas.Space:
     """Map a host network to a space, on every host (no ``host``) or on one host. A compose
     asking for a NIC in the space lands on that network."""
-    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
+    host_id = deps.optional_host_id(svc, body.host)
     if host_id is not None:
         svc.hosts.get(host_id)
     return schemas.Space.model_validate(svc.spaces.set(body.space, body.network, host_id))

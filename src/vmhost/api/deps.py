@@ -46,6 +46,11 @@ def host_id(svc: Services, key: str) -> int:
     return svc.hosts.host_id_by_name(key)
 
 
+def optional_host_id(svc: Services, key: int | str | None) -> int | None:
+    """``host_id`` of a key that may be absent (a body's or query's ``host``): None then."""
+    return None if key is None else host_id(svc, str(key))
+
+
 def named_key(key: str, kind: str) -> int | str:
     """A zone/pool/token key: an id when numeric, else a name."""
     number = numeric_id(key)

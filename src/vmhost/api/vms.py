@@ -40,7 +40,7 @@ def list_vms(
 ) -> list[schemas.Vm]:
     """VMs, filtered by host, origin (composed here / adopted from the host), state, owner and
     whether they are idle."""
-    host_id = deps.host_id(svc, host) if host is not None else None
+    host_id = deps.optional_host_id(svc, host)
     if host_id is not None:
         svc.hosts.get(host_id)
     filters: dict[str, Any] = {
@@ -71,8 +71,13 @@ def compose_anywhere(
 ) -> Any:
     """The scheduler picks the host (``host`` restricts it to one). No room answers 409 with
     the reasons per check ("3 hosts considered: 2 lack 16384 MiB of memory; ...")."""
-    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
+    host_id = deps.optional_host_id(svc, body.host)
     return composing.compose(request, svc, body, host_id, run_async)
+
+
+def _validated(svc: Services, body: schemas.HostComposeBody) -> model.ComposeRequest:
+    """The compose request of a body, checked as a compose would check it (nothing claimed)."""
+    return svc.vms.validate(convert.compose_request(body, deps.optional_host_id(svc, body.host)))
 
 
 @router.post(
@@ -87,8 +92,7 @@ def candidates(
     svc: Services = fastapi.Depends(deps.services),
 ) -> schemas.Candidates:
     """Hosts that could take the request now, best first, and per check why others cannot."""
-    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
-    request = svc.vms.validate(convert.compose_request(body, host_id))
+    request = _validated(svc, body)
     ranked = svc.claims.candidates(request, limit=limit)
     data = views.candidates(ranked, svc.claims.explain(request))
     return schemas.Candidates.model_validate(
@@ -119,24 +123,26 @@ def idle_vms(
     least the cores, memory and disks asked for, the same instance type, a NIC per space or
     network asked for (none in an excluded space), on a ready host that passes the zone,
     pool, tags and architecture checks; cheapest first (cores + memory in GiB)."""
-    host_id = deps.host_id(svc, str(body.host)) if body.host is not None else None
-    request = svc.vms.validate(convert.compose_request(body, host_id))
+    request = _validated(svc, body)
     vms = svc.allocation.idle(request, limit=limit)
     names = svc.hosts.names(list({vm.host_id for vm in vms})) if vms else {}
     return [convert.vm(vm, names.get(vm.host_id, "")) for vm in vms]
 
 
+def _answer(svc: Services, vm: model.Vm) -> schemas.Vm:
+    """A VM as the routes answer it, with its host's name."""
+    return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
+
+
 @router.get("/{vm_id}", dependencies=[Reader], responses=errors.responses(401, 404))
 def read_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
     """One VM."""
-    vm = svc.vms.get(vm_id)
-    return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
+    return _answer(svc, svc.vms.get(vm_id))
 
 
 def _power(on: bool) -> Any:
     def power(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
-        vm = svc.vms.power(vm_id, on)
-        return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
+        return _answer(svc, svc.vms.power(vm_id, on))
 
     power.__doc__ = f"Power the VM {'on' if on else 'off'}; answers the VM with its new state."
     return power
@@ -152,10 +158,6 @@ for _on in (True, False):
         name=f"power_{'on' if _on else 'off'}",
         summary=f"Power a VM {'on' if _on else 'off'}",
     )
-
-
-def _answer(svc: Services, vm: model.Vm) -> schemas.Vm:
-    return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
 
 
 @router.post(
