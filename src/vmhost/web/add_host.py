@@ -15,15 +15,14 @@ from typing import Any
 
 import fastapi
 from fastapi.responses import JSONResponse, Response
-from starlette.datastructures import FormData
 
 from vmhost import model
 from vmhost.service import Services
 
 from . import format as fmt
 from . import ops, render
-from .forms import Form, form_data
-from .host_pages import host_key, load, writer
+from .forms import Form
+from .host_pages import ChangeForm, host_key, load
 from .hostinfo import HostInfo, host_info
 from .session import current, services
 
@@ -156,10 +155,8 @@ def _place(form: Form, exc: model.VmHostError, auth: str) -> None:
 
 
 @router.post("/hosts/add")
-def add(request: fastapi.Request, data: FormData = fastapi.Depends(form_data)) -> Response:
+def add(request: fastapi.Request, form: Form = ChangeForm) -> Response:
     """Add the host; bad input comes back inline with what was typed, and adds nothing."""
-    form = Form(data)
-    writer(request, form)
     svc = services(request)
     kind = form.choice("type", TYPES, "Type", "lxd")
     settings = _settings(form, kind)
@@ -236,11 +233,8 @@ def trust_page(request: fastapi.Request, key: str) -> Response:
 
 
 @router.post("/hosts/{key}/recheck")
-def recheck(
-    request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-) -> Response:
+def recheck(request: fastapi.Request, key: str, _form: Form = ChangeForm) -> Response:
     """Try the host again (a refresh): the trust page asks until the host is ready."""
-    writer(request, Form(data))
     svc = services(request)
     info = host_info(svc.hosts.refresh(host_key(key), raise_errors=False))
     if render.wants_json(request):
@@ -249,12 +243,8 @@ def recheck(
 
 
 @router.post("/hosts/{key}/project")
-def choose_project(
-    request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-) -> Response:
+def choose_project(request: fastapi.Request, key: str, form: Form = ChangeForm) -> Response:
     """Compose in this LXD project (created by vmhost when it does not exist yet)."""
-    form = Form(data)
-    writer(request, form)
     svc = services(request)
     host_id = host_key(key)
     project = form.text("new_project") or form.text("project")

@@ -7,15 +7,14 @@ from typing import Any
 
 import fastapi
 from fastapi.responses import Response
-from starlette.datastructures import FormData
 
 from vmhost import model
 from vmhost.service import NamedService, Services
 
 from . import format as fmt
 from . import render
-from .forms import Form, form_data
-from .host_pages import writer
+from .forms import Form
+from .host_pages import ChangeForm
 from .session import current, services
 
 router = render.router()
@@ -76,9 +75,7 @@ def _routes(collection: str) -> None:
     def list_items(request: fastapi.Request) -> Response:
         return _page(request, collection)
 
-    def create(request: fastapi.Request, data: FormData = fastapi.Depends(form_data)) -> Response:
-        form = Form(data)
-        writer(request, form)
+    def create(request: fastapi.Request, form: Form = ChangeForm) -> Response:
         name = form.required("name", "The name")
         if form.ok:
             try:
@@ -90,11 +87,7 @@ def _routes(collection: str) -> None:
                 form.fail("name", fmt.sentence(exc.message))
         return _page(request, collection, form.values(), form.errors, status=400)
 
-    def update(
-        request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-    ) -> Response:
-        form = Form(data)
-        writer(request, form)
+    def update(request: fastapi.Request, key: str, form: Form = ChangeForm) -> Response:
         named = _named(services(request), collection)
         item = named.get(_item_key(key))
         changes = {
@@ -114,10 +107,7 @@ def _routes(collection: str) -> None:
         edit = {"id": item["id"], "values": form.values(), "errors": form.errors}
         return _page(request, collection, edit=edit, status=400)
 
-    def delete(
-        request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-    ) -> Response:
-        writer(request, Form(data))
+    def delete(request: fastapi.Request, key: str, _form: Form = ChangeForm) -> Response:
         named = _named(services(request), collection)
         try:
             item = named.delete(_item_key(key))
@@ -161,10 +151,8 @@ def spaces(request: fastapi.Request) -> Response:
 
 
 @router.post("/spaces")
-def set_space(request: fastapi.Request, data: FormData = fastapi.Depends(form_data)) -> Response:
+def set_space(request: fastapi.Request, form: Form = ChangeForm) -> Response:
     """Map a network (on every host, or on one) to a space."""
-    form = Form(data)
-    writer(request, form)
     space = form.required("space", "The space")
     network = form.required("network", "The network")
     host = form.text("host")
@@ -185,10 +173,8 @@ def set_space(request: fastapi.Request, data: FormData = fastapi.Depends(form_da
 
 
 @router.post("/spaces/unset")
-def unset_space(request: fastapi.Request, data: FormData = fastapi.Depends(form_data)) -> Response:
+def unset_space(request: fastapi.Request, form: Form = ChangeForm) -> Response:
     """Remove one mapping of a space."""
-    form = Form(data)
-    writer(request, form)
     space, network = form.text("space"), form.text("network")
     try:
         services(request).spaces.unset(space, network or None)

@@ -16,7 +16,7 @@ from vmhost.service import Services, views
 from . import format as fmt
 from . import ops, render
 from .forms import Form, form_data
-from .host_pages import load, writer
+from .host_pages import ChangeForm, load
 from .hostinfo import HostInfo
 from .session import check_csrf, current, services
 
@@ -257,10 +257,8 @@ def compose_preview(
 
 
 @router.post("/compose")
-def compose(request: fastapi.Request, data: FormData = fastapi.Depends(form_data)) -> Response:
+def compose(request: fastapi.Request, form: Form = ChangeForm) -> Response:
     """Compose; bad input comes back inline, the compose runs as an operation."""
-    form = Form(data)
-    writer(request, form)
     svc = services(request)
     host = _host_of(svc, form)
     compose_request = _validated(svc, form, host.id if host else None)

@@ -43,6 +43,18 @@ def writer(request: fastapi.Request, form: Form) -> Session:
     return session
 
 
+def change_form(request: fastapi.Request, data: FormData = fastapi.Depends(form_data)) -> Form:
+    """The form of a change, as the route's dependency: CSRF checked and admin required
+    (``writer``) before the route runs."""
+    form = Form(data)
+    writer(request, form)
+    return form
+
+
+#: A POST route's form, checked (``change_form``).
+ChangeForm = fastapi.Depends(change_form)
+
+
 def tabs(host: HostInfo) -> list[tuple[str, str]]:
     """The host's tabs (path, label)."""
     return [(f"/hosts/{host.id}/{t}", label) for t, label in (*TABS, ("settings", "Settings"))]
@@ -159,11 +171,8 @@ def host_storage(request: fastapi.Request, key: str) -> Response:
 
 
 @router.post("/hosts/{key}/refresh")
-def refresh(
-    request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-) -> Response:
+def refresh(request: fastapi.Request, key: str, _form: Form = ChangeForm) -> Response:
     """Discover the host again (in the background for the page's script)."""
-    writer(request, Form(data))
     svc = services(request)
     host_id = host_key(key)
     name = svc.hosts.get(host_id).host.name
@@ -186,12 +195,8 @@ def _vm(svc: Services, key: str) -> model.Vm:
 
 
 @router.post("/vms/{key}/power")
-def power(
-    request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-) -> Response:
+def power(request: fastapi.Request, key: str, form: Form = ChangeForm) -> Response:
     """Start or stop a VM."""
-    form = Form(data)
-    writer(request, form)
     svc = services(request)
     vm = _vm(svc, key)
     on = form.choice("power", {"start": "", "stop": ""}, "power", "start") == "start"
@@ -216,11 +221,8 @@ def decompose_form(request: fastapi.Request, key: str) -> Response:
 
 
 @router.post("/vms/{key}/decompose")
-def decompose(
-    request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-) -> Response:
+def decompose(request: fastapi.Request, key: str, _form: Form = ChangeForm) -> Response:
     """Delete the VM from its host with its volumes, then give its resources back."""
-    writer(request, Form(data))
     svc = services(request)
     vm = _vm(svc, key)
 

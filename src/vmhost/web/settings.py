@@ -15,7 +15,7 @@ from vmhost.service import Services, SettingsPreview, views
 from . import format as fmt
 from . import ops, render
 from .forms import Form, form_data
-from .host_pages import host_key, load, tabs, writer
+from .host_pages import ChangeForm, host_key, load, tabs, writer
 from .hostinfo import HostInfo
 from .session import Session, current, services
 
@@ -277,12 +277,8 @@ def delete_form(request: fastapi.Request, key: str) -> Response:
 
 
 @router.post("/hosts/{key}/delete")
-def delete(
-    request: fastapi.Request, key: str, data: FormData = fastapi.Depends(form_data)
-) -> Response:
+def delete(request: fastapi.Request, key: str, form: Form = ChangeForm) -> Response:
     """Remove the host; with ``decompose`` its composed VMs are deleted from it first."""
-    form = Form(data)
-    writer(request, form)
     svc = services(request)
     host = load(svc, key)
     decompose = form.checked("decompose")
