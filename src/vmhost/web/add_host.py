@@ -22,7 +22,7 @@ from vmhost.service import Services
 from . import format as fmt
 from . import ops, render
 from .forms import Form
-from .host_pages import ChangeForm, host_key, load
+from .host_pages import ChangeForm, host_key, load, placement_choices
 from .hostinfo import HostInfo, host_info
 from .session import current, services
 
@@ -62,8 +62,7 @@ def _page(
         auth_choices=AUTH,
         values=values,
         errors=errors,
-        zones=[z["name"] for z in svc.zones.list()],
-        pools=[p["name"] for p in svc.pools.list()],
+        **placement_choices(svc),
         profiles="small, numa",
     )
 

@@ -16,7 +16,7 @@ from vmhost.service import Services, views
 from . import format as fmt
 from . import ops, render
 from .forms import Form, form_data
-from .host_pages import ChangeForm, load
+from .host_pages import ChangeForm, load, placement_choices
 from .hostinfo import HostInfo
 from .session import check_csrf, current, services
 
@@ -190,8 +190,7 @@ def _page(
         kinds=KINDS,
         instance_types=INSTANCE_TYPES,
         hugepage_sizes=HUGEPAGE_SIZES,
-        zones=[z["name"] for z in svc.zones.list()],
-        pools=[p["name"] for p in svc.pools.list()],
+        **placement_choices(svc),
         storage_pools=[p.name for p in host.storage_pools] if host else [],
         networks=networks,
         spaces=sorted({s["space"] for s in svc.spaces.list()}),

@@ -55,6 +55,14 @@ def change_form(request: fastapi.Request, data: FormData = fastapi.Depends(form_
 ChangeForm = fastapi.Depends(change_form)
 
 
+def placement_choices(svc: Services) -> dict[str, list[str]]:
+    """The zone and pool names a host or compose form offers (``zones``, ``pools``)."""
+    return {
+        "zones": [z["name"] for z in svc.zones.list()],
+        "pools": [p["name"] for p in svc.pools.list()],
+    }
+
+
 def tabs(host: HostInfo) -> list[tuple[str, str]]:
     """The host's tabs (path, label)."""
     return [(f"/hosts/{host.id}/{t}", label) for t, label in (*TABS, ("settings", "Settings"))]

@@ -25,6 +25,7 @@ from .session import (
     safe_next,
     services,
     sessions,
+    set_cookie,
     set_session_cookie,
 )
 
@@ -46,14 +47,8 @@ def _login_page(
         nonce=nonce,
     )
     # login CSRF: the form's nonce must match this cookie (double submit)
-    response.set_cookie(
-        LOGIN_COOKIE,
-        nonce,
-        max_age=3600,
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-        path="/login",
+    set_cookie(
+        response, request, LOGIN_COOKIE, nonce, max_age=3600, samesite="strict", path="/login"
     )
     return response
 

@@ -31,6 +31,7 @@ from .session import (
     Session,
     current,
     sessions,
+    set_cookie,
 )
 
 log = logging.getLogger("vmhost.web")
@@ -94,15 +95,8 @@ def redirect(request: fastapi.Request, url: str, flash: str = "") -> RedirectRes
     """303 to ``url`` (a GET), with a message for the next page."""
     response = RedirectResponse(url, status_code=303)
     if flash:
-        response.set_cookie(
-            FLASH_COOKIE,
-            sessions(request).seal_text(flash),
-            max_age=60,
-            httponly=True,
-            samesite="lax",
-            secure=request.url.scheme == "https",
-            path="/",
-        )
+        sealed = sessions(request).seal_text(flash)
+        set_cookie(response, request, FLASH_COOKIE, sealed, max_age=60)
     return response
 
 

@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import urllib.parse
+from typing import Literal
 
 import fastapi
 from cryptography.fernet import Fernet, InvalidToken
@@ -155,16 +156,30 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def set_session_cookie(
-    response: fastapi.Response, request: fastapi.Request, value: str, max_age: int | None
+def set_cookie(
+    response: fastapi.Response,
+    request: fastapi.Request,
+    name: str,
+    value: str,
+    *,
+    max_age: int | None,
+    samesite: Literal["lax", "strict"] = "lax",
+    path: str = "/",
 ) -> None:
-    """The session cookie with its protections (HttpOnly, SameSite, Secure over HTTPS)."""
+    """One of the UI's cookies with its protections: HttpOnly, SameSite, Secure over HTTPS."""
     response.set_cookie(
-        COOKIE,
+        name,
         value,
         max_age=max_age,
         httponly=True,
-        samesite="lax",
+        samesite=samesite,
         secure=request.url.scheme == "https",
-        path="/",
+        path=path,
     )
+
+
+def set_session_cookie(
+    response: fastapi.Response, request: fastapi.Request, value: str, max_age: int | None
+) -> None:
+    """The session cookie (``set_cookie``)."""
+    set_cookie(response, request, COOKIE, value, max_age=max_age)

@@ -15,7 +15,7 @@ from vmhost.service import Services, SettingsPreview, views
 from . import format as fmt
 from . import ops, render
 from .forms import Form, form_data
-from .host_pages import ChangeForm, host_key, load, tabs, writer
+from .host_pages import ChangeForm, host_key, load, placement_choices, tabs, writer
 from .hostinfo import HostInfo
 from .session import Session, current, services
 
@@ -155,8 +155,7 @@ def _page(
         values=values,
         errors={**form.errors, **errors},
         preview=preview,
-        zones=[z["name"] for z in svc.zones.list()],
-        pools=[p["name"] for p in svc.pools.list()],
+        **placement_choices(svc),
         storage_pools=[p.name for p in host.storage_pools],
         ratio_fields=RATIO_FIELDS,
     )
