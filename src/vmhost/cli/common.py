@@ -7,7 +7,8 @@ them, not with this module: ``vmhost --help`` imports neither.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 import typer.core
@@ -16,10 +17,13 @@ import typer.exceptions
 from . import output
 
 if TYPE_CHECKING:
-    from vmhost import client
+    import pydantic
+
+    from vmhost import client, schemas
 
     from . import profiles
 
+T = TypeVar("T", bound="pydantic.BaseModel")
 EXIT_FAILED = 1  # the server refused or the operation failed
 EXIT_USAGE = 2  # bad command line, no profile, unreadable local file
 
@@ -67,6 +71,18 @@ def state(ctx: typer.Context) -> State:
 def api(ctx: typer.Context) -> client.VmHostClient:
     """The client for this invocation."""
     return state(ctx).client()
+
+
+def run_operation(
+    ctx: typer.Context,
+    label: str,
+    start: Callable[[client.VmHostClient], schemas.Operation],
+    model: type[T],
+) -> T:
+    """Start a long operation with this invocation's client and follow it to its result
+    (with a spinner, none under -q)."""
+    api_ = api(ctx)
+    return output.wait_with_progress(api_, label, lambda: start(api_), model, state(ctx).quiet)
 
 
 class Group(typer.core.TyperGroup):

@@ -106,7 +106,6 @@ def hosts_create(
 ) -> None:
     """Add a VM host and discover it; prints its JSON. For LXD without --certificate, vmhost
     makes a certificate: trust it with the command printed (also `vm-host certificate ID`)."""
-    api = common.api(ctx)
     fields = {
         "type": host_type,
         "power_address": address,
@@ -125,24 +124,18 @@ def hosts_create(
         "key": common.read_file(key, "key"),
         "options": common.parse_options(option, image),
     }
-    host = output.wait_with_progress(
-        api,
+    host = common.run_operation(
+        ctx,
         f"Adding VM host {name or address}",
-        lambda: api.hosts.start_create(client.build(schemas.VmHostCreate, **fields)),
+        lambda api: api.hosts.start_create(client.build(schemas.VmHostCreate, **fields)),
         schemas.VmHost,
-        state_quiet(ctx),
     )
     output.print_json(host)
     if host.status != "ready":
         output.message(f"VM host {host.name!r} is {host.status}: {host.last_error}")
         if host.type == "lxd":
-            cert = api.hosts.certificate(host.id)
+            cert = common.api(ctx).hosts.certificate(host.id)
             output.message(f"Trust vmhost on the LXD host, then refresh:\n  {cert.trust_command}")
-
-
-def state_quiet(ctx: typer.Context) -> bool:
-    """Whether -q was given."""
-    return common.state(ctx).quiet
 
 
 @host_app.command("read")
@@ -213,13 +206,11 @@ def host_delete(
     ),
 ) -> None:
     """Remove the VM host (and, with --decompose, the VMs vmhost composed there)."""
-    api = common.api(ctx)
-    done = output.wait_with_progress(
-        api,
+    done = common.run_operation(
+        ctx,
         f"Deleting VM host {host}",
-        lambda: api.hosts.start_delete(host, decompose),
+        lambda api: api.hosts.start_delete(host, decompose),
         schemas.Deleted,
-        state_quiet(ctx),
     )
     for problem in done.errors:
         output.message(f"warning: {problem}")
@@ -229,13 +220,11 @@ def host_delete(
 @host_app.command("refresh")
 def host_refresh(ctx: typer.Context, host: str = IdArg) -> None:
     """Discover the host again; prints its JSON."""
-    api = common.api(ctx)
-    result = output.wait_with_progress(
-        api,
+    result = common.run_operation(
+        ctx,
         f"Refreshing VM host {host}",
-        lambda: api.hosts.start_refresh(host),
+        lambda api: api.hosts.start_refresh(host),
         schemas.VmHost,
-        state_quiet(ctx),
     )
     output.print_json(result)
 
@@ -301,13 +290,11 @@ def host_compose(
 ) -> None:
     """Compose a VM on this host; prints MAAS's answer plus the VM obtained."""
     fields = compose_fields(locals())  # the options above, by name
-    api = common.api(ctx)
-    result = output.wait_with_progress(
-        api,
+    result = common.run_operation(
+        ctx,
         f"Composing on VM host {host}",
-        lambda: api.hosts.start_compose(host, client.build(schemas.ComposeBody, **fields)),
+        lambda api: api.hosts.start_compose(host, client.build(schemas.ComposeBody, **fields)),
         schemas.ComposeResult,
-        state_quiet(ctx),
     )
     output.print_json(result)
 

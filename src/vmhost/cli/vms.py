@@ -94,13 +94,11 @@ def vms_compose(
     fields = hosts.compose_fields(locals())  # the options above, by name
     if host is not None:
         fields["host"] = host
-    api = common.api(ctx)
-    result = output.wait_with_progress(
-        api,
+    result = common.run_operation(
+        ctx,
         "Composing",
-        lambda: api.vms.start_compose(client.build(schemas.HostComposeBody, **fields)),
+        lambda api: api.vms.start_compose(client.build(schemas.HostComposeBody, **fields)),
         schemas.ComposeResult,
-        common.state(ctx).quiet,
     )
     output.print_json(result)
 
@@ -122,12 +120,10 @@ def vms_power_off(ctx: typer.Context, vm_id: int = VmArg) -> None:
 @vms_app.command("delete")
 def vms_delete(ctx: typer.Context, vm_id: int = VmArg) -> None:
     """Decompose the VM: delete it and its volumes from the host."""
-    api = common.api(ctx)
-    done = output.wait_with_progress(
-        api,
+    done = common.run_operation(
+        ctx,
         f"Decomposing VM {vm_id}",
-        lambda: api.vms.start_delete(vm_id),
+        lambda api: api.vms.start_delete(vm_id),
         schemas.Deleted,
-        common.state(ctx).quiet,
     )
     output.message(f"Deleted VM {done.name!r} (id {done.id}).")
