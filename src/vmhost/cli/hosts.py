@@ -106,24 +106,7 @@ def hosts_create(
 ) -> None:
     """Add a VM host and discover it; prints its JSON. For LXD without --certificate, vmhost
     makes a certificate: trust it with the command printed (also `vm-host certificate ID`)."""
-    fields = {
-        "type": host_type,
-        "power_address": address,
-        "name": name,
-        "zone": zone,
-        "pool": pool,
-        "tags": tags,
-        "cpu_over_commit_ratio": cpu_over_commit_ratio,
-        "memory_over_commit_ratio": memory_over_commit_ratio,
-        "reserved_cores": reserved_cores,
-        "reserved_memory_mib": reserved_memory_mib,
-        "default_storage_pool": default_storage_pool,
-        "project": project,
-        "password": password,
-        "certificate": common.read_file(certificate, "certificate"),
-        "key": common.read_file(key, "key"),
-        "options": common.parse_options(option, image),
-    }
+    fields = host_fields(locals())  # the options above, by name
     host = common.run_operation(
         ctx,
         f"Adding VM host {name or address}",
@@ -172,25 +155,7 @@ def host_update(
     ),
 ) -> None:
     """Change settings; what is not given is kept. Prints the host's JSON."""
-    changes = {
-        "name": name,
-        "power_address": address,
-        "zone": zone,
-        "pool": pool,
-        "tags": tags,
-        "cpu_over_commit_ratio": cpu_over_commit_ratio,
-        "memory_over_commit_ratio": memory_over_commit_ratio,
-        "reserved_cores": reserved_cores,
-        "reserved_memory_mib": reserved_memory_mib,
-        "default_storage_pool": default_storage_pool,
-        "default_macvlan_mode": default_macvlan_mode,
-        "project": project,
-        "password": password,
-        "certificate": common.read_file(certificate, "certificate"),
-        "key": common.read_file(key, "key"),
-        "type": host_type,
-        "options": common.parse_options(option, image),
-    }
+    changes = host_fields(locals())  # the options above, by name
     body = client.build(schemas.VmHostUpdate, **changes)
     output.print_json(common.api(ctx).hosts.update(host, body))
 
@@ -227,6 +192,21 @@ def host_refresh(ctx: typer.Context, host: str = IdArg) -> None:
         schemas.VmHost,
     )
     output.print_json(result)
+
+
+#: the add and update commands' options named otherwise in the body; and those not in it
+_BODY_NAMES = {"address": "power_address", "host_type": "type"}
+_NOT_BODY = {"ctx", "host", "certificate", "key", "option", "image"}
+
+
+def host_fields(options: Mapping[str, Any]) -> dict[str, Any]:
+    """A vm-host body from an add or update command's options (its parameters, by name): the
+    PEM files read, the connection options parsed."""
+    fields = {_BODY_NAMES.get(k, k): v for k, v in options.items() if k not in _NOT_BODY}
+    fields["certificate"] = common.read_file(options["certificate"], "certificate")
+    fields["key"] = common.read_file(options["key"], "key")
+    fields["options"] = common.parse_options(options["option"], options["image"])
+    return fields
 
 
 def compose_fields(options: Mapping[str, Any]) -> dict[str, Any]:
