@@ -121,15 +121,20 @@ def host_home(request: fastapi.Request, key: str) -> Response:
     return render.redirect(request, f"/hosts/{host_key(key)}/vms")
 
 
+def _vm_rows(svc: Services, host: HostInfo) -> tuple[views.NumaResources, list[VmRow]]:
+    """The host's NUMA view and its VMs as table rows (with the nodes their cores are on)."""
+    numa = views.numa_resources(host.detail.view)
+    node_of_core = _node_of_core(numa)
+    return numa, [vm_row(vm, node_of_core) for vm in svc.vms.list(host_id=host.id)]
+
+
 @router.get("/hosts/{key}/vms")
 def host_vms(request: fastapi.Request, key: str) -> Response:
     """The VMs tab: summary, the VM table, and for LXD the project and the host's others."""
     session = current(request)
     svc = services(request)
     host = load(svc, key)
-    numa = views.numa_resources(host.detail.view)
-    node_of_core = _node_of_core(numa)
-    vms = [vm_row(vm, node_of_core) for vm in svc.vms.list(host_id=host.id)]
+    _numa, vms = _vm_rows(svc, host)
     projects: list[Any] = []
     projects_error = ""
     if host.is_lxd and host.note.ready:
@@ -148,9 +153,7 @@ def host_resources(request: fastapi.Request, key: str, vms: str = "") -> Respons
     session = current(request)
     svc = services(request)
     host = load(svc, key)
-    numa = views.numa_resources(host.detail.view)
-    node_of_core = _node_of_core(numa)
-    rows = [vm_row(vm, node_of_core) for vm in svc.vms.list(host_id=host.id)]
+    numa, rows = _vm_rows(svc, host)
     pinned_by = {c: r.vm.name for r in rows for c in r.vm.pinned_cores}
     on_node: dict[int, list[VmRow]] = {}
     for r in rows:
