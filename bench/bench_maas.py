@@ -24,24 +24,21 @@ Each figure is p50/p99 in ms; the ratio is p50(MAAS) / p50(reference) from the s
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import pathlib
 import platform
 import sys
-import tempfile
 import time
 from typing import Any
-
-from vmhost import model
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 from support.maas_auth import go_header
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import inprocess
 from latency import summary, timed
 
-from vmhost.service import Services, Settings
+from vmhost.service import Services
 
 GIB = 1024
 PREFIX = "/MAAS/api/2.0"
@@ -73,15 +70,8 @@ def fill(services: Services, hosts: int) -> float:
     """Hosts and the space mapping; seconds taken."""
     start = time.perf_counter()
     for i in range(hosts):
-        services.hosts.add(
-            model.HostSettings(
-                name=f"maas-bench-{i:03d}",
-                type=model.HostType.FAKE,
-                address=f"fake://bench-maas/{i}",
-                cpu_over_commit_ratio=1.0,
-            ),
-            options={"inventory": inventory()},
-        )
+        name, address = f"maas-bench-{i:03d}", f"fake://bench-maas/{i}"
+        inprocess.add_fake_host(services, name, address, inventory(), cpu_over_commit_ratio=1.0)
     services.spaces.set("db", "br0")
     return time.perf_counter() - start
 
@@ -90,17 +80,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     """Fill, allocate (MAAS and reference interleaved), then list; latencies in ms."""
     from fastapi.testclient import TestClient
 
-    from vmhost.api.app import create_app
-
-    data_dir = tempfile.mkdtemp(prefix="vmhost-bench-maas-")
-    services = Services.create(Settings(data_dir=data_dir, log_level="WARNING"))
+    services = inprocess.store("vmhost-bench-maas-")
     fill_s = fill(services, args.hosts)
     record, token = services.tokens.create("bench-juju", "admin")
     key = f"{record.name}:{record.id}:{token}"
     bearer = {"Authorization": f"Bearer {token}"}
-    app = create_app(services)
-    gc.collect()
-    gc.freeze()  # as vmhost-server does once started
+    app = inprocess.server_app(services)
     times: dict[str, list[float]] = {
         "allocate (MAAS)": [],
         "compose to an owner (reference)": [],

@@ -31,13 +31,11 @@ The service's own compose on the same store (no HTTP, no provider) is the refere
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import pathlib
 import platform
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -47,11 +45,11 @@ from vmhost_provider.constraints import Constraints, parse
 from vmhost_provider.translate import translate
 from vmhost_provider.validation import vmhost_validator
 
-from vmhost import model
 from vmhost.client import VmHostClient
-from vmhost.service import Services, Settings
+from vmhost.service import Services
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import inprocess
 from latency import summary, timed
 
 # (constraints, storage, interfaces)
@@ -147,15 +145,13 @@ def fill(services: Services, hosts: int) -> float:
     for zone in ("z1", "z2", "z3", "z4"):
         services.zones.create(zone)
     for i in range(hosts):
-        services.hosts.add(
-            model.HostSettings(
-                name=f"host-{i:04d}",
-                type=model.HostType.FAKE,
-                address=f"fake://bench-provider/{i}",
-                zone=f"z{1 + i % 4}",
-                tags=("ssd",) if i % 4 == 0 else (),
-            ),
-            options={"inventory": host_inventory(i)},
+        inprocess.add_fake_host(
+            services,
+            f"host-{i:04d}",
+            f"fake://bench-provider/{i}",
+            host_inventory(i),
+            zone=f"z{1 + i % 4}",
+            tags=("ssd",) if i % 4 == 0 else (),
         )
     services.spaces.set("db", "br-db")
     services.spaces.set("public", "br0")
@@ -167,15 +163,11 @@ def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from vmhost.api import convert
-    from vmhost.api.app import create_app
 
-    data_dir = tempfile.mkdtemp(prefix="vmhost-bench-provider-")
-    services = Services.create(Settings(data_dir=data_dir, log_level="WARNING"))
+    services = inprocess.store("vmhost-bench-provider-")
     fill_s = fill(services, hosts)
     _, token = services.tokens.create("bench", "admin")
-    app = create_app(services)
-    gc.collect()
-    gc.freeze()  # as vmhost-server does once started
+    app = inprocess.server_app(services)
     times: dict[str, list[float]] = {
         "service compose (reference)": [],
         "compose": [],
