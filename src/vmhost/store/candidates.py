@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from vmhost import model
 from vmhost.model.accounting import HostView
 
-from . import catalog
+from . import catalog, driver
 from . import tables as t
 from .rows import HOSTS_JOIN, VIEW_COLUMNS, SpaceMap, view_from_row
 
@@ -41,11 +41,22 @@ def _spaces_key(spaces: SpaceMap) -> tuple[Any, ...]:
     return tuple(sorted(scopes))
 
 
-def _stored_view(row: tuple[Any, ...], spaces: SpaceMap, spaces_key: tuple[Any, ...]) -> HostView:
-    """The view of a stored row (``_STORED_VIEW_COLUMNS``), made once per distinct row."""
+def _stored_view(
+    row: tuple[Any, ...],
+    spaces: SpaceMap,
+    spaces_key: tuple[Any, ...],
+    processors: Sequence[tuple[int, driver.Processor]] = (),
+) -> HostView:
+    """The view of a stored row (``_STORED_VIEW_COLUMNS``), made once per distinct row
+    (``processors``: the driver values' conversions, for a row read on the driver cursor)."""
     entry = _VIEWS.get(row[0])
     if entry is not None and entry[0] == row and entry[1] == spaces_key:
         return entry[2]
+    if processors:
+        values = list(row)
+        for i, processor in processors:
+            values[i] = processor(values[i])
+        row = tuple(values)
     mapping = dict(zip(_NAMES, row, strict=True))
     for name in _JSON:
         mapping[name] = json.loads(mapping[name])
@@ -130,6 +141,14 @@ def _candidate_select(shape: tuple[bool, ...], order: str, limited: bool) -> sa.
     return query
 
 
+@functools.lru_cache(maxsize=64)
+def _candidate_statement(shape: tuple[bool, ...], order: str, limited: bool) -> driver.Statement:
+    return driver.Statement(_candidate_select(shape, order, limited))
+
+
+_PROCESSORS: dict[str, list[tuple[int, driver.Processor]]] = {}  # by dialect name
+
+
 def candidate_views(
     conn: sa.Connection,
     q: CandidateQuery,
@@ -150,10 +169,19 @@ def candidate_views(
     )
     params = {name: getattr(q, name) for name in _QUERY_FIELDS}
     params.update(limit=limit, offset=offset)
-    query = _candidate_select(shape, q.order, limit is not None)
+    statement = _candidate_statement(shape, q.order, limit is not None)
     spaces = spaces if spaces is not None else catalog.space_map(conn)
     key = _spaces_key(spaces)
-    return [_stored_view(tuple(r), spaces, key) for r in conn.execute(query, params)]
+    cursor = statement.execute(conn, params)
+    try:
+        rows = cursor.fetchall()
+        processors = _PROCESSORS.get(conn.dialect.name)
+        if processors is None:
+            processors = driver.result_processors(_STORED_VIEW_COLUMNS, conn.dialect, cursor)
+            _PROCESSORS[conn.dialect.name] = processors
+    finally:
+        cursor.close()
+    return [_stored_view(row, spaces, key, processors) for row in rows]
 
 
 _QUERY_FIELDS = tuple(f.name for f in dataclasses.fields(CandidateQuery))

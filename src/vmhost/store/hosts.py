@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from vmhost import model
 from vmhost.model.accounting import HostUsage, HostView
 
-from . import catalog
+from . import catalog, driver
 from . import tables as t
 from .engine import inserted_id
 from .rows import (
@@ -232,10 +232,12 @@ def update_credentials(conn: sa.Connection, host_id: int, values: Mapping[str, A
     )
 
 
-# Built once; the SET clause comes from the parameters' column names (SQLAlchemy caches the
-# compiled form per set of names), so a claim does not rebuild the statement from its values.
-_CAS_UPDATE = sa.update(t.hosts).where(
-    t.hosts.c.id == sa.bindparam("cas_id"), t.hosts.c.generation == sa.bindparam("cas_generation")
+# Built once, run on the driver cursor (store/driver.py): compiled once per set of column names.
+_CAS_UPDATE = driver.Statement(
+    sa.update(t.hosts).where(
+        t.hosts.c.id == sa.bindparam("cas_id"),
+        t.hosts.c.generation == sa.bindparam("cas_generation"),
+    )
 )
 
 
@@ -246,11 +248,14 @@ def cas_update_host(
 
     Raises GenerationConflictError when another writer got there first.
     """
-    result = conn.execute(
-        _CAS_UPDATE,
+    cursor = _CAS_UPDATE.execute(
+        conn,
         {"cas_id": host_id, "cas_generation": generation, "generation": generation + 1, **values},
+        ("generation", *values),
     )
-    if result.rowcount != 1:
+    rowcount = cursor.rowcount
+    cursor.close()
+    if rowcount != 1:
         raise model.GenerationConflictError(f"VM host {host_id} changed (generation {generation})")
     return generation + 1
 

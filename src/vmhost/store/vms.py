@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from vmhost import model
 from vmhost.model.accounting import Allocation
 
+from . import driver
 from . import tables as t
-from .engine import inserted_id
 
 
 def spec_to_json(vm: model.Vm) -> dict[str, Any]:
@@ -64,38 +64,62 @@ def vm_from_row(row: Any) -> model.Vm:
     )
 
 
-# Built once: the row's values come as parameters, so SQLAlchemy compiles it once (its cache
-# key is the statement's, not rebuilt from every value on each call).
-_INSERT_VM = sa.insert(t.vms)
+# Built once, run on the driver cursor (store/driver.py); the new id comes back by RETURNING.
+_INSERT_VM = driver.Statement(sa.insert(t.vms).returning(t.vms.c.id))
+_INSERT_KEYS = (
+    "host_id",
+    "name",
+    "origin",
+    "state",
+    "cores",
+    "memory_mib",
+    "instance_type",
+    "power_state",
+    "project",
+    "hostname",
+    "uuid",
+    "spec",
+    "allocation",
+    "error",
+    "created_at",
+    "updated_at",
+    "owner",
+)
 
 
 def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
     """A VM record (a claim when its state is ``claimed``)."""
     now = time.time()
-    return inserted_id(
-        conn.execute(
-            _INSERT_VM,
-            dict(
-                host_id=vm.host_id,
-                name=vm.name,
-                origin=vm.origin.value,
-                state=vm.state.value,
-                cores=vm.cores,
-                memory_mib=vm.memory_mib,
-                instance_type=vm.instance_type.value,
-                power_state=vm.power_state,
-                project=vm.project,
-                hostname=vm.hostname,
-                uuid=vm.uuid,
-                spec=spec_to_json(vm),
-                allocation=allocation.to_json(),
-                error=vm.error,
-                created_at=now,
-                updated_at=now,
-                owner=vm.owner,
-            ),
-        )
+    cursor = _INSERT_VM.execute(
+        conn,
+        dict(
+            host_id=vm.host_id,
+            name=vm.name,
+            origin=vm.origin.value,
+            state=vm.state.value,
+            cores=vm.cores,
+            memory_mib=vm.memory_mib,
+            instance_type=vm.instance_type.value,
+            power_state=vm.power_state,
+            project=vm.project,
+            hostname=vm.hostname,
+            uuid=vm.uuid,
+            spec=spec_to_json(vm),
+            allocation=allocation.to_json(),
+            error=vm.error,
+            created_at=now,
+            updated_at=now,
+            owner=vm.owner,
+        ),
+        _INSERT_KEYS,
     )
+    try:
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    if row is None:
+        raise RuntimeError("the INSERT returned no primary key")
+    return int(row[0])
 
 
 def update_vm(
