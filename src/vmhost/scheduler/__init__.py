@@ -4,10 +4,11 @@ from . import capacity
 from .capacity import minimum_ratio
 from .fit import NicChoice, Placement, Rejection, fit
 from .numa import found_allocation
-from .pipeline import Candidate, Schedule, describe, no_capacity_error, schedule
+from .pipeline import Candidate, FitMemo, Schedule, describe, no_capacity_error, schedule
 
 __all__ = [
     "Candidate",
+    "FitMemo",
     "NicChoice",
     "Placement",
     "Rejection",

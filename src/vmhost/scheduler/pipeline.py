@@ -61,22 +61,59 @@ def _common(a: tuple[Failure, ...], b: tuple[Failure, ...]) -> tuple[Failure, ..
     )
 
 
+# What ``schedule(explain=False)`` found for a host: {host id: (the view, the request, spread,
+# the filters, the placement or None when refused)}. A function of those alone, so an entry holds
+# while the caller passes the same view object (the store makes one per stored row) and an equal
+# request; one entry per host, replaced when either changes.
+FitMemo = dict[
+    int,
+    tuple[
+        HostView,
+        model.ComposeRequest,
+        bool,
+        Sequence[tuple[model.Check, filters.Filter]],
+        Placement | None,
+    ],
+]
+
+
 def schedule(
     views: Iterable[HostView],
     request: model.ComposeRequest,
     policy: model.PlacementPolicy = model.PlacementPolicy.PACK,
     policy_filters: Sequence[tuple[model.Check, filters.Filter]] = filters.DEFAULT_FILTERS,
     explain: bool = True,
+    memo: FitMemo | None = None,
 ) -> Schedule:
     """Filter, fit and rank ``views`` for ``request``. With ``explain=False`` (finding and
     claiming, where nobody reads why) a refused host costs only its first failed check and
-    ``removed`` is empty."""
+    ``removed`` is empty; there, ``memo`` keeps each host's outcome for the next call (a claim
+    changes one host of a page: the others are not fitted again)."""
     spread = policy is not model.PlacementPolicy.PACK
     groups: dict[tuple[object, ...], _Group] = {}
     fitting: list[tuple[HostView, Placement]] = []
     considered = 0
+    if explain:
+        memo = None
     for view in views:
         considered += 1
+        if memo is not None:
+            entry = memo.get(view.id)
+            if (
+                entry is not None
+                and entry[0] is view
+                and entry[2] is spread
+                and entry[3] is policy_filters
+                and (entry[1] is request or entry[1] == request)
+            ):
+                if entry[4] is not None:
+                    fitting.append((view, entry[4]))
+                continue
+            placed = _fit_one(view, request, spread, policy_filters)
+            memo[view.id] = (view, request, spread, policy_filters, placed)
+            if placed is not None:
+                fitting.append((view, placed))
+            continue
         for check, policy_filter in policy_filters:
             text = policy_filter(view, request)
             if text is not None:
@@ -109,6 +146,20 @@ def schedule(
         considered=considered,
         removed=removed,
     )
+
+
+def _fit_one(
+    view: HostView,
+    request: model.ComposeRequest,
+    spread: bool,
+    policy_filters: Sequence[tuple[model.Check, filters.Filter]],
+) -> Placement | None:
+    """The placement ``view`` would get (filters, then exact fit), or None when refused."""
+    for _check, policy_filter in policy_filters:
+        if policy_filter(view, request) is not None:
+            return None
+    result = fit(view, request, spread, False)
+    return result if isinstance(result, Placement) else None
 
 
 def describe(removed: Sequence[Reason], considered: int) -> str:

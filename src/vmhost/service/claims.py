@@ -67,6 +67,9 @@ class ClaimsService:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # each host's fit for the last request seen (scheduler.FitMemo): a claim changes one
+        # host of a page, the next compose's page re-fits only that one
+        self._fits: scheduler.FitMemo = {}
 
     def candidates(
         self, request: model.ComposeRequest, limit: int | None = None
@@ -94,7 +97,7 @@ class ClaimsService:
                 views = store.candidates.candidate_views(
                     conn, query, limit=batch, offset=offset, spaces=_spaces(request)
                 )
-            result = scheduler.schedule(views, request, policy, explain=False)
+            result = scheduler.schedule(views, request, policy, explain=False, memo=self._fits)
             found.extend(result.candidates)
             considered += result.considered
             if len(found) >= limit or len(views) < batch:
@@ -258,7 +261,11 @@ class ClaimsService:
         lost CAS writes nothing, so the next candidate is tried in the same one)."""
         policy = self.ctx.settings.policy
         result = scheduler.schedule(
-            [v for v in views if v.id not in skip], request, policy, explain=False
+            [v for v in views if v.id not in skip],
+            request,
+            policy,
+            explain=False,
+            memo=self._fits,
         )
         raced = False
         for cand in result.candidates:

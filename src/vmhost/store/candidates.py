@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from vmhost import model
-from vmhost.model.accounting import HostView
+from vmhost.model.accounting import HostUsage, HostView
 
 from . import catalog, driver
 from . import tables as t
@@ -32,6 +32,12 @@ _STORED_VIEW_COLUMNS = tuple(
 )
 _NAMES = tuple(c.name for c in VIEW_COLUMNS)
 _VIEWS: dict[int, tuple[tuple[Any, ...], tuple[Any, ...], HostView]] = {}
+# A claim or a release changes only these two of a view's columns: a row equal to the one kept
+# but for them gets the kept view with them replaced (what ``view_from_row`` would make of it:
+# no other field of the view depends on them), not a new decoding of the whole row.
+_GENERATION, _USAGE = _NAMES.index("generation"), _NAMES.index("usage")
+_FIRST, _SECOND = sorted((_GENERATION, _USAGE))
+_OTHERS = (slice(0, _FIRST), slice(_FIRST + 1, _SECOND), slice(_SECOND + 1, None))
 
 
 def _spaces_key(spaces: SpaceMap) -> tuple[Any, ...]:
@@ -49,14 +55,24 @@ def _stored_view(
 ) -> HostView:
     """The view of a stored row (``_STORED_VIEW_COLUMNS``), made once per distinct row
     (``processors``: the driver values' conversions, for a row read on the driver cursor)."""
-    entry = _VIEWS.get(row[0])
-    if entry is not None and entry[0] == row and entry[1] == spaces_key:
-        return entry[2]
     if processors:
         values = list(row)
         for i, processor in processors:
             values[i] = processor(values[i])
         row = tuple(values)
+    entry = _VIEWS.get(row[0])
+    if entry is not None and entry[1] == spaces_key:
+        kept = entry[0]
+        if kept == row:
+            return entry[2]
+        if all(kept[part] == row[part] for part in _OTHERS):
+            view = dataclasses.replace(
+                entry[2],
+                generation=row[_GENERATION],
+                usage=HostUsage.from_json(json.loads(row[_USAGE])),
+            )
+            _VIEWS[row[0]] = (row, spaces_key, view)
+            return view
     mapping = dict(zip(_NAMES, row, strict=True))
     for name in _JSON:
         mapping[name] = json.loads(mapping[name])

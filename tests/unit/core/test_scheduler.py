@@ -8,7 +8,7 @@ import pytest
 
 from vmhost import model
 from vmhost.model.accounting import HostUsage, HostView, NodeView, PoolView, SriovView
-from vmhost.scheduler import Placement, Rejection, fit, schedule
+from vmhost.scheduler import FitMemo, Placement, Rejection, fit, schedule
 from vmhost.scheduler.pipeline import no_capacity_error
 
 GIB = 1024
@@ -196,6 +196,31 @@ def test_policies_rank(policy: model.PlacementPolicy, first: int) -> None:
 def test_ties_go_to_the_lower_id() -> None:
     result = schedule([host(3), host(1), host(2)], model.ComposeRequest())
     assert [c.view.id for c in result.candidates] == [1, 2, 3]
+
+
+def test_memo_gives_what_a_fresh_schedule_gives() -> None:
+    """The fit memo (explain=False) answers as schedule without it: for the same views, for a
+    host whose view changed, for another request and for refused hosts."""
+    memo: FitMemo = {}
+    views = [host(1), used(host(2), 8, 16 * GIB), host(3, zone="z2"), host(4)]
+
+    def both(views: list[HostView], request: model.ComposeRequest) -> list[int]:
+        fresh = schedule(views, request, explain=False)
+        memoised = schedule(views, request, explain=False, memo=memo)
+        assert memoised.candidates == fresh.candidates
+        assert memoised.considered == fresh.considered
+        return [c.view.id for c in memoised.candidates]
+
+    small = model.ComposeRequest(cores=2, memory_mib=GIB)
+    assert both(views, small) == [2, 1, 3, 4]
+    assert both(views, model.ComposeRequest(cores=2, memory_mib=GIB)) == [2, 1, 3, 4]
+    assert set(memo) == {1, 2, 3, 4}
+    views[1] = used(host(2), 64, 16 * GIB)  # full now: refused
+    assert both(views, small) == [1, 3, 4]
+    assert both(views, model.ComposeRequest(cores=2, memory_mib=GIB, zone="z2")) == [3]
+    assert both(views, model.ComposeRequest(cores=2, memory_mib=20 * GIB)) == [1, 3, 4]
+    assert both(views, model.ComposeRequest(cores=2, memory_mib=40 * GIB)) == []
+    assert both(views, small) == [1, 3, 4]
 
 
 def test_no_capacity_message_groups_reasons() -> None:
