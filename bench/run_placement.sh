@@ -3,6 +3,8 @@
 # $VMHOST_PLACEMENT_BENCH; bench/README.md).
 # Usage: bash bench/run_placement.sh [results-dir] [configs...]   (configs: flat100 flat1000
 # numa100 flat5000; default: all). Needs root for the throwaway PostgreSQL (runs as postgres).
+# ONLY=sqlite: only raw-claim-sqlite and vmhost-sqlite (no Placement, no PostgreSQL): the % of the
+# raw SQLite claim in a minute; x Placement needs the full run.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(dirname "$HERE")"
@@ -13,6 +15,9 @@ mkdir -p "$OUT"
 if [ ! -x "$HERE/venv/bin/python" ]; then python3 -m venv "$HERE/venv"; fi
 "$HERE/venv/bin/pip" install -q openstack-placement pydantic pydantic-settings cryptography 'psycopg[binary]'
 "$HERE/venv/bin/pip" install -q --no-deps -e "$ROOT"
+if [ "${ONLY:-}" = sqlite ]; then
+  IMPLS=(--impl raw_claims:RawSqlite --impl vmhost_adapter:SqliteAdapter)
+else
 # a throwaway PostgreSQL on 127.0.0.1
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 PGD=$(mktemp -d); chown postgres "$PGD"; PORT=55499
@@ -22,10 +27,11 @@ export VMHOST_BENCH_PG_URL="postgresql://postgres@127.0.0.1:$PORT/postgres"
 # raw_claims: the raw durable-claim limit of each database (bench/raw_claims.py), same run
 IMPLS=(--impl placement --impl raw_claims:RawSqlite --impl vmhost_adapter:SqliteAdapter
        --impl raw_claims:RawPostgres --impl vmhost_adapter:PostgresAdapter)
+fi
 run() {
   local name=$1; shift
   local impls=("${IMPLS[@]}")
-  if [ "$name" = flat_n5000 ]; then impls=("${IMPLS[@]:2}"); fi
+  if [ "$name" = flat_n5000 ] && [ "${ONLY:-}" != sqlite ]; then impls=("${IMPLS[@]:2}"); fi
   echo "=== $name: $*" >&2
   (cd "$ANCHOR" && PYTHONPATH="$HERE" "$HERE/venv/bin/python" bench_placement.py run "$@" "${impls[@]}" \
       --json-out "$OUT/$name.json" > /dev/null 2> "$OUT/$name.log")

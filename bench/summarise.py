@@ -27,16 +27,16 @@ def main() -> None:
         }
         for result in data["results"]:
             s = result["summary"]
-            if base is None:
-                base = s
+            if base is None:  # Placement, when it ran (not with ONLY=sqlite)
+                base = s if result["impl"] == "placement" else {}
             limit = raw.get(result["impl"].rsplit("-", 1)[-1]) if "vmhost" in result["impl"] else 0
             pps = s.get("claim_placements_per_s") or 0
             lim = s.get("limit1_median_ms") or 0
             after = s.get("limit1_after_fill_median_ms", "")
             print(
                 f"| {path.stem} | {result['impl']} | {pps:.1f} "
-                f"| {pps / base['claim_placements_per_s']:.1f} "
-                f"| {lim:.3f} | {base['limit1_median_ms'] / lim if lim else 0:.1f} "
+                f"| {pps / base['claim_placements_per_s'] if base else 0:.1f} "
+                f"| {lim:.3f} | {base['limit1_median_ms'] / lim if base and lim else 0:.1f} "
                 f"| {s.get('nolimit_median_ms', 0):.2f} | {after} "
                 f"| {f'{100 * pps / limit:.1f} %' if limit else ''} |"
             )

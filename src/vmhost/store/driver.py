@@ -22,16 +22,18 @@ Processor = Callable[[Any], Any]
 class _Compiled:
     """One statement's SQL for one dialect, its parameter order and bind processors."""
 
-    __slots__ = ("sql", "names", "fixed", "processors")
+    __slots__ = ("fixed", "names", "processors", "sql")
 
     def __init__(self, statement: sa.ClauseElement, dialect: sa.Dialect, keys: Sequence[str]):
         compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
         self.sql = compiled.string
-        positional = compiled.positiontup
+        positional: Sequence[str] | None = getattr(compiled, "positiontup", None)
         self.names: tuple[str, ...] | None = None if positional is None else tuple(positional)
         binds: dict[Any, str] = getattr(compiled, "bind_names", {})  # BindParameter -> name
         # values fixed in the statement (literals compared to), as SQLAlchemy binds them
-        self.fixed = {name: bind.effective_value for bind, name in binds.items() if not bind.required}
+        self.fixed = {
+            name: bind.effective_value for bind, name in binds.items() if not bind.required
+        }
         self.processors: dict[str, Processor] = {}
         for bind, name in binds.items():
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -86,7 +88,7 @@ def result_processors(
 ) -> list[tuple[int, Processor]]:
     """(position, converter) for the columns whose driver value SQLAlchemy would convert
     (``cursor``: one that ran the statement, for the driver's column types)."""
-    found = []
+    found: list[tuple[int, Processor]] = []
     for i, column in enumerate(columns):
         coltype = cursor.description[i][1]
         processor = column.type.dialect_impl(dialect).result_processor(dialect, coltype)
