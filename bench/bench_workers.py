@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import sys
 import time
 from typing import Any
@@ -46,17 +47,41 @@ def fleet(n: int) -> list[dict[str, Any]]:
     ]
 
 
+def _backend_pids(services: Services) -> list[int]:
+    """The PostgreSQL server processes of this worker's pooled connections (none on SQLite)."""
+    if services.ctx.db.is_sqlite:
+        return []
+    with services.ctx.db.read() as conn:
+        return [int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())]
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of local processes, from /proc (the server runs here)."""
+    total = 0.0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
 def _worker(url: str, data_dir: str, worker: int, count: int, start: Any, out: Any) -> None:
     services = Services.create(Settings(data_dir=data_dir, database_url=url, log_level="WARNING"))
+    pids = _backend_pids(services)
     start.wait()
     t0 = time.perf_counter()
+    cpu0, server0 = time.process_time(), _cpu_s(pids)
     failed = 0
     for i in range(count):
         try:
             services.claims.claim(REQUEST, f"w{worker}-{i}")
         except Exception:  # counted: NoCandidate or a ConflictError
             failed += 1
-    out.put((worker, time.perf_counter() - t0, failed))
+    wall = time.perf_counter() - t0
+    cpu, server = time.process_time() - cpu0, _cpu_s(pids) - server0
+    if _backend_pids(services) != pids:  # another pooled connection did part of the work
+        server = float("nan")
+    out.put((worker, wall, failed, cpu, server))
     services.close()
 
 
@@ -108,6 +133,7 @@ def run(db: str, hosts: int, placements: int, workers: int) -> dict[str, Any]:
             p.join(60)
         failed = sum(r[2] for r in results)
         placed = share * workers - failed
+        client_cpu, server_cpu = sum(r[3] for r in results), sum(r[4] for r in results)
         verdict = check(adapter.services, placed)
         return {
             "db": db,
@@ -116,10 +142,21 @@ def run(db: str, hosts: int, placements: int, workers: int) -> dict[str, Any]:
             "failed": failed,
             "wall_s": round(wall, 3),
             "placements_per_s": round(placed / wall, 1),
+            # CPU per placement summed over the workers (and their PostgreSQL server processes),
+            # and the cores that kept busy on average: on 2 cores, a run that already keeps
+            # them busy cannot gain from more workers
+            "client_cpu_ms_per_placement": round(1000 * client_cpu / max(placed, 1), 3),
+            "server_cpu_ms_per_placement": round(1000 * server_cpu / max(placed, 1), 3),
+            "cores_busy": round((client_cpu + server_cpu) / wall, 2),
+            "load_1min": round(os.getloadavg()[0], 1),
             **verdict,
         }
     finally:
         adapter.close()
+
+
+def _cpu(row: dict[str, Any]) -> str:
+    return f"{row['client_cpu_ms_per_placement']} + {row['server_cpu_ms_per_placement']}"
 
 
 def main() -> int:
@@ -146,7 +183,9 @@ def main() -> int:
         )
         print(
             f"[{db}] 1 process {one['placements_per_s']}/s, {args.workers} processes "
-            f"{many['placements_per_s']}/s = {rows[-1]['speedup']}x; accounts exact and "
+            f"{many['placements_per_s']}/s = {rows[-1]['speedup']}x; CPU ms/placement "
+            f"(client + server) {_cpu(one)} / {_cpu(many)}, cores busy {one['cores_busy']} / "
+            f"{many['cores_busy']}; accounts exact and "
             f"nothing over capacity: {one['ok'] and many['ok']}"
         )
     if args.json_out:

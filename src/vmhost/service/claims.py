@@ -218,11 +218,19 @@ class ClaimsService:
         offset = 0
         raced = False
         while batch is not None:
-            # A page is read and claimed in one write transaction (on SQLite under the write
-            # lock, so nobody races it; on PostgreSQL the CAS decides), one commit per claim.
+            # A page is read and claimed in one write transaction, one commit per claim: on
+            # SQLite under the write lock, so nobody races it; on PostgreSQL the page's hosts
+            # are locked as they are read and hosts that other claims hold are passed over, so
+            # concurrent claims take the best hosts nobody else is claiming instead of queueing
+            # on the same row (the CAS still guards).
             with self.ctx.db.write() as conn:
                 views = store.candidates.candidate_views(
-                    conn, query, limit=batch, offset=offset, spaces=_spaces(request)
+                    conn,
+                    query,
+                    limit=batch,
+                    offset=offset,
+                    spaces=_spaces(request),
+                    lock=not self.ctx.db.is_sqlite,
                 )
                 claim, lost = self._claim_best(conn, views, request, name, skip)
             raced = raced or lost

@@ -117,7 +117,9 @@ class CandidateQuery:
 
 
 @functools.lru_cache(maxsize=64)
-def _candidate_select(shape: tuple[bool, ...], order: str, limited: bool) -> sa.Select[Any]:
+def _candidate_select(
+    shape: tuple[bool, ...], order: str, limited: bool, lock: bool
+) -> sa.Select[Any]:
     """The prefilter query for one combination of active conditions, built once (bind
     parameters carry the values), so SQLAlchemy's statement cache always hits."""
     h = t.hosts.c
@@ -154,12 +156,18 @@ def _candidate_select(shape: tuple[bool, ...], order: str, limited: bool) -> sa.
         query = query.order_by(h.free_memory_mib, h.id)
     if limited:
         query = query.limit(sa.bindparam("limit")).offset(sa.bindparam("offset"))
+    if lock:
+        # PostgreSQL: the rows read are locked until commit, and rows another claim holds are
+        # passed over instead of waited for (SQLite has no row locks: it renders nothing)
+        query = query.with_for_update(of=t.hosts, skip_locked=True)
     return query
 
 
 @functools.lru_cache(maxsize=64)
-def _candidate_statement(shape: tuple[bool, ...], order: str, limited: bool) -> driver.Statement:
-    return driver.Statement(_candidate_select(shape, order, limited))
+def _candidate_statement(
+    shape: tuple[bool, ...], order: str, limited: bool, lock: bool
+) -> driver.Statement:
+    return driver.Statement(_candidate_select(shape, order, limited, lock))
 
 
 _PROCESSORS: dict[str, list[tuple[int, driver.Processor]]] = {}  # by dialect name
@@ -171,9 +179,11 @@ def candidate_views(
     limit: int | None,
     offset: int = 0,
     spaces: SpaceMap | None = None,
+    lock: bool = False,
 ) -> list[HostView]:
     """Ready hosts that pass the SQL prefilter, best first for the policy (``spaces`` None:
-    read the mappings)."""
+    read the mappings). With ``lock``, the hosts read are locked for this transaction and
+    hosts locked by another are left out (the next best unlocked ones come instead)."""
     shape = (
         bool(q.pinned_cores),
         bool(q.hugepages_mib),
@@ -185,7 +195,7 @@ def candidate_views(
     )
     params = {name: getattr(q, name) for name in _QUERY_FIELDS}
     params.update(limit=limit, offset=offset)
-    statement = _candidate_statement(shape, q.order, limit is not None)
+    statement = _candidate_statement(shape, q.order, limit is not None, lock)
     spaces = spaces if spaces is not None else catalog.space_map(conn)
     key = _spaces_key(spaces)
     cursor = statement.execute(conn, params)
