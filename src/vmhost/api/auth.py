@@ -5,6 +5,11 @@ and the OpenAPI document and its viewer) before anything else runs, so that even
 request without a valid token gets 401, never a hint about the endpoint. Routes then state
 the role they need (``Depends(reader)`` / ``Depends(admin)``), which also puts the bearer
 scheme in the OpenAPI document. Tokens never reach a log.
+
+A token this process verified since the last revocation (``TokensService.cached``) is accepted
+in the event loop, without a database read or a hop to a worker thread; any other goes to the
+database in a worker thread. ``reader``/``admin`` are coroutines, so FastAPI does not run them
+in a thread either.
 """
 
 from __future__ import annotations
@@ -67,7 +72,9 @@ class AuthMiddleware:
             return
         token = _token(scope)
         try:
-            identity = await anyio.to_thread.run_sync(self.services.tokens.authenticate, token)
+            identity = self.services.tokens.cached(token) or await anyio.to_thread.run_sync(
+                self.services.tokens.authenticate, token
+            )
         except AuthenticationError as exc:
             await errors.response(errors.UnauthorizedError(str(exc)))(scope, receive, send)
             return
@@ -85,7 +92,7 @@ def _identity(request: fastapi.Request) -> Identity:
     return identity
 
 
-def reader(
+async def reader(
     request: fastapi.Request,
     _credentials: Any = fastapi.Security(bearer),
 ) -> Identity:
@@ -93,7 +100,7 @@ def reader(
     return _identity(request)
 
 
-def admin(
+async def admin(
     request: fastapi.Request,
     _credentials: Any = fastapi.Security(bearer),
 ) -> Identity:

@@ -21,7 +21,7 @@ Key = fastapi.Path(min_length=1, max_length=255, description="id or name")
 
 def _named_routes(collection: str, kind: str, wire: type[Any], what: str) -> None:
     def service(request: fastapi.Request) -> NamedService:
-        svc = deps.services(request)
+        svc = deps.services_of(request)
         return svc.zones if kind == "zone" else svc.pools
 
     def out(item: dict[str, Any]) -> Any:

@@ -17,10 +17,16 @@ from .operations import Operations
 MAX_ID = 2**62
 
 
-def services(request: fastapi.Request) -> Services:
+def services_of(request: fastapi.Request) -> Services:
     """The process's services."""
     svc: Services = request.app.state.services
     return svc
+
+
+async def services(request: fastapi.Request) -> Services:
+    """The process's services, as a dependency (a coroutine: FastAPI runs a plain function
+    dependency in a worker thread, one more hop per request)."""
+    return services_of(request)
 
 
 def operations(request: fastapi.Request) -> Operations:

@@ -134,7 +134,7 @@ class MetricsMiddleware:
 )
 def metrics(request: fastapi.Request) -> fastapi.responses.Response:
     """Prometheus metrics."""
-    deps.services(request)
+    deps.services_of(request)
     registry = request.app.state.metrics.registry
     return fastapi.responses.Response(
         prometheus_client.generate_latest(registry),

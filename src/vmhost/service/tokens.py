@@ -7,6 +7,7 @@ import enum
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -21,6 +22,8 @@ MAX_TOKEN_LIFETIME_S = 100 * 365 * 86400
 TOKEN_PREFIX = "vmh_"  # noqa: S105 (a prefix, not a secret)
 # the names of the admin tokens that ``vmhost.local`` (``scripts/run``) mints
 LOCAL_TOKEN_NAME = re.compile(r"^run-\d{8}-\d{6}$")
+# verified tokens kept per process (by hash); more than this many distinct ones empty the cache
+MAX_VERIFIED = 1024
 
 
 class Role(enum.StrEnum):
@@ -66,6 +69,13 @@ class TokensService:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        # Tokens this process found valid, by hash: (identity, expires_at), kept only while the
+        # revocation marker (store.tokens.revocation_marker: SQLite only) holds the generation
+        # they were verified under; any revocation, by any process, replaces it.
+        self._marker = store.tokens.revocation_marker(ctx.db.url)
+        self._lock = threading.Lock()
+        self._verified: dict[str, tuple[Identity, float | None]] = {}
+        self._generation: str | None = None
 
     def create(
         self, name: str, role: str, expires_in_s: float | None = None
@@ -105,6 +115,7 @@ class TokensService:
             key = int(key)
         with self.ctx.db.write() as conn:
             store.tokens.delete_token(conn, key)
+        self._revoked()
         log.info("revoked token %r", key)
 
     def authenticate(self, token: str | None) -> Identity:
@@ -113,13 +124,72 @@ class TokensService:
             raise AuthenticationError(
                 "authentication required: send 'Authorization: Bearer <token>'"
             )
+        identity = self.cached(token)
+        if identity is not None:
+            return identity
+        generation = self._current_generation()
         with self.ctx.db.read() as conn:
             row = store.tokens.find_token(conn, token)
         if row is None:
             raise AuthenticationError("the token is not valid (unknown or revoked)")
-        if row["expires_at"] is not None and row["expires_at"] <= time.time():
+        expires_at = float(row["expires_at"]) if row["expires_at"] is not None else None
+        if expires_at is not None and expires_at <= time.time():
             raise AuthenticationError(f"the token {row['name']!r} has expired")
-        return Identity(int(row["id"]), str(row["name"]), Role(row["role"]))
+        identity = Identity(int(row["id"]), str(row["name"]), Role(row["role"]))
+        if generation is not None:
+            self._remember(store.tokens.token_hash(token), identity, expires_at, generation)
+        return identity
+
+    def cached(self, token: str | None) -> Identity | None:
+        """Who holds ``token`` if this process verified it since the last revocation by any
+        process and it has not expired since: no database read, one read of a 32-byte file
+        (cheap enough for the event loop). None: ask :meth:`authenticate`."""
+        if not token or self._marker is None:
+            return None
+        generation = self._current_generation()
+        if generation is None:
+            return None
+        key = store.tokens.token_hash(token)
+        with self._lock:
+            if generation != self._generation:
+                self._verified.clear()
+                self._generation = generation
+                return None
+            entry = self._verified.get(key)
+        if entry is None:
+            return None
+        identity, expires_at = entry
+        if expires_at is not None and expires_at <= time.time():
+            return None  # authenticate says that it has expired
+        return identity
+
+    def _current_generation(self) -> str | None:
+        if self._marker is None:
+            return None
+        return store.tokens.revocation_generation(self._marker)
+
+    def _remember(
+        self, key: str, identity: Identity, expires_at: float | None, generation: str
+    ) -> None:
+        """Keep a token verified under ``generation`` unless a revocation came meanwhile."""
+        if self._current_generation() != generation:
+            return
+        with self._lock:
+            if generation != self._generation:
+                self._verified.clear()
+                self._generation = generation
+            if len(self._verified) >= MAX_VERIFIED:
+                self._verified.clear()
+            self._verified[key] = (identity, expires_at)
+
+    def _revoked(self) -> None:
+        """After a revocation's commit: forget every verified token here, and tell the other
+        processes by a new marker generation."""
+        with self._lock:
+            self._verified.clear()
+            self._generation = None
+        if self._marker is not None:
+            store.tokens.mark_revocation(self._marker)
 
     def local_admin(self, current: str | None) -> tuple[str, bool]:
         """The admin token of this machine's operator (``scripts/run``): ``current`` while it
@@ -144,6 +214,7 @@ class TokensService:
             for token_id in stale:
                 store.tokens.delete_token(conn, token_id)
         if stale:
+            self._revoked()
             log.info("revoked %d admin token(s) of earlier runs", len(stale))
         if keep is not None and current:
             return current, False

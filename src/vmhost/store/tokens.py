@@ -1,8 +1,13 @@
-"""API tokens, stored as SHA-256 hashes (the token itself is shown once, at creation)."""
+"""API tokens, stored as SHA-256 hashes (the token itself is shown once, at creation), and
+the revocation marker that tells every process sharing a SQLite database that one was revoked."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
+import secrets
+import tempfile
 import time
 from typing import Any
 
@@ -56,3 +61,41 @@ def delete_token(conn: sa.Connection, key: int | str) -> None:
     col = t.tokens.c.id if isinstance(key, int) else t.tokens.c.name
     if conn.execute(sa.delete(t.tokens).where(col == key)).rowcount != 1:
         raise model.NotFoundError("token", key)
+
+
+def revocation_marker(url: str) -> str | None:
+    """The file beside a SQLite database that every revocation replaces (``<db>-revocations``):
+    each process that can revoke a token opens that database, so it reaches the file too.
+    None for PostgreSQL (processes on several machines share no file) and in-memory SQLite."""
+    parsed = sa.engine.make_url(url)
+    path = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not path:
+        return None
+    if path == ":memory:" or path.startswith("file:") or parsed.query.get("mode") == "memory":
+        return None
+    return f"{os.path.abspath(path)}-revocations"
+
+
+def revocation_generation(marker: str) -> str | None:
+    """The marker's current generation ("" before any revocation); None when it cannot be read
+    (then nothing may be trusted without the database)."""
+    try:
+        with open(marker, encoding="ascii") as f:
+            return f.read(64)
+    except FileNotFoundError:
+        return ""
+    except (OSError, ValueError):
+        return None
+
+
+def mark_revocation(marker: str) -> None:
+    """Give the marker a new random generation, atomically (a new file renamed over it)."""
+    fd, temporary = tempfile.mkstemp(prefix=".revocations-", dir=os.path.dirname(marker))
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as f:
+            f.write(secrets.token_hex(16))
+        os.replace(temporary, marker)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
