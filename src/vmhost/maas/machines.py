@@ -45,15 +45,17 @@ def space_resolver(services: Services) -> Callable[[str], str]:
     return lambda key: services.maas_catalog.space_name(key)
 
 
-async def _subnets(services: Services) -> machine_json.Subnets:
-    """The subnets of ``subnets/`` by (host id, network), for the machines' links."""
-    found = await _run(services.maas_catalog.subnets)
+async def _subnets(services: Services, *machines: model.Machine) -> machine_json.Subnets:
+    """The subnets of ``subnets/`` by (host id, network), for the machines' links: those of
+    the machines' hosts only (the others' inventories are not read)."""
+    host_ids = {m.vm.host_id for m in machines}
+    found = await _run(lambda: services.maas_catalog.subnets(host_ids))
     return {(s.host_id, s.network): catalog_json.subnet(s) for s in found}
 
 
 async def _machine(services: Services, machine: model.Machine) -> fastapi.Response:
     """One machine's JSON, its links with the subnets of ``subnets/``."""
-    return _json(machine_json.machine_json(machine, await _subnets(services)))
+    return _json(machine_json.machine_json(machine, await _subnets(services, machine)))
 
 
 def machine_filter(form: MaasForm) -> model.MachineFilter:
@@ -86,7 +88,7 @@ async def list_machines(request: fastapi.Request) -> fastapi.Response:
     where = machine_filter(query_form(request))
     svc = services(request)
     machines = await _run(lambda: svc.machines.list(where))
-    subnets = await _subnets(svc) if machines else {}
+    subnets = await _subnets(svc, *machines) if machines else {}
     return _json([machine_json.machine_json(m, subnets) for m in machines])
 
 
@@ -101,7 +103,7 @@ async def machines_op(
     if op == "allocate":
         ask = machines_params.allocate_request(form, space_resolver(svc))
         done = await _run(lambda: svc.machines.allocate(ask, principal.username))
-        data = machine_json.machine_json(done.machine, await _subnets(svc))
+        data = machine_json.machine_json(done.machine, await _subnets(svc, done.machine))
         data["constraints_by_type"] = machine_json.constraints_by_type(
             done.machine, done.storage, done.interfaces
         )

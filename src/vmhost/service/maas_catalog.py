@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 
 from vmhost import model, store
 
@@ -112,13 +112,22 @@ class MaasCatalogService:
             named = store.catalog.list_named(conn, "zone")
         return [MaasZone(z["id"], z["name"], z["description"]) for z in named if z["hosts"]]
 
-    def subnets(self) -> list[MaasSubnet]:
-        """Every (host, network) with an IPv4 CIDR, by id."""
+    def subnets(self, host_ids: Collection[int] | None = None) -> list[MaasSubnet]:
+        """Every (host, network) with an IPv4 CIDR, by id; only those of ``host_ids`` when
+        given (a machine's JSON links its host's subnets only)."""
         with self.ctx.db.read() as conn:
-            networks = store.maas_catalog.host_networks(conn)
+            networks = store.maas_catalog.host_networks(conn, host_ids)
             mapping = store.catalog.space_map(conn)
-        usable = [(n, cidr) for n in networks if (cidr := ipv4_network(n.cidr)) is not None]
-        ids = self._ids("subnet", [f"{n.host_id}/{n.network}" for n, _ in usable])
+            usable = [(n, cidr) for n in networks if (cidr := ipv4_network(n.cidr)) is not None]
+            keys = [f"{n.host_id}/{n.network}" for n, _ in usable]
+            ids = store.maas_catalog.stable_ids(conn, "subnet", keys)
+        if len(ids) < len(set(keys)):
+            if host_ids is None:
+                ids = self._ids("subnet", keys)
+            else:  # the first show: every host's subnets get their ids, in host order
+                self.subnets()
+                with self.ctx.db.read() as conn:
+                    ids = store.maas_catalog.stable_ids(conn, "subnet", keys)
         subnets = [
             MaasSubnet(
                 id=ids[f"{n.host_id}/{n.network}"],

@@ -6,7 +6,7 @@ owns the transaction."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -115,11 +115,15 @@ def key_of(conn: sa.Connection, kind: str, item_id: int) -> str | None:
 # --- hosts' networks -------------------------------------------------------------------------
 
 
-def host_networks(conn: sa.Connection) -> list[HostNetwork]:
-    """Every host's networks (from its stored inventory), by host id then network name."""
-    rows = conn.execute(
-        sa.select(t.hosts.c.id, t.hosts.c.name, t.hosts.c.inventory).order_by(t.hosts.c.id)
-    )
+def host_networks(
+    conn: sa.Connection, host_ids: Collection[int] | None = None
+) -> list[HostNetwork]:
+    """Every host's networks (from its stored inventory), by host id then network name; only
+    those of ``host_ids`` when given (the other hosts' inventories are not read)."""
+    query = sa.select(t.hosts.c.id, t.hosts.c.name, t.hosts.c.inventory).order_by(t.hosts.c.id)
+    if host_ids is not None:
+        query = query.where(t.hosts.c.id.in_(sorted(set(host_ids))))
+    rows = conn.execute(query)
     found: list[HostNetwork] = []
     for row in rows:
         networks = (row.inventory or {}).get("networks") or []
