@@ -15,7 +15,10 @@ Transport: ``--transport testclient`` (default) calls the app in-process through
 TestClient (ASGI, no sockets; each call hops between the caller's thread and the app's event
 loop); ``--transport asgi`` calls it in-process from one event loop (httpx's ASGITransport: no
 sockets and no hop but the one to the route's worker thread, as a server runs it);
-``--transport http`` serves it with uvicorn on 127.0.0.1 and uses httpx over loopback.
+``--transport http`` serves it with uvicorn on 127.0.0.1 and uses httpx over loopback;
+``--transport raw`` calls the ASGI app itself from one event loop with a ready-made request and
+collects what it sends (no client library: what the server's own request path costs, in-process,
+as a server runs it after the HTTP parser).
 
     PYTHONPATH=src .venv/bin/python bench/bench_api.py [--hosts 1000] [--json-out r.json]
 """
@@ -23,6 +26,7 @@ sockets and no hop but the one to the route's worker thread, as a server runs it
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gc
 import json
@@ -35,7 +39,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -46,6 +50,7 @@ from vmhost.drivers import base, fake
 from vmhost.service import Services, Settings
 
 GIB = 1024
+Get = Callable[[str], Awaitable[httpx.Response]]
 
 
 def inventory(i: int) -> dict[str, Any]:
@@ -112,28 +117,59 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@contextlib.contextmanager
-def transport(kind: str, app: Any, token: str) -> Iterator[Callable[[str], httpx.Response]]:
-    """A GET function over the chosen transport."""
+@contextlib.asynccontextmanager
+async def transport(kind: str, app: Any, token: str) -> AsyncIterator[Get]:
+    """A GET function over the chosen transport, awaited in the measuring event loop (the one
+    loop of the run: its worker threads live as long as it does, as in a server)."""
     headers = {"Authorization": f"Bearer {token}"}
     if kind == "testclient":
         from fastapi.testclient import TestClient
 
         with TestClient(app) as client:
-            yield lambda path: client.get(path, headers=headers)
+
+            async def through_client(path: str) -> httpx.Response:
+                return client.get(path, headers=headers)
+
+            yield through_client
         return
     if kind == "asgi":
-        import asyncio
-
-        loop = asyncio.new_event_loop()
-        client = httpx.AsyncClient(
+        async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench", headers=headers
-        )
-        try:
-            yield lambda path: loop.run_until_complete(client.get(path))
-        finally:
-            loop.run_until_complete(client.aclose())
-            loop.close()
+        ) as asgi_client:
+            yield asgi_client.get
+        return
+    if kind == "raw":
+        auth = [(b"host", b"bench"), (b"authorization", headers["Authorization"].encode())]
+
+        async def call(path: str) -> httpx.Response:
+            route, _, query = path.partition("?")
+            scope = {
+                "type": "http",
+                "asgi": {"version": "3.0"},
+                "http_version": "1.1",
+                "method": "GET",
+                "scheme": "http",
+                "path": route,
+                "raw_path": route.encode(),
+                "query_string": query.encode(),
+                "root_path": "",
+                "headers": auth,
+                "client": ("127.0.0.1", 50000),
+                "server": ("bench", 80),
+            }
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                return {"type": "http.request", "body": b"", "more_body": False}
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            await app(scope, receive, send)
+            body = b"".join(m.get("body", b"") for m in sent[1:])
+            return httpx.Response(sent[0]["status"], content=body)
+
+        yield call
         return
     import uvicorn
 
@@ -146,8 +182,12 @@ def transport(kind: str, app: Any, token: str) -> Iterator[Callable[[str], httpx
     while not server.started:
         time.sleep(0.01)
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as client:
-            yield client.get
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as http_client:
+
+            async def over_http(path: str) -> httpx.Response:
+                return http_client.get(path)
+
+            yield over_http
     finally:
         server.should_exit = True
         thread.join(10)
@@ -159,18 +199,37 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
 
 
-def measure(
-    get: Callable[[str], httpx.Response], path: str, n: int, status: int = 200
-) -> list[float]:
+async def measure(get: Get, path: str, n: int, status: int = 200) -> list[float]:
     """Latencies of ``n`` GETs, in ms (each must answer ``status``)."""
     times = []
     for _ in range(n):
         t = time.perf_counter()
-        response = get(path)
+        response = await get(path)
         times.append((time.perf_counter() - t) * 1000)
         if response.status_code != status:
             raise SystemExit(f"GET {path}: {response.status_code} {response.text[:200]}")
     return times
+
+
+async def reads(
+    args: argparse.Namespace, app: Any, token: str, host_ids: list[int], vms: int
+) -> tuple[list[float], list[float], list[float]]:
+    """GETs of one host, each followed by the floor (a 404 of an unknown path outside /api/:
+    no token check, no route, no worker thread), then GETs of the whole list; in ms."""
+    rng = random.Random(42)
+    one: list[float] = []
+    floor: list[float] = []
+    async with transport(args.transport, app, token) as get:
+        await measure(get, f"/api/v1/vm-hosts/{host_ids[0]}", 50)  # warm up
+        await measure(get, "/api/v1/vm-hosts", 2)
+        for _ in range(args.gets):
+            one += await measure(get, f"/api/v1/vm-hosts/{rng.choice(host_ids)}", 1)
+            floor += await measure(get, "/no-such-path", 1, status=404)
+        listing = await measure(get, "/api/v1/vm-hosts", args.lists)
+        body = (await get("/api/v1/vm-hosts")).json()
+        assert len(body) == len(host_ids)
+        assert sum(h["vm_count"]["total"] for h in body) == vms
+    return one, floor, listing
 
 
 def compose_timings(services: Services, host_ids: list[int], n: int) -> dict[str, float]:
@@ -230,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         "--composes", type=int, default=30, help="named composes through the service"
     )
     parser.add_argument(
-        "--transport", choices=["testclient", "asgi", "http"], default="testclient"
+        "--transport", choices=["raw", "testclient", "asgi", "http"], default="testclient"
     )
     parser.add_argument("--data-dir", help="reuse this store (filled when empty)")
     parser.add_argument("--json-out")
@@ -259,24 +318,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{data_dir}",
         file=sys.stderr,
     )
-    rng = random.Random(42)
     app = create_app(services)
     gc.collect()
     gc.freeze()  # as vmhost-server does once started
-    with transport(args.transport, app, token) as get:
-        measure(get, f"/api/v1/vm-hosts/{host_ids[0]}", 50)  # warm up
-        measure(get, "/api/v1/vm-hosts", 2)
-        # the transport's own floor, call by call with GETs of one host: a 404 of an unknown
-        # path outside /api/ (no token check, no route, no worker thread)
-        one: list[float] = []
-        floor: list[float] = []
-        for _ in range(args.gets):
-            one += measure(get, f"/api/v1/vm-hosts/{rng.choice(host_ids)}", 1)
-            floor += measure(get, "/no-such-path", 1, status=404)
-        listing = measure(get, "/api/v1/vm-hosts", args.lists)
-        body = get("/api/v1/vm-hosts").json()
-        assert len(body) == len(host_ids)
-        assert sum(h["vm_count"]["total"] for h in body) == vms
+    one, floor, listing = asyncio.run(reads(args, app, token, host_ids, vms))
     composed = compose_timings(services, host_ids, args.composes) if args.composes else {}
     assert len(services.vms.list()) == vms
     services.close()
