@@ -4,15 +4,17 @@ Through :mod:`vmhost.client` only (the whole flow: ``docs/provider.md``):
 
 1. The constraints are parsed (Juju's grammar and messages), validated (unsupported keys are
    returned as warnings, never fatal) and translated into the compose wire model.
-2. With the **warm pool** on, the server offers the idle VMs (composed earlier, ready, no
-   owner) that satisfy the request, cheapest first (``POST /api/v1/vms/idle`` applies every
-   check: sizes, instance type, the host's architecture, zones, pool and tags, a NIC per space
-   or network asked for); the first one is allocated to ``owner``, atomically, so a VM another
-   allocator took in the meantime is skipped.
+2. With the **warm pool** on, one request (``POST /api/v1/vms/allocate`` with ``compose``)
+   allocates to ``owner`` the cheapest idle VM (composed earlier, ready, no owner) that
+   satisfies the request (the server applies every check: sizes, instance type, the host's
+   architecture, zones, pool and tags, a NIC per space or network asked for), atomically, so a
+   VM another allocator takes meanwhile is never given twice; on a miss the same request
+   composes one.
 3. Otherwise a VM is **composed** with ``owner`` set in the same transaction as its record: the
-   server picks the best host. When no host can take it, :class:`NoCapacity` names the Juju
-   constraints that could not be met, mapped from the server's structured reasons (a
-   ``vmhost.model.Check`` and what each failure is about), and nothing was composed.
+   server picks the best host. When no host can take it (either way), :class:`NoCapacity`
+   names the Juju constraints that could not be met, mapped from the server's structured
+   reasons (a ``vmhost.model.Check`` and what each failure is about), and nothing was
+   composed.
 
 :func:`release` gives a machine back: the VM is decomposed, or with the warm pool on kept,
 idle, for the next allocation (its owner cleared). MAAS deleted dynamically composed machines
@@ -81,8 +83,6 @@ CHECK_CONSTRAINTS: Final[Mapping[Check, str]] = {
 }
 #: The start of the server's message when no host at all could be considered (no reasons).
 _NO_HOST_PREFIX: Final = "No VM host can take this request"
-#: How many idle VMs to ask the server for (it filters and ranks them).
-IDLE_LIMIT: Final = 5
 
 
 class VmsApi(Protocol):
@@ -91,6 +91,10 @@ class VmsApi(Protocol):
     def idle(self, body: schemas.HostComposeBody, limit: int = 100) -> list[schemas.Vm]: ...
 
     def allocate(self, vm_id: int, owner: str) -> schemas.Vm: ...
+
+    def allocate_matching(
+        self, body: schemas.HostComposeBody, owner: str, *, compose: bool = False
+    ) -> schemas.AllocateResult: ...
 
     def release(self, vm_id: int) -> schemas.Vm: ...
 
@@ -283,18 +287,6 @@ def with_fields(body: schemas.HostComposeBody, **fields: object) -> schemas.Host
     return vmclient.build(schemas.HostComposeBody, **{**data, **fields})
 
 
-def _reuse(
-    client: AllocationClient, request: schemas.HostComposeBody, owner: str
-) -> schemas.Vm | None:
-    """Allocate the cheapest idle VM the server offers for the request, or None."""
-    for vm in client.vms.idle(request, limit=IDLE_LIMIT):
-        try:
-            return client.vms.allocate(vm.id, owner)
-        except (vmclient.ConflictError, vmclient.NotFoundError):
-            continue  # another allocator took it (or it went away): the next one
-    return None
-
-
 def allocate_or_compose(
     client: AllocationClient,
     constraints: str | Constraints,
@@ -321,11 +313,10 @@ def allocate_or_compose(
     )
     if user_data is not None:
         request = with_fields(request, user_data=user_data)
-    if warm_pool:
-        vm = _reuse(client, request, owner)
-        if vm is not None:
-            return Allocation(vm, True, request, cons, unsupported)
     try:
+        if warm_pool:  # reuse or compose: one request either way
+            got = client.vms.allocate_matching(request, owner, compose=True)
+            return Allocation(got.vm, got.reused, request, cons, unsupported)
         result = client.vms.compose(with_fields(request, owner=owner))
     except vmclient.ConflictError as exc:
         if _is_no_capacity(exc):

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from core_support import GIB, add_fake_host, inventory
+from core_support import GIB, add_fake_host, assert_accounts_exact, inventory
 
 from vmhost import model, store
 from vmhost.service import Services
@@ -148,6 +148,72 @@ def test_racing_allocators_never_share_a_vm(services: Services) -> None:
     assert sorted(winners) == sorted(vm.id for vm in vms)  # each VM exactly once
     owners = {services.vms.get(vm.id).owner for vm in vms}
     assert len(owners) == len({i for i, won in enumerate(results) if won})
+
+
+def test_parallel_callers_for_one_idle_vm_have_one_winner(services: Services) -> None:
+    add_fake_host(services, "h1")
+    idle = services.vms.compose(SMALL).vm
+    n = 8
+    barrier = threading.Barrier(n)
+
+    def take(i: int) -> int | None:
+        barrier.wait(timeout=30)
+        try:
+            return services.allocation.allocate_matching(SMALL, f"owner-{i}", False).vm.id
+        except model.ConflictError:
+            return None
+
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(take, range(n)))
+    assert [r for r in results if r is not None] == [idle.id]  # exactly one winner
+    winner = results.index(idle.id)
+    assert services.vms.get(idle.id).owner == f"owner-{winner}"
+    assert len(services.vms.list()) == 1  # nothing composed without compose=True
+    assert_accounts_exact(services)
+
+
+def test_parallel_reuse_or_compose_gives_each_caller_its_own_vm(services: Services) -> None:
+    add_fake_host(services, "h1")
+    idle = services.vms.compose(SMALL).vm
+    n = 6
+    barrier = threading.Barrier(n)
+
+    def get(i: int) -> tuple[int, bool]:
+        barrier.wait(timeout=30)
+        got = services.allocation.allocate_matching(SMALL, f"owner-{i}", True)
+        assert got.vm.owner == f"owner-{i}" and got.host_name == "h1"
+        return got.vm.id, got.reused
+
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        results = list(pool.map(get, range(n)))
+    assert [vm_id for vm_id, reused in results if reused] == [idle.id]
+    assert len({vm_id for vm_id, _ in results}) == n  # no VM given twice
+    owners = sorted(vm.owner for vm in services.vms.list())
+    assert owners == sorted(f"owner-{i}" for i in range(n))
+    usage = services.hosts.get(idle.host_id).view.usage
+    assert usage.vcpus.allocated == n  # the reused VM counted once, each composed one once
+    assert_accounts_exact(services)
+
+
+def test_a_miss_composes_in_the_same_call(services: Services) -> None:
+    add_fake_host(services, "h1")
+    idle = services.vms.compose(SMALL).vm
+    bigger = dataclasses_replace(SMALL, cores=2)
+    with pytest.raises(model.ConflictError, match="no idle VM satisfies the request"):
+        services.allocation.allocate_matching(bigger, "juju:m1", False)
+    got = services.allocation.allocate_matching(bigger, "juju:m1", True)
+    assert not got.reused and got.vm.id != idle.id and got.vm.cores == 2
+    assert got.vm.owner == "juju:m1" and got.vm.state is model.VmState.READY
+    assert services.vms.get(idle.id).owner == ""  # the idle VM is left alone
+    with pytest.raises(model.NoCapacityError, match="MiB of memory requested"):
+        services.allocation.allocate_matching(
+            dataclasses_replace(SMALL, memory_mib=1000 * GIB), "juju:m2", True
+        )
+    assert len(services.vms.list()) == 2  # nothing made for the request no host can take
+    with pytest.raises(model.InvalidInputError, match="owner"):
+        services.allocation.allocate_matching(SMALL, "", True)
+    assert services.vms.get(idle.id).owner == ""
+    assert_accounts_exact(services)
 
 
 def test_addresses_come_from_the_host(services: Services) -> None:

@@ -134,6 +134,37 @@ def _answer(svc: Services, vm: model.Vm) -> schemas.Vm:
     return convert.vm(vm, svc.hosts.names([vm.host_id]).get(vm.host_id, ""))
 
 
+@router.post(
+    "/allocate",
+    dependencies=[Admin],
+    responses=errors.responses(400, 401, 403, 404, 409, 422, 503),
+    summary="Allocate a matching idle VM to an owner, or compose one (one request)",
+)
+def allocate_matching(
+    body: schemas.AllocateMatchingBody, svc: Services = fastapi.Depends(deps.services)
+) -> schemas.AllocateResult:
+    """The warm pool's one-request allocation: the cheapest idle VM that satisfies the compose
+    request (the checks of ``POST /vms/idle``) is allocated to ``owner`` atomically (of callers
+    racing for one VM, one gets it, the others the next one). On a miss, ``compose: true``
+    composes a VM for ``owner`` in the same request (409 with the reasons per check when no
+    host can take it, as ``POST /vms``); ``compose: false`` answers 409. ``reused`` says
+    which happened."""
+    host_id = deps.optional_host_id(svc, body.host)
+    got = svc.allocation.allocate_matching(
+        convert.compose_request(body, host_id), body.owner, body.compose
+    )
+    return schemas.AllocateResult.model_validate(
+        {
+            "system_id": str(got.vm.id),
+            "resource_uri": convert.vm_uri(got.vm.id),
+            "host": convert.host_ref(got.vm.host_id, got.host_name),
+            "vm": convert.vm(got.vm, got.host_name),
+            "attempts": got.attempts,
+            "reused": got.reused,
+        }
+    )
+
+
 @router.get("/{vm_id}", dependencies=[Reader], responses=errors.responses(401, 404))
 def read_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
     """One VM."""

@@ -47,6 +47,16 @@ class VmsManager(Manager):
         """Idle VMs that would satisfy a compose request, cheapest first (none allocated)."""
         return self._send_list("POST", f"{P}/vms/idle", schemas.Vm, body, limit=limit)
 
+    def allocate_matching(
+        self, body: schemas.HostComposeBody, owner: str, *, compose: bool = False
+    ) -> schemas.AllocateResult:
+        """Allocate to ``owner`` the cheapest idle VM that satisfies ``body``, in one request;
+        on a miss, with ``compose``, compose one for ``owner`` (NoCapacityError when no host
+        can take it), without it ConflictError. ``reused`` says which happened."""
+        data = {**body.model_dump(exclude_unset=True), "owner": owner, "compose": compose}
+        request = build(schemas.AllocateMatchingBody, **data)
+        return self._send("POST", f"{P}/vms/allocate", schemas.AllocateResult, request)
+
     def allocate(self, vm_id: int, owner: str) -> schemas.Vm:
         """Allocate an idle VM to ``owner`` (ConflictError when it is not idle)."""
         body = build(schemas.AllocateBody, owner=owner)

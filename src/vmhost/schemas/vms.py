@@ -341,6 +341,29 @@ class ComposeResult(Response):
     )
 
 
+class AllocateMatchingBody(HostComposeBody):
+    """A compose request and its owner: the cheapest idle VM that satisfies it is allocated
+    to ``owner``; with ``compose``, a miss composes one for ``owner`` instead."""
+
+    owner: str = pydantic.Field(  # required here
+        min_length=1,
+        max_length=255,
+        pattern=OWNER_PATTERN,
+        description="who the VM is allocated to",
+    )
+    compose: bool = pydantic.Field(
+        default=False,
+        description="when no idle VM matches, compose one for the owner in this request "
+        "(409 with the reasons per check when no host can take it); false: 409 on a miss",
+    )
+
+
+class AllocateResult(ComposeResult):
+    """The VM allocated: an idle one reused (``reused``), or one composed on a miss."""
+
+    reused: bool = pydantic.Field(description="true: taken from the warm pool; false: composed")
+
+
 class CandidateHost(Response):
     """A host that could take the request now, best first."""
 

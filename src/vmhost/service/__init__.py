@@ -35,7 +35,7 @@ class Services:
         self.claims = ClaimsService(ctx)
         self.vms = VmsService(ctx, self.claims)
         self.recovery = RecoveryService(ctx, self.claims)
-        self.allocation = AllocationService(ctx)
+        self.allocation = AllocationService(ctx, self.vms)
         self.zones = NamedService(ctx, "zone")
         self.pools = NamedService(ctx, "pool")
         self.spaces = SpacesService(ctx)

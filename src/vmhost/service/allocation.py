@@ -19,9 +19,13 @@ from vmhost.model.accounting import HostView
 from vmhost.scheduler import filters
 
 from .context import Context
+from .vms import VmsService
 
 log = logging.getLogger("vmhost.service.allocation")
 MAX_OWNER_LENGTH = model.vm.MAX_OWNER_LENGTH
+#: Idle VMs :meth:`AllocationService.take` reads per round, and rounds before giving up.
+TAKE_PAGE = 8
+TAKE_ROUNDS = 4
 
 
 def check_owner(owner: str) -> str:
@@ -35,11 +39,22 @@ def check_owner(owner: str) -> str:
     return owner
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Allocated:
+    """A VM allocated for a request: reused from the warm pool, or composed on a miss."""
+
+    vm: model.Vm
+    host_name: str
+    reused: bool
+    attempts: list[str]  # composed: "host: error" for hosts that failed first
+
+
 class AllocationService:
     """Who holds which composed VM."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, vms: VmsService) -> None:
         self.ctx = ctx
+        self.vms = vms
 
     def allocate(self, vm_id: int, owner: str) -> model.Vm:
         """Give the idle VM ``vm_id`` to ``owner``; ConflictError when it is not idle (taken,
@@ -79,32 +94,41 @@ class AllocationService:
         with self.ctx.db.read() as conn:
             if request is None:
                 return store.vms.idle_vms(conn, limit=limit)
-            page = max(32, 4 * limit) if limit is not None else None
-            views: dict[int, HostView] = {}
-            chosen: list[model.Vm] = []
-            offset = 0
-            while True:
-                vms = store.vms.idle_vms(
-                    conn,
-                    request.cores,
-                    request.memory_mib,
-                    request.instance_type,
-                    limit=page,
-                    offset=offset,
-                )
-                fits = [vm for vm in vms if vm_mismatch(vm, request) is None]
-                wanted = sorted({vm.host_id for vm in fits} - views.keys())
-                if wanted:
-                    views.update((v.id, v) for v in store.candidates.load_views(conn, wanted))
-                for vm in fits:
-                    view = views.get(vm.host_id)
-                    if view is not None and idle_mismatch(vm, view, request) is None:
-                        chosen.append(vm)
-                        if limit is not None and len(chosen) >= limit:
-                            return chosen
-                if page is None or len(vms) < page:
-                    return chosen
-                offset += page
+            return [vm for vm, _ in _matching(conn, request, limit)]
+
+    def allocate_matching(
+        self, request: model.ComposeRequest, owner: str, compose: bool
+    ) -> Allocated:
+        """Allocate to ``owner`` the cheapest idle VM that satisfies ``request``; on a miss,
+        with ``compose``, compose one with ``owner`` set in its claim (NoCapacityError when
+        no host can take it), without it ConflictError. The request is validated once."""
+        check_owner(owner)
+        request = self.vms.validate(dataclasses.replace(request, owner=owner))
+        taken = self.take(request, owner)
+        if taken is not None:
+            return Allocated(taken[0], taken[1], True, [])
+        if not compose:
+            raise model.ConflictError("no idle VM satisfies the request")
+        result = self.vms.compose_validated(request)
+        return Allocated(result.vm, result.host_name, False, result.attempts)
+
+    def take(self, request: model.ComposeRequest, owner: str) -> tuple[model.Vm, str] | None:
+        """Allocate to ``owner`` the cheapest idle VM that satisfies ``request`` (as
+        :meth:`idle` finds them), or None when none does. One write transaction: each VM
+        offered is taken with the same ``UPDATE ... WHERE owner = ''`` as :meth:`allocate`,
+        so of callers racing for one VM exactly one gets it and the others go on to the next
+        (after a page all taken meanwhile, the pool is read again). The VM and its host's
+        name."""
+        check_owner(owner)
+        for _ in range(TAKE_ROUNDS):
+            with self.ctx.db.write() as conn:
+                offered = _matching(conn, request, TAKE_PAGE)
+                for vm, view in offered:
+                    if store.vms.allocate_vm(conn, vm.id, owner):
+                        return store.vms.get_vm(conn, vm.id)[0], view.name
+            if len(offered) < TAKE_PAGE:
+                return None
+        return None
 
     def list(
         self,
@@ -150,6 +174,39 @@ class AllocationService:
             with self.ctx.db.write() as conn:
                 store.vms.set_observed(conn, vm_id, power_state, addresses)
         return dataclasses.replace(vm, power_state=power_state, addresses=addresses)
+
+
+def _matching(
+    conn: store.Connection, request: model.ComposeRequest, limit: int | None
+) -> list[tuple[model.Vm, HostView]]:
+    """Idle VMs that satisfy ``request`` and their hosts' views, cheapest first, read a page at
+    a time until ``limit`` are found (records, then the views of their hosts)."""
+    page = max(32, 4 * limit) if limit is not None else None
+    views: dict[int, HostView] = {}
+    chosen: list[tuple[model.Vm, HostView]] = []
+    offset = 0
+    while True:
+        vms = store.vms.idle_vms(
+            conn,
+            request.cores,
+            request.memory_mib,
+            request.instance_type,
+            limit=page,
+            offset=offset,
+        )
+        fits = [vm for vm in vms if vm_mismatch(vm, request) is None]
+        wanted = sorted({vm.host_id for vm in fits} - views.keys())
+        if wanted:
+            views.update((v.id, v) for v in store.candidates.load_views(conn, wanted))
+        for vm in fits:
+            view = views.get(vm.host_id)
+            if view is not None and idle_mismatch(vm, view, request) is None:
+                chosen.append((vm, view))
+                if limit is not None and len(chosen) >= limit:
+                    return chosen
+        if page is None or len(vms) < page:
+            return chosen
+        offset += page
 
 
 # -- matching an idle VM to a request ---------------------------------------------------------

@@ -88,7 +88,10 @@ class VmsService:
 
     def compose(self, request: model.ComposeRequest) -> ComposeResult:
         """Compose a VM on the best host, trying the next host when a driver fails."""
-        request = self.validate(request)
+        return self.compose_validated(self.validate(request))
+
+    def compose_validated(self, request: model.ComposeRequest) -> ComposeResult:
+        """:meth:`compose` for a request :meth:`validate` has already answered."""
         name = request.hostname or f"vmhost-{secrets.token_hex(3)}"
         failed: list[tuple[int, str]] = []
         for _ in range(self.ctx.settings.compose_attempts):

@@ -90,6 +90,60 @@ def test_allocation_errors(api: ApiEnv) -> None:
     assert api.get(f"/api/v1/vms/{vm['id']}").json()["owner"] == ""  # nothing changed
 
 
+def test_allocate_matching_in_one_request(api: ApiEnv) -> None:
+    api.add_host("h1")
+    idle = _compose(api)
+    miss = api.post("/api/v1/vms/allocate", {"cores": 2, "memory_mib": 1024, "owner": "a"})
+    assert miss.status_code == 409, miss.text
+    assert miss.json()["message"] == "no idle VM satisfies the request"
+    assert api.get(f"/api/v1/vms/{idle['id']}").json()["owner"] == ""
+    taken = api.post("/api/v1/vms/allocate", {"memory_mib": 1024, "owner": "juju:a"})
+    assert taken.status_code == 200, taken.text
+    body = taken.json()
+    assert body["reused"] is True and body["vm"]["id"] == idle["id"]
+    assert body["vm"]["owner"] == "juju:a" and body["host"]["name"] == "h1"
+    assert body["resource_uri"] == f"/api/v1/vms/{idle['id']}"
+    made = api.post(
+        "/api/v1/vms/allocate", {"memory_mib": 1024, "owner": "juju:b", "compose": True}
+    )
+    assert made.status_code == 200, made.text
+    assert made.json()["reused"] is False and made.json()["vm"]["owner"] == "juju:b"
+    assert made.json()["vm"]["id"] != idle["id"]
+    full = api.post(
+        "/api/v1/vms/allocate", {"memory_mib": 2**30, "owner": "juju:c", "compose": True}
+    )
+    assert full.status_code == 409 and full.json()["reasons"][0]["check"] == "memory"
+    assert len(api.get("/api/v1/vms").json()) == 2
+
+
+def test_allocate_matching_refuses_bad_input(api: ApiEnv) -> None:
+    api.add_host("h1")
+    _compose(api)
+    for body, field in (
+        ({}, "owner"),
+        ({"owner": ""}, "owner"),
+        ({"owner": "a\nb"}, "owner"),
+        ({"owner": "x", "compose": "maybe"}, "compose"),
+        ({"owner": "x", "cores": 0}, "cores"),
+        ({"owner": "x", "storage": "root:nope"}, "storage"),
+    ):
+        response = api.post("/api/v1/vms/allocate", body)
+        assert response.status_code == 422, (body, response.text)
+        assert field in response.json()["fields"], (body, response.text)
+    unknown = api.post("/api/v1/vms/allocate", {"owner": "x", "zones": ["z9"]})
+    assert unknown.status_code == 400 and "z9" in unknown.json()["message"]
+    nohost = api.post("/api/v1/vms/allocate", {"owner": "x", "host": "nope"})
+    assert nohost.status_code == 404
+    reader = api.client.post("/api/v1/vms/allocate", json={"owner": "x"}, headers=api.reader)
+    assert reader.status_code == 403
+    assert api.post("/api/v1/vms/idle", {"memory_mib": 1024}).json() != []  # nothing taken
+    spec = api.get("/api/openapi.json").json()["paths"]["/api/v1/vms/allocate"]["post"]
+    assert spec["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/AllocateMatchingBody"
+    )
+    assert {"200", "409", "422"} <= set(spec["responses"])
+
+
 def test_compose_with_zones(api: ApiEnv) -> None:
     api.post("/api/v1/zones", {"name": "z1"})
     api.post("/api/v1/zones", {"name": "z2"})
@@ -147,3 +201,23 @@ def test_client_methods(api: ApiEnv) -> None:
             vmh.vms.allocate(idle.id, "")
         assert vmh.vms.release(idle.id).owner == ""
         assert vmh.vms.refresh(idle.id).power_state == "running"
+
+
+def test_client_allocate_matching(api: ApiEnv) -> None:
+    api.add_host("h1")
+    with vmclient.VmHostClient("http://testserver", api.admin_token, http=api.client) as vmh:
+        small = vmclient.build(schemas.HostComposeBody, cores=1, memory_mib=1024)
+        idle = vmh.vms.compose(small).vm
+        with pytest.raises(vmclient.ConflictError, match="no idle VM") as miss:
+            vmh.vms.allocate_matching(vmclient.build(schemas.HostComposeBody, cores=2), "a")
+        assert not isinstance(miss.value, vmclient.NoCapacityError)
+        got = vmh.vms.allocate_matching(small, "juju:a")
+        assert got.reused and got.vm.id == idle.id and got.vm.owner == "juju:a"
+        made = vmh.vms.allocate_matching(small, "juju:b", compose=True)
+        assert not made.reused and made.vm.owner == "juju:b"
+        with pytest.raises(vmclient.NoCapacityError):
+            vmh.vms.allocate_matching(
+                vmclient.build(schemas.HostComposeBody, memory_mib=2**30), "c", compose=True
+            )
+        with pytest.raises(vmclient.InvalidInputError, match="owner"):
+            vmh.vms.allocate_matching(small, "")

@@ -196,8 +196,9 @@ def test_allocation_asks_the_server_nothing_per_host(
     api.client.event_hooks["request"].append(lambda r: asked.append(f"{r.method} {r.url.path}"))
     got = allocate_or_compose(vmh, "cores=1 mem=1G spaces=public", owner="o", warm_pool=True)
     assert got.reused
-    assert asked == [
-        "GET /api/v1/spaces",
-        "POST /api/v1/vms/idle",
-        f"POST /api/v1/vms/{got.vm_id}/allocate",
-    ]
+    # one request takes the VM (it was two: the idle list, then POST /vms/{id}/allocate)
+    assert asked == ["GET /api/v1/spaces", "POST /api/v1/vms/allocate"]
+    asked.clear()  # a miss composes in that same request
+    miss = allocate_or_compose(vmh, "cores=1 mem=1G spaces=public", owner="p", warm_pool=True)
+    assert not miss.reused and miss.vm.owner == "p"
+    assert asked == ["GET /api/v1/spaces", "POST /api/v1/vms/allocate"]

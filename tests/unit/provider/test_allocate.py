@@ -70,6 +70,31 @@ class Vms:
             raise vmclient.ConflictError(f"VM 'vm{vm_id}' is already allocated", status=409)
         return vm(vm_id).model_copy(update={"owner": owner})
 
+    def allocate_matching(
+        self, body: schemas.HostComposeBody, owner: str, *, compose: bool = False
+    ) -> schemas.AllocateResult:
+        """The server's one-request answer: the first offered VM nobody took meanwhile, else
+        (with ``compose``) a composed one."""
+        self.calls.append(("allocate_matching", (body, owner, compose)))
+        free = [v for v in self.offered if v.id not in self.taken]
+        if free:
+            got = free[0].model_copy(update={"owner": owner})
+            return schemas.AllocateResult(
+                system_id=str(got.id),
+                resource_uri=got.resource_uri,
+                host=got.host,
+                vm=got,
+                reused=True,
+            )
+        if self.refuse is not None:
+            raise self.refuse
+        if not compose:
+            raise vmclient.ConflictError("no idle VM satisfies the request", status=409)
+        made = vm(99).model_copy(update={"owner": owner})
+        return schemas.AllocateResult(
+            system_id="99", resource_uri=made.resource_uri, host=made.host, vm=made, reused=False
+        )
+
     def release(self, vm_id: int) -> schemas.Vm:
         self.calls.append(("release", vm_id))
         return vm(vm_id)
@@ -177,22 +202,36 @@ def test_the_first_vm_offered_is_taken(server: Answers) -> None:
     server.vms.offered = [vm(3), vm(4)]
     got = allocate_or_compose(server, "cores=1", owner="me", warm_pool=True)
     assert got.reused and got.vm.id == 3 and got.vm.owner == "me"
-    assert server.names() == ["idle", "allocate"]  # no per-host reads, no re-check
+    # one request: no idle list, no per-host reads, no re-check (the server takes the VM)
+    assert server.names() == ["allocate_matching"]
+    ((body, owner, compose),) = [args for name, args in server.calls]
+    assert (body.cores, owner, compose) == (1, "me", True)
 
 
 def test_a_vm_taken_meanwhile_is_skipped(server: Answers) -> None:
+    # the server skips a VM another allocator took (its CAS: tests/functional/test_allocation
+    # .py); the provider gives what the one request answers
     server.vms.offered = [vm(3), vm(4)]
     server.vms.taken.add(3)
     got = allocate_or_compose(server, "cores=1", owner="me", warm_pool=True)
     assert got.reused and got.vm.id == 4
-    assert [c for c in server.calls if c[0] == "allocate"] == [("allocate", 3), ("allocate", 4)]
+    assert server.names() == ["allocate_matching"]
 
 
 def test_nothing_offered_composes(server: Answers) -> None:
     got = allocate_or_compose(server, "cores=1", owner="me", warm_pool=True)
-    assert not got.reused and server.names() == ["idle", "compose"]
-    allocate_or_compose(server, "cores=1", owner="me")  # no warm pool: the idle list unread
-    assert server.names() == ["idle", "compose", "compose"]
+    assert not got.reused and got.vm.owner == "me"
+    assert server.names() == ["allocate_matching"]  # the miss composes in the same request
+    allocate_or_compose(server, "cores=1", owner="me")  # no warm pool: the idle VMs unread
+    assert server.names() == ["allocate_matching", "compose"]
+
+
+def test_no_capacity_on_a_warm_pool_miss(server: Answers) -> None:
+    server.vms.refuse = no_room(reason("memory", 2, "lack 8192 MiB of memory"))
+    with pytest.raises(NoCapacity) as caught:
+        allocate_or_compose(server, "mem=8G", owner="me", warm_pool=True)
+    assert caught.value.constraints == ("mem",)
+    assert server.names() == ["allocate_matching"]
 
 
 # -- no capacity: structured reasons in Juju's words ----------------------------------------------
