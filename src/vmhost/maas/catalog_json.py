@@ -9,13 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from vmhost import __version__
-from vmhost.service.maas_catalog import (
-    MaasBootResource,
-    MaasSpace,
-    MaasSubnet,
-    MaasZone,
-)
+from vmhost import __version__, model
+from vmhost.service.maas_catalog import MaasBootResource, MaasSpace, MaasSubnet
 
 PREFIX = "/MAAS/api/2.0"  # = vmhost.maas.PREFIX (a test checks it)
 #: The MAAS version answered: the last MAAS with VM hosts, whose API this one follows.
@@ -54,7 +49,7 @@ def user(username: str, is_admin: bool) -> dict[str, Any]:
     }
 
 
-def zone(item: MaasZone) -> dict[str, Any]:
+def zone(item: model.Zone) -> dict[str, Any]:
     """A zone (``zones/``); MAAS names a zone's URI by its name."""
     return {
         "id": item.id,

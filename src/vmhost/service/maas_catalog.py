@@ -25,15 +25,6 @@ MANAGED_KINDS = frozenset({"bridge", "network"})  # LXD bridges, libvirt network
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class MaasZone:
-    """A zone that holds at least one VM host."""
-
-    id: int
-    name: str
-    description: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
 class MaasSubnet:
     """A host network with an IPv4 CIDR."""
 
@@ -106,11 +97,11 @@ class MaasCatalogService:
                 found = store.maas_catalog.assign_ids(conn, kind, keys)
         return found
 
-    def zones(self) -> list[MaasZone]:
+    def zones(self) -> list[model.Zone]:
         """The zones that hold a VM host (Juju tries each zone it is given)."""
         with self.ctx.db.read() as conn:
             named = store.catalog.list_named(conn, "zone")
-        return [MaasZone(z["id"], z["name"], z["description"]) for z in named if z["hosts"]]
+        return [model.Zone(z["id"], z["name"], z["description"]) for z in named if z["hosts"]]
 
     def subnets(self, host_ids: Collection[int] | None = None) -> list[MaasSubnet]:
         """Every (host, network) with an IPv4 CIDR, by id; only those of ``host_ids`` when

@@ -16,7 +16,15 @@ from vmhost.model.accounting import HostUsage, HostView
 
 from . import catalog, driver
 from . import tables as t
-from .rows import HOSTS_JOIN, VIEW_COLUMNS, SpaceMap, view_from_row
+from .rows import (
+    HOSTS_JOIN,
+    IN_POOL,
+    IN_ZONE,
+    VIEW_COLUMNS,
+    SpaceMap,
+    view_from_row,
+    where_shape,
+)
 
 
 def _view_select() -> sa.Select[Any]:
@@ -116,6 +124,18 @@ class CandidateQuery:
     order: str = "pack"  # pack | spread | least-loaded
 
 
+# the optional conditions, in the order of ``candidate_views``'s shape
+_OPTIONAL = (
+    t.hosts.c.free_pinnable_cores >= sa.bindparam("pinned_cores"),
+    t.hosts.c.max_free_hugepages_mib >= sa.bindparam("hugepages_mib"),
+    t.hosts.c.max_node_free_vcpus >= sa.bindparam("node_vcpus"),
+    t.hosts.c.max_node_free_memory_mib >= sa.bindparam("node_memory_mib"),
+    IN_ZONE,
+    IN_POOL,
+    t.hosts.c.id == sa.bindparam("host_id"),
+)
+
+
 @functools.lru_cache(maxsize=64)
 def _candidate_select(
     shape: tuple[bool, ...], order: str, limited: bool, lock: bool
@@ -123,7 +143,6 @@ def _candidate_select(
     """The prefilter query for one combination of active conditions, built once (bind
     parameters carry the values), so SQLAlchemy's statement cache always hits."""
     h = t.hosts.c
-    pinned, hugepages, node_vcpus, node_memory, zone, pool, host_id = shape
     query = (
         sa.select(*_STORED_VIEW_COLUMNS)
         .select_from(HOSTS_JOIN)
@@ -134,20 +153,7 @@ def _candidate_select(
             h.max_pool_free_bytes >= sa.bindparam("largest_disk_bytes"),
         )
     )
-    if pinned:
-        query = query.where(h.free_pinnable_cores >= sa.bindparam("pinned_cores"))
-    if hugepages:
-        query = query.where(h.max_free_hugepages_mib >= sa.bindparam("hugepages_mib"))
-    if node_vcpus:
-        query = query.where(h.max_node_free_vcpus >= sa.bindparam("node_vcpus"))
-    if node_memory:
-        query = query.where(h.max_node_free_memory_mib >= sa.bindparam("node_memory_mib"))
-    if zone:
-        query = query.where(t.zones.c.name == sa.bindparam("zone"))
-    if pool:
-        query = query.where(t.resource_pools.c.name == sa.bindparam("pool"))
-    if host_id:
-        query = query.where(h.id == sa.bindparam("host_id"))
+    query = where_shape(query, _OPTIONAL, shape)
     if order == "spread":
         query = query.order_by(h.free_memory_mib.desc(), h.id.desc())
     elif order == "least-loaded":

@@ -18,7 +18,16 @@ from vmhost import model
 from vmhost.model.accounting import HostView
 
 from . import tables as t
-from .rows import HOST_COLUMNS, HOSTS_JOIN, SpaceMap, host_from_row, view_from_row
+from .rows import (
+    HOST_COLUMNS,
+    HOSTS_JOIN,
+    IN_POOL,
+    IN_ZONE,
+    SpaceMap,
+    host_from_row,
+    view_from_row,
+    where_shape,
+)
 
 _h = t.hosts.c
 # what the list may sort by: the exact prefilter hints for "free" (what compose can still use)
@@ -71,21 +80,19 @@ class IndexFilter:
         }
 
 
+# the conditions of IndexFilter.shape, in its order
+_CONDITIONS = (
+    IN_ZONE,
+    IN_POOL,
+    _h.status == sa.bindparam("status"),
+    _h.type == sa.bindparam("type"),
+    sa.func.lower(_h.name).like(sa.bindparam("text"), escape="\\"),
+    _h.id.in_(sa.bindparam("ids", expanding=True)),
+)
+
+
 def _where(query: sa.Select[Any], shape: tuple[bool, ...]) -> sa.Select[Any]:
-    zone, pool, status, kind, text, ids = shape
-    if zone:
-        query = query.where(t.zones.c.name == sa.bindparam("zone"))
-    if pool:
-        query = query.where(t.resource_pools.c.name == sa.bindparam("pool"))
-    if status:
-        query = query.where(_h.status == sa.bindparam("status"))
-    if kind:
-        query = query.where(_h.type == sa.bindparam("type"))
-    if text:
-        query = query.where(sa.func.lower(_h.name).like(sa.bindparam("text"), escape="\\"))
-    if ids:
-        query = query.where(_h.id.in_(sa.bindparam("ids", expanding=True)))
-    return query
+    return where_shape(query, _CONDITIONS, shape)
 
 
 @functools.lru_cache(maxsize=256)

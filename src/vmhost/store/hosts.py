@@ -23,6 +23,7 @@ from .rows import (
     SpaceMap,
     empty_inventory,
     host_from_row,
+    settings_values,
     view_from_row,
 )
 
@@ -50,19 +51,9 @@ def insert_host(
     host_id = inserted_id(
         conn.execute(
             sa.insert(t.hosts).values(
-                name=settings.name,
-                type=settings.type.value,
-                address=settings.address,
-                project=settings.project,
+                **settings_values(settings),
                 zone_id=zone_id,
                 pool_id=pool_id,
-                tags=list(settings.tags),
-                cpu_over_commit_ratio=settings.cpu_over_commit_ratio,
-                memory_over_commit_ratio=settings.memory_over_commit_ratio,
-                reserved_cores=settings.reserved_cores,
-                reserved_memory_mib=settings.reserved_memory_mib,
-                default_storage_pool=settings.default_storage_pool,
-                default_macvlan_mode=settings.default_macvlan_mode,
                 status=model.HostStatus.NEW.value,
                 architectures=[],
                 inventory=empty_inventory(),

@@ -1,11 +1,14 @@
 """Host rows to records and back: the ``inventory`` JSON column, ``model.Host`` and the
-scheduler's ``HostView``. No queries here."""
+scheduler's ``HostView``; the join they are read from and its shared conditions. No queries
+run here."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import sqlalchemy as sa
 
 from vmhost import model
 from vmhost.model.accounting import (
@@ -113,39 +116,65 @@ HOST_COLUMNS = (
 HOSTS_JOIN = t.hosts.join(t.zones, t.zones.c.id == t.hosts.c.zone_id).join(
     t.resource_pools, t.resource_pools.c.id == t.hosts.c.pool_id
 )
+# conditions on HOSTS_JOIN that the host list and the candidate query both offer, by bind
+# parameter (``zone``, ``pool``)
+IN_ZONE = t.zones.c.name == sa.bindparam("zone")
+IN_POOL = t.resource_pools.c.name == sa.bindparam("pool")
+
+
+def where_shape(
+    query: sa.Select[Any], conditions: Sequence[sa.ColumnElement[bool]], shape: Sequence[bool]
+) -> sa.Select[Any]:
+    """``query`` with the conditions whose place in ``shape`` is true (a statement per shape,
+    built once: the values are bind parameters)."""
+    return query.where(*(c for c, on in zip(conditions, shape, strict=True) if on))
 
 
 def host_from_row(row: Mapping[Any, Any]) -> model.Host:
     """A Host from a row of ``HOST_COLUMNS``."""
     return model.Host(
-        id=row["id"],
-        name=row["name"],
-        type=model.HostType(row["type"]),
+        **_shared_fields(row),
         address=row["address"],
-        project=row["project"],
         zone=model.Zone(row["zone_id"], row["zone"], row["zone_description"]),
         pool=model.ResourcePool(row["pool_id"], row["pool"], row["pool_description"]),
-        tags=tuple(row["tags"]),
-        cpu_over_commit_ratio=row["cpu_over_commit_ratio"],
-        memory_over_commit_ratio=row["memory_over_commit_ratio"],
-        reserved_cores=row["reserved_cores"],
-        reserved_memory_mib=row["reserved_memory_mib"],
         default_storage_pool=row["default_storage_pool"],
         default_macvlan_mode=row["default_macvlan_mode"],
-        status=model.HostStatus(row["status"]),
         last_error=row["last_error"],
         version=row["version"],
-        architectures=tuple(row["architectures"]),
-        cores=row["cores"],
-        memory_mib=row["memory_mib"],
         cpu_speed_mhz=row["cpu_speed_mhz"],
-        can_run_vms=row["can_run_vms"],
-        can_run_containers=row["can_run_containers"],
-        vm_unsupported_reason=row["vm_unsupported_reason"],
-        generation=row["generation"],
         created_at=row["created_at"],
         refreshed_at=row["refreshed_at"],
     )
+
+
+# the columns that a Host and a HostView both take as stored, under the column's name
+_AS_STORED = (
+    "id",
+    "name",
+    "generation",
+    "project",
+    "cpu_over_commit_ratio",
+    "memory_over_commit_ratio",
+    "reserved_cores",
+    "reserved_memory_mib",
+    "cores",
+    "memory_mib",
+    "can_run_vms",
+    "can_run_containers",
+    "vm_unsupported_reason",
+)
+
+
+def _shared_fields(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The fields a Host and a HostView both read from a host row, the same way."""
+    values = {name: row[name] for name in _AS_STORED}
+    values.update(
+        type=model.HostType(row["type"]),
+        status=model.HostStatus(row["status"]),
+        tags=tuple(row["tags"]),
+        architectures=tuple(row["architectures"]),
+    )
+    return values
 
 
 def view_from_row(row: Mapping[Any, Any], spaces: SpaceMap) -> HostView:
@@ -160,21 +189,9 @@ def view_from_row(row: Mapping[Any, Any], spaces: SpaceMap) -> HostView:
             if present:
                 host_spaces[space] = tuple(dict.fromkeys(host_spaces.get(space, ()) + present))
     return HostView(
-        id=row["id"],
-        name=row["name"],
-        type=model.HostType(row["type"]),
-        generation=row["generation"],
-        status=model.HostStatus(row["status"]),
+        **_shared_fields(row),
         zone=row["zone"],
         pool=row["pool"],
-        tags=tuple(row["tags"]),
-        architectures=tuple(row["architectures"]),
-        cpu_over_commit_ratio=row["cpu_over_commit_ratio"],
-        memory_over_commit_ratio=row["memory_over_commit_ratio"],
-        reserved_cores=row["reserved_cores"],
-        reserved_memory_mib=row["reserved_memory_mib"],
-        cores=row["cores"],
-        memory_mib=row["memory_mib"],
         numa=tuple(
             NodeView(
                 n["index"],
@@ -200,10 +217,6 @@ def view_from_row(row: Mapping[Any, Any], spaces: SpaceMap) -> HostView:
         networks=networks,
         spaces=host_spaces,
         sriov=tuple(SriovView(s[0], s[1], s[2], s[3]) for s in inv["sriov"]),
-        can_run_vms=row["can_run_vms"],
-        can_run_containers=row["can_run_containers"],
-        vm_unsupported_reason=row["vm_unsupported_reason"],
-        project=row["project"],
         usage=HostUsage.from_json(row["usage"]),
     )
 
