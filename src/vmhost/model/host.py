@@ -50,8 +50,8 @@ class PlacementPolicy(enum.StrEnum):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Zone:
-    """An availability zone; hosts belong to exactly one."""
+class _HostGroup:
+    """A named group of hosts; every host belongs to exactly one group of each kind."""
 
     id: int
     name: str
@@ -59,12 +59,13 @@ class Zone:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class ResourcePool:
-    """A resource pool; hosts belong to exactly one."""
+class Zone(_HostGroup):
+    """An availability zone."""
 
-    id: int
-    name: str
-    description: str = ""
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ResourcePool(_HostGroup):
+    """A resource pool."""
 
 
 def validate_ratio(field: str, value: object) -> float:
