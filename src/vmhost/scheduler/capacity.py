@@ -101,10 +101,14 @@ def node_core_capacity(view: HostView, node: NodeView, extra_pinned: int = 0) ->
     return capacity(len(node.cores) - pinned, 0, view.cpu_over_commit_ratio)
 
 
+def node_general_memory_mib(node: NodeView) -> int:
+    """A NUMA node's memory that is not set aside as hugepages."""
+    return max(node.memory_mib - node.hugepages_mib, 0)
+
+
 def node_memory_capacity_mib(view: HostView, node: NodeView) -> int:
     """General memory one NUMA node can hold."""
-    general = max(node.memory_mib - node.hugepages_mib, 0)
-    return capacity(general, 0, view.memory_over_commit_ratio)
+    return capacity(node_general_memory_mib(node), 0, view.memory_over_commit_ratio)
 
 
 def free_hugepages_mib(view: HostView, node: NodeView, page_size_kib: int) -> int:

@@ -132,7 +132,7 @@ def numa_resources(view: HostView) -> NumaResources:
                 ),
                 memory=NumaMemory(
                     total_mib=node.memory_mib,
-                    general_mib=max(node.memory_mib - node.hugepages_mib, 0),
+                    general_mib=cap.node_general_memory_mib(node),
                     capacity_mib=mem_capacity,
                     used_mib=mem_used,
                     free_mib=mem_capacity - mem_used,
