@@ -48,7 +48,9 @@ class RowHolder:
 
     def _hold(self, services: Services, host_id: int) -> None:
         with services.ctx.db.write() as conn:
-            conn.execute(sa.text("SELECT id FROM hosts WHERE id = :id FOR UPDATE"), {"id": host_id})
+            conn.execute(
+                sa.text("SELECT id FROM hosts WHERE id = :id FOR UPDATE"), {"id": host_id}
+            )
             self.locked.set()
             self.release.wait(60)
 
