@@ -101,6 +101,11 @@ def node_core_capacity(view: HostView, node: NodeView, extra_pinned: int = 0) ->
     return capacity(len(node.cores) - pinned, 0, view.cpu_over_commit_ratio)
 
 
+def node_free_vcpus(view: HostView, node: NodeView) -> int:
+    """Shared vCPUs one NUMA node can still take (may be negative if over-used)."""
+    return node_core_capacity(view, node) - view.usage.node_vcpus.get(node.index, 0)
+
+
 def node_general_memory_mib(node: NodeView) -> int:
     """A NUMA node's memory that is not set aside as hugepages."""
     return max(node.memory_mib - node.hugepages_mib, 0)
@@ -109,6 +114,11 @@ def node_general_memory_mib(node: NodeView) -> int:
 def node_memory_capacity_mib(view: HostView, node: NodeView) -> int:
     """General memory one NUMA node can hold."""
     return capacity(node_general_memory_mib(node), 0, view.memory_over_commit_ratio)
+
+
+def node_free_memory_mib(view: HostView, node: NodeView) -> int:
+    """General memory one NUMA node can still take (may be negative if over-used)."""
+    return node_memory_capacity_mib(view, node) - view.usage.node_memory_mib.get(node.index, 0)
 
 
 def free_hugepages_mib(view: HostView, node: NodeView, page_size_kib: int) -> int:
@@ -146,17 +156,8 @@ def prefilter_hints(view: HostView) -> PrefilterHints:
         free_pinnable_cores=max(
             (sum(1 for c in n.cores if c in allowed and c not in pinned) for n in nodes), default=0
         ),
-        max_node_free_vcpus=max(
-            (node_core_capacity(view, n) - view.usage.node_vcpus.get(n.index, 0) for n in nodes),
-            default=0,
-        ),
-        max_node_free_memory_mib=max(
-            (
-                node_memory_capacity_mib(view, n) - view.usage.node_memory_mib.get(n.index, 0)
-                for n in nodes
-            ),
-            default=0,
-        ),
+        max_node_free_vcpus=max((node_free_vcpus(view, n) for n in nodes), default=0),
+        max_node_free_memory_mib=max((node_free_memory_mib(view, n) for n in nodes), default=0),
         max_free_hugepages_mib=max(
             (free_hugepages_mib(view, n, h.page_size_kib) for n in nodes for h in n.hugepages),
             default=0,

@@ -23,6 +23,7 @@ from . import capacity as cap
 from .memory import memory_placement
 from .nics import NicChoice, nic_placement
 from .numa import pinned_weights
+from .shortfall import host_shortfall
 
 __all__ = ["NicChoice", "Placement", "Rejection", "fit"]
 
@@ -96,27 +97,19 @@ def _cores(
                     Subject(numa_node=node.index),
                 )
         return None
-    cores = request.cores
-    capacity = cap.shared_core_capacity(view)
-    limit = max(view.cores - view.reserved_cores, 0)
-    short = used + cores > capacity
-    if not short and cores <= limit:
-        return None
-    return Failure(
+    return host_shortfall(
         Check.CORES,
-        f"lack {cores} free cores" if short else f"have fewer than {cores} cores for one VM",
-        figures=Figures(
-            Unit.CORES,
-            cores,
-            free=capacity - used,
-            total=view.cores,
-            set_aside=len(view.usage.pinned),
-            reserved=view.reserved_cores,
-            ratio=view.cpu_over_commit_ratio,
-            capacity=capacity,
-            used=used,
-            limit=limit,
-        ),
+        Unit.CORES,
+        request.cores,
+        used=used,
+        capacity=cap.shared_core_capacity(view),
+        limit=max(view.cores - view.reserved_cores, 0),
+        total=view.cores,
+        set_aside=len(view.usage.pinned),
+        reserved=view.reserved_cores,
+        ratio=view.cpu_over_commit_ratio,
+        lack="lack {} free cores",
+        too_big="have fewer than {} cores for one VM",
     )
 
 
@@ -126,8 +119,7 @@ def _numa_node_for(view: HostView, request: model.ComposeRequest, spread: bool) 
     for node in view.nodes():
         if request.cores > len(node.cores):
             continue
-        free_cores = cap.node_core_capacity(view, node) - view.usage.node_vcpus.get(node.index, 0)
-        if free_cores < request.cores:
+        if cap.node_free_vcpus(view, node) < request.cores:
             continue
         if request.hugepages_backed:
             free_mem = max(
@@ -141,9 +133,7 @@ def _numa_node_for(view: HostView, request: model.ComposeRequest, spread: bool) 
         else:
             if request.memory_mib > node.memory_mib - node.hugepages_mib:
                 continue
-            free_mem = cap.node_memory_capacity_mib(view, node) - view.usage.node_memory_mib.get(
-                node.index, 0
-            )
+            free_mem = cap.node_free_memory_mib(view, node)
         if free_mem < request.memory_mib:
             continue
         score = free_mem if spread else -free_mem

@@ -12,6 +12,7 @@ from vmhost.model.accounting import HostView
 
 from . import capacity as cap
 from .numa import node_page_sizes, page_round_up, split_weighted
+from .shortfall import host_shortfall, room_figures
 
 _Hugepages = tuple[tuple[tuple[int, int, int], ...], int | None]
 
@@ -97,30 +98,22 @@ def _general_memory(
 ) -> tuple[tuple[int, int], ...] | list[Failure]:
     """General memory per NUMA node, or why the host cannot hold it."""
     memory = request.memory_mib
-    used = view.usage.memory_mib.total
-    general = cap.general_memory_mib(view)
-    capacity = cap.capacity(general, view.reserved_memory_mib, view.memory_over_commit_ratio)
-    limit = max(general - view.reserved_memory_mib, 0)
-    short = used + memory > capacity
-    if short or memory > limit:
-        text = (
-            f"lack {memory} MiB of memory"
-            if short
-            else f"have less than {memory} MiB of memory for one VM"
-        )
-        figures = Figures(
-            Unit.MIB,
-            memory,
-            free=capacity - used,
-            total=view.memory_mib,
-            set_aside=view.hugepages_mib,
-            reserved=view.reserved_memory_mib,
-            ratio=view.memory_over_commit_ratio,
-            capacity=capacity,
-            used=used,
-            limit=limit,
-        )
-        return [Failure(Check.MEMORY, text, figures=figures)]
+    failure = host_shortfall(
+        Check.MEMORY,
+        Unit.MIB,
+        memory,
+        used=view.usage.memory_mib.total,
+        capacity=cap.memory_capacity_mib(view),
+        limit=max(cap.general_memory_mib(view) - view.reserved_memory_mib, 0),
+        total=view.memory_mib,
+        set_aside=view.hugepages_mib,
+        reserved=view.reserved_memory_mib,
+        ratio=view.memory_over_commit_ratio,
+        lack="lack {} MiB of memory",
+        too_big="have less than {} MiB of memory for one VM",
+    )
+    if failure is not None:
+        return [failure]
     if not weights:
         return ()
     numa_memory = tuple(split_weighted(memory, weights))
@@ -136,15 +129,14 @@ def _general_memory(
                     Check.MEMORY,
                     f"lack {memory} MiB of memory on NUMA node {k}",
                     Subject(numa_node=k),
-                    Figures(
+                    room_figures(
                         Unit.MIB,
                         mib,
-                        free=node_capacity - node_used,
+                        used=node_used,
+                        capacity=node_capacity,
                         total=node.memory_mib,
                         set_aside=node.hugepages_mib,
                         ratio=view.memory_over_commit_ratio,
-                        capacity=node_capacity,
-                        used=node_used,
                     ),
                 )
             )
