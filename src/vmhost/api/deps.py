@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+import anyio.to_thread
 import fastapi
 import orjson
 import pydantic
@@ -15,6 +16,7 @@ from vmhost.service import Services
 from .operations import Operations
 
 MAX_ID = 2**62
+T = TypeVar("T")
 
 
 def services_of(request: fastapi.Request) -> Services:
@@ -27,6 +29,15 @@ async def services(request: fastapi.Request) -> Services:
     """The process's services, as a dependency (a coroutine: FastAPI runs a plain function
     dependency in a worker thread, one more hop per request)."""
     return services_of(request)
+
+
+async def short_read(svc: Services, read: Callable[[], T]) -> T:
+    """``read()`` (a read of a few rows) in the event loop on SQLite, where it is a local file
+    read that a writer never blocks (WAL) and costs less than the hop to a worker thread and
+    back; in a worker thread on PostgreSQL, where it waits on the network."""
+    if svc.ctx.db.is_sqlite:
+        return read()
+    return await anyio.to_thread.run_sync(read)
 
 
 def operations(request: fastapi.Request) -> Operations:

@@ -121,15 +121,21 @@ def create_host(
     responses=errors.responses(401, 404),
     summary="Read a VM host (MAAS: vm-host read)",
 )
-def read_host(
+async def read_host(
     host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
 ) -> fastapi.responses.Response:
     """One VM host, by id or name."""
-    host_id = deps.host_id(svc, host)
-    body = svc.host_list.rendered(_host_json, host_ids=(host_id,))
-    if not body:
-        raise model.NotFoundError("VM host", host_id)
-    return fastapi.responses.Response(body[0], media_type="application/json")
+
+    def read() -> bytes:
+        host_id = deps.host_id(svc, host)
+        body = svc.host_list.rendered(_host_json, host_ids=(host_id,))
+        if not body:
+            raise model.NotFoundError("VM host", host_id)
+        return body[0]
+
+    return fastapi.responses.Response(
+        await deps.short_read(svc, read), media_type="application/json"
+    )
 
 
 @router.put(

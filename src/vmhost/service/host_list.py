@@ -149,11 +149,17 @@ class HostListService:
         with self.ctx.db.read() as conn:
             rows = store.hosts.stored_rows(conn, host_ids, limit, offset)
             spaces = store.catalog.space_map(conn) if rows else {}
-        with self._lock:
+        # A read of some hosts does not wait while another call renders many (the API reads
+        # one host in its event loop): it renders its rows itself, the same bytes, unkept.
+        if not self._lock.acquire(blocking=host_ids is None):
+            return [render(HostDetail(*store.hosts.decode_row(r, spaces))) for r in rows]
+        try:
             memo = self._rendered.get(render)
             if memo is None:
                 memo = self._rendered[render] = _Rendered(render)
             return memo.of(rows, spaces, host_ids is None and limit is None and offset == 0)
+        finally:
+            self._lock.release()
 
     def page(self, query: HostListQuery) -> HostListPage:
         """One page: the ids filtered, sorted and paged by the database, then the records and

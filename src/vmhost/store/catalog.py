@@ -109,10 +109,13 @@ def delete_named(conn: sa.Connection, kind: str, key: int | str) -> None:
 # --- spaces ----------------------------------------------------------------------------------
 
 
+_SPACES = sa.select(t.spaces).order_by(t.spaces.c.id)  # built once: every host read runs it
+
+
 def space_map(conn: sa.Connection) -> dict[int | None, dict[str, tuple[str, ...]]]:
     """{host id or None: {space: networks}} for every mapping."""
     result: dict[int | None, dict[str, tuple[str, ...]]] = {}
-    for row in conn.execute(sa.select(t.spaces).order_by(t.spaces.c.id)):
+    for row in conn.execute(_SPACES):
         scope = result.setdefault(row.host_id, {})
         scope[row.space] = (*scope.get(row.space, ()), row.network)
     return result

@@ -123,3 +123,26 @@ def test_rendered_hosts_are_those_read_whole(services: Services) -> None:
     ):
         assert got == _render(detail)
     assert services.host_list.rendered(lambda d: d, host_ids=[y])[0] == services.hosts.get(y)
+
+
+def test_a_read_of_one_host_does_not_wait_for_a_list_being_rendered(services: Services) -> None:
+    """While another call holds the rendered hosts (a whole list rendering in a worker thread),
+    a read of one host renders its own row, the same answer, and keeps nothing."""
+    for name in ("p", "q"):
+        services.hosts.add(
+            model.HostSettings(name=name, type=model.HostType.FAKE, address=f"fake://small/{name}")
+        )
+    calls: list[str] = []
+
+    def render(detail: HostDetail) -> tuple[str, int, str]:
+        calls.append(detail.host.name)
+        return _render(detail)
+
+    q = services.hosts.list()[1]
+    with services.host_list._lock:  # what a list rendering in another thread holds
+        assert services.host_list.rendered(render, host_ids=[q.host.id]) == [_render(q)]
+        assert services.host_list.rendered(render, host_ids=[q.host.id]) == [_render(q)]
+    assert calls == ["q", "q"]  # rendered each time: nothing was kept while it was busy
+    assert services.host_list.rendered(render, host_ids=[q.host.id]) == [_render(q)]
+    assert services.host_list.rendered(render, host_ids=[q.host.id]) == [_render(q)]
+    assert calls == ["q", "q", "q"]  # once free, kept again
