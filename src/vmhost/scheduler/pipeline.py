@@ -77,6 +77,53 @@ FitMemo = dict[
 ]
 
 
+# What ``schedule(explain=True)`` found for a host: as a FitMemo entry, with the host's failures
+# in place of None when refused. Held for the process (one entry per host id, replaced when the
+# view object or the request changes): explaining why nothing fits asks every host again, and
+# the store hands out the same view object for an unchanged row, so a second explanation of an
+# equal request re-fits only the hosts that changed since.
+_EXPLAINED: dict[
+    int,
+    tuple[
+        HostView,
+        model.ComposeRequest,
+        bool,
+        Sequence[tuple[model.Check, filters.Filter]],
+        Placement | tuple[Failure, ...],
+    ],
+] = {}
+
+
+def _explain_one(
+    view: HostView,
+    request: model.ComposeRequest,
+    spread: bool,
+    policy_filters: Sequence[tuple[model.Check, filters.Filter]],
+) -> Placement | tuple[Failure, ...]:
+    """The placement ``view`` would get, or every failure that refuses it (the first policy
+    filter that refuses it, else the exact fit's failures), kept in ``_EXPLAINED``."""
+    entry = _EXPLAINED.get(view.id)
+    if (
+        entry is not None
+        and entry[0] is view
+        and entry[2] is spread
+        and entry[3] is policy_filters
+        and (entry[1] is request or entry[1] == request)
+    ):
+        return entry[4]
+    outcome: Placement | tuple[Failure, ...]
+    for check, policy_filter in policy_filters:
+        text = policy_filter(view, request)
+        if text is not None:
+            outcome = (Failure(check, text),)
+            break
+    else:
+        result = fit(view, request, spread, True)
+        outcome = result if isinstance(result, Placement) else result.failures
+    _EXPLAINED[view.id] = (view, request, spread, policy_filters, outcome)
+    return outcome
+
+
 def schedule(
     views: Iterable[HostView],
     request: model.ComposeRequest,
@@ -114,19 +161,16 @@ def schedule(
             if placed is not None:
                 fitting.append((view, placed))
             continue
-        for check, policy_filter in policy_filters:
-            text = policy_filter(view, request)
-            if text is not None:
-                failures: tuple[Failure, ...] = (Failure(check, text),)
-                break
-        else:
-            result = fit(view, request, spread, explain)
-            if isinstance(result, Placement):
-                fitting.append((view, result))
-                continue
-            failures = result.failures
         if not explain:
+            placed = _fit_one(view, request, spread, policy_filters)
+            if placed is not None:
+                fitting.append((view, placed))
             continue
+        outcome = _explain_one(view, request, spread, policy_filters)
+        if isinstance(outcome, Placement):
+            fitting.append((view, outcome))
+            continue
+        failures = outcome
         key = tuple(f[:3] for f in failures)  # all but the figures
         group = groups.get(key)
         if group is None:

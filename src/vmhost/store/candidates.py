@@ -97,14 +97,25 @@ def load_view(conn: sa.Connection, host_id: int, spaces: SpaceMap | None = None)
     return view_from_row(row._mapping, spaces if spaces is not None else catalog.space_map(conn))
 
 
+_ALL_VIEWS = sa.select(*_STORED_VIEW_COLUMNS).select_from(HOSTS_JOIN).order_by(t.hosts.c.id)
+_ALL_VIEWS_STATEMENT = driver.Statement(_ALL_VIEWS)
+
+
 def load_views(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> list[HostView]:
-    """Views of some or all hosts, by id (the views of unchanged rows are not made again)."""
-    query = sa.select(*_STORED_VIEW_COLUMNS).select_from(HOSTS_JOIN).order_by(t.hosts.c.id)
-    if host_ids is not None:
-        query = query.where(t.hosts.c.id.in_(host_ids))
+    """Views of some or all hosts, by id (the views of unchanged rows are not made again;
+    every host is read on the driver cursor, as the candidates are)."""
     spaces = catalog.space_map(conn)
     key = _spaces_key(spaces)
-    return [_stored_view(tuple(r), spaces, key) for r in conn.execute(query)]
+    if host_ids is not None:
+        query = _ALL_VIEWS.where(t.hosts.c.id.in_(host_ids))
+        return [_stored_view(tuple(r), spaces, key) for r in conn.execute(query)]
+    cursor = _ALL_VIEWS_STATEMENT.execute(conn, {})
+    try:
+        rows = cursor.fetchall()
+        processors = _processors(conn, cursor)
+    finally:
+        cursor.close()
+    return [_stored_view(row, spaces, key, processors) for row in rows]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -207,13 +218,19 @@ def candidate_views(
     cursor = statement.execute(conn, params)
     try:
         rows = cursor.fetchall()
-        processors = _PROCESSORS.get(conn.dialect.name)
-        if processors is None:
-            processors = driver.result_processors(_STORED_VIEW_COLUMNS, conn.dialect, cursor)
-            _PROCESSORS[conn.dialect.name] = processors
+        processors = _processors(conn, cursor)
     finally:
         cursor.close()
     return [_stored_view(row, spaces, key, processors) for row in rows]
+
+
+def _processors(conn: sa.Connection, cursor: Any) -> list[tuple[int, driver.Processor]]:
+    """The conversions of ``_STORED_VIEW_COLUMNS`` read on the driver cursor, per dialect."""
+    processors = _PROCESSORS.get(conn.dialect.name)
+    if processors is None:
+        processors = driver.result_processors(_STORED_VIEW_COLUMNS, conn.dialect, cursor)
+        _PROCESSORS[conn.dialect.name] = processors
+    return processors
 
 
 _QUERY_FIELDS = tuple(f.name for f in dataclasses.fields(CandidateQuery))
