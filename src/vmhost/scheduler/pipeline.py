@@ -94,6 +94,23 @@ _EXPLAINED: dict[
 ] = {}
 
 
+def _kept(
+    entry: tuple[HostView, model.ComposeRequest, bool, object, object],
+    view: HostView,
+    request: model.ComposeRequest,
+    spread: bool,
+    policy_filters: Sequence[tuple[model.Check, filters.Filter]],
+) -> bool:
+    """Whether a memo entry (``FitMemo`` or ``_EXPLAINED``) was made for these arguments: the
+    same view object, policy and filters, and an equal request."""
+    return (
+        entry[0] is view
+        and entry[2] is spread
+        and entry[3] is policy_filters
+        and (entry[1] is request or entry[1] == request)
+    )
+
+
 def _explain_one(
     view: HostView,
     request: model.ComposeRequest,
@@ -103,13 +120,7 @@ def _explain_one(
     """The placement ``view`` would get, or every failure that refuses it (the first policy
     filter that refuses it, else the exact fit's failures), kept in ``_EXPLAINED``."""
     entry = _EXPLAINED.get(view.id)
-    if (
-        entry is not None
-        and entry[0] is view
-        and entry[2] is spread
-        and entry[3] is policy_filters
-        and (entry[1] is request or entry[1] == request)
-    ):
+    if entry is not None and _kept(entry, view, request, spread, policy_filters):
         return entry[4]
     outcome: Placement | tuple[Failure, ...]
     for check, policy_filter in policy_filters:
@@ -146,13 +157,7 @@ def schedule(
         considered += 1
         if memo is not None:
             entry = memo.get(view.id)
-            if (
-                entry is not None
-                and entry[0] is view
-                and entry[2] is spread
-                and entry[3] is policy_filters
-                and (entry[1] is request or entry[1] == request)
-            ):
+            if entry is not None and _kept(entry, view, request, spread, policy_filters):
                 if entry[4] is not None:
                     fitting.append((view, entry[4]))
                 continue

@@ -105,17 +105,11 @@ def load_views(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> li
     """Views of some or all hosts, by id (the views of unchanged rows are not made again;
     every host is read on the driver cursor, as the candidates are)."""
     spaces = catalog.space_map(conn)
-    key = _spaces_key(spaces)
     if host_ids is not None:
         query = _ALL_VIEWS.where(t.hosts.c.id.in_(host_ids))
+        key = _spaces_key(spaces)
         return [_stored_view(tuple(r), spaces, key) for r in conn.execute(query)]
-    cursor = _ALL_VIEWS_STATEMENT.execute(conn, {})
-    try:
-        rows = cursor.fetchall()
-        processors = _processors(conn, cursor)
-    finally:
-        cursor.close()
-    return [_stored_view(row, spaces, key, processors) for row in rows]
+    return _read_views(conn, _ALL_VIEWS_STATEMENT, {}, spaces)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -214,6 +208,14 @@ def candidate_views(
     params.update(limit=limit, offset=offset)
     statement = _candidate_statement(shape, q.order, limit is not None, lock)
     spaces = spaces if spaces is not None else catalog.space_map(conn)
+    return _read_views(conn, statement, params, spaces)
+
+
+def _read_views(
+    conn: sa.Connection, statement: driver.Statement, params: dict[str, Any], spaces: SpaceMap
+) -> list[HostView]:
+    """The views of the rows of ``statement`` (``_STORED_VIEW_COLUMNS``), read on the driver
+    cursor."""
     key = _spaces_key(spaces)
     cursor = statement.execute(conn, params)
     try:

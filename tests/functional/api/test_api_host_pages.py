@@ -3,6 +3,7 @@ change (the list and read routes keep what they rendered of a host while its row
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -93,19 +94,27 @@ def _render(detail: HostDetail) -> tuple[str, int, str]:
     return detail.host.name, detail.view.usage.vcpus.total, detail.host.zone.name
 
 
-def test_rendered_hosts_are_those_read_whole(services: Services) -> None:
-    """On SQLite and PostgreSQL: the stored rows decode to the records a full read gives, and
-    only a changed host is rendered again."""
-    for name in ("x", "y", "z"):
+def _small_hosts_and_render(
+    services: Services, names: tuple[str, ...], calls: list[str]
+) -> Callable[[HostDetail], tuple[str, int, str]]:
+    """Small fake hosts of these names, and a render that notes in ``calls`` whom it renders."""
+    for name in names:
         services.hosts.add(
             model.HostSettings(name=name, type=model.HostType.FAKE, address=f"fake://small/{name}")
         )
-    calls: list[str] = []
 
     def render(detail: HostDetail) -> tuple[str, int, str]:
         calls.append(detail.host.name)
         return _render(detail)
 
+    return render
+
+
+def test_rendered_hosts_are_those_read_whole(services: Services) -> None:
+    """On SQLite and PostgreSQL: the stored rows decode to the records a full read gives, and
+    only a changed host is rendered again."""
+    calls: list[str] = []
+    render = _small_hosts_and_render(services, ("x", "y", "z"), calls)
     whole = services.hosts.list()
     assert services.host_list.rendered(render) == [_render(d) for d in whole]
     assert calls == ["x", "y", "z"]
@@ -128,16 +137,8 @@ def test_rendered_hosts_are_those_read_whole(services: Services) -> None:
 def test_a_read_of_one_host_does_not_wait_for_a_list_being_rendered(services: Services) -> None:
     """While another call holds the rendered hosts (a whole list rendering in a worker thread),
     a read of one host renders its own row, the same answer, and keeps nothing."""
-    for name in ("p", "q"):
-        services.hosts.add(
-            model.HostSettings(name=name, type=model.HostType.FAKE, address=f"fake://small/{name}")
-        )
     calls: list[str] = []
-
-    def render(detail: HostDetail) -> tuple[str, int, str]:
-        calls.append(detail.host.name)
-        return _render(detail)
-
+    render = _small_hosts_and_render(services, ("p", "q"), calls)
     q = services.hosts.list()[1]
     with services.host_list._lock:  # what a list rendering in another thread holds
         assert services.host_list.rendered(render, host_ids=[q.host.id]) == [_render(q)]
