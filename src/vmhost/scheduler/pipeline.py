@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Sequence
+from typing import TypeVar
 
 from vmhost import model
 from vmhost.model import Failure, Reason
@@ -65,16 +66,11 @@ def _common(a: tuple[Failure, ...], b: tuple[Failure, ...]) -> tuple[Failure, ..
 # the filters, the placement or None when refused)}. A function of those alone, so an entry holds
 # while the caller passes the same view object (the store makes one per stored row) and an equal
 # request; one entry per host, replaced when either changes.
-FitMemo = dict[
-    int,
-    tuple[
-        HostView,
-        model.ComposeRequest,
-        bool,
-        Sequence[tuple[model.Check, filters.Filter]],
-        Placement | None,
-    ],
+_Outcome = TypeVar("_Outcome")
+_Kept = tuple[
+    HostView, model.ComposeRequest, bool, Sequence[tuple[model.Check, filters.Filter]], _Outcome
 ]
+FitMemo = dict[int, _Kept[Placement | None]]
 
 
 # What ``schedule(explain=True)`` found for a host: as a FitMemo entry, with the host's failures
@@ -82,16 +78,7 @@ FitMemo = dict[
 # view object or the request changes): explaining why nothing fits asks every host again, and
 # the store hands out the same view object for an unchanged row, so a second explanation of an
 # equal request re-fits only the hosts that changed since.
-_EXPLAINED: dict[
-    int,
-    tuple[
-        HostView,
-        model.ComposeRequest,
-        bool,
-        Sequence[tuple[model.Check, filters.Filter]],
-        Placement | tuple[Failure, ...],
-    ],
-] = {}
+_EXPLAINED: dict[int, _Kept[Placement | tuple[Failure, ...]]] = {}
 
 
 def _kept(
