@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+from typing import Protocol
 
 from .errors import InvalidInputError
 from .inventory import NetworkKind
@@ -238,6 +239,23 @@ class Vm:
         return len(self.pinned_cores) if self.pinned_cores else self.cores
 
 
+class FoundVm(Protocol):
+    """The size and UUID of a VM as its host has it (a driver's parse of it, or its record)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def cores(self) -> int: ...
+    @property
+    def memory_mib(self) -> int: ...
+    @property
+    def pinned_cores(self) -> tuple[int, ...]: ...
+    @property
+    def hugepages_backed(self) -> bool: ...
+    @property
+    def uuid(self) -> str: ...
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class ComposedVm:
     """What a driver really obtained (asked vs got)."""
@@ -253,3 +271,28 @@ class ComposedVm:
     power_state: str = "running"
     uuid: str = ""
     addresses: tuple[str, ...] = ()
+
+    @classmethod
+    def as_found(
+        cls,
+        vm: FoundVm,
+        *,
+        disks: tuple[VmDisk, ...],
+        interfaces: tuple[VmInterface, ...],
+        instance_type: InstanceType,
+        power_state: str,
+    ) -> ComposedVm:
+        """What was obtained: ``vm`` (read back from the host after the compose) gives the
+        name, size and UUID; the plan gives the disks and interfaces."""
+        return cls(
+            name=vm.name,
+            cores=vm.cores,
+            memory_mib=vm.memory_mib,
+            pinned_cores=vm.pinned_cores,
+            hugepages_backed=vm.hugepages_backed,
+            disks=disks,
+            interfaces=interfaces,
+            instance_type=instance_type,
+            power_state=power_state,
+            uuid=vm.uuid,
+        )

@@ -99,7 +99,7 @@ class FakeDriver(base.HostDriver):
                 uuid.uuid5(uuid.NAMESPACE_URL, f"fake:{self.connection.address}/{spec.name}")
             )
             delayed_start = spec.start and self.hv.compose_delay_before_start_s > 0
-            self.hv.vms[spec.name] = model.DiscoveredVm(
+            found = model.DiscoveredVm(
                 name=spec.name,
                 cores=spec.cores,
                 memory_mib=spec.memory_mib,
@@ -121,6 +121,7 @@ class FakeDriver(base.HostDriver):
                     inv, nics, {a for vm in self.hv.vms.values() for a in vm.addresses}
                 ),
             )
+            self.hv.vms[spec.name] = found
             self.hv.cloud_init[spec.name] = (spec.user_data, spec.image)
             self.hv.save()
             if delayed_start:
@@ -131,17 +132,12 @@ class FakeDriver(base.HostDriver):
                 self.hv.save()
             if self.hv.compose_delay_after_s:
                 time.sleep(self.hv.compose_delay_after_s)
-            return model.ComposedVm(
-                name=spec.name,
-                cores=spec.cores,
-                memory_mib=spec.memory_mib,
-                pinned_cores=spec.pinned_cores,
-                hugepages_backed=spec.hugepages_backed,
+            return model.ComposedVm.as_found(
+                found,
                 disks=disks,
                 interfaces=nics,
                 instance_type=spec.instance_type,
                 power_state="running" if spec.start else "stopped",
-                uuid=vm_uuid,
             )
 
     def decompose(self, name: str, disks: tuple[model.VmDisk, ...]) -> None:

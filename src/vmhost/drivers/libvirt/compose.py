@@ -136,17 +136,12 @@ def realise(
         dataclasses.replace(nic, mac_address=macs[i] if i < len(macs) else nic.mac_address)
         for i, nic in enumerate(plan.interfaces)
     )
-    return model.ComposedVm(
-        name=spec.name,
-        cores=parsed.cores,
-        memory_mib=parsed.memory_mib,
-        pinned_cores=parsed.pinned_cores,
-        hugepages_backed=parsed.hugepages_backed,
+    return model.ComposedVm.as_found(
+        parsed,
         disks=plan.disks,
         interfaces=interfaces,
         instance_type=model.InstanceType.VIRTUAL_MACHINE,
         power_state=power,
-        uuid=parsed.uuid,
     )
 
 
