@@ -70,6 +70,7 @@ from .vm import (
     VmInterface,
     VmOrigin,
     VmState,
+    sole_numa_node,
 )
 
 __all__ = [
@@ -133,6 +134,7 @@ __all__ = [
     "image_for_series",
     "merged_owner_data",
     "series_images",
+    "sole_numa_node",
     "system_id_of",
     "validate_name",
     "validate_non_negative",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+from collections.abc import Sequence
 from typing import Protocol
 
 from .errors import InvalidInputError
@@ -237,6 +238,12 @@ class Vm:
     def used_cores(self) -> int:
         """Cores held: pinned ones when pinned, else vCPUs."""
         return len(self.pinned_cores) if self.pinned_cores else self.cores
+
+
+def sole_numa_node(nodes: Sequence[int]) -> int | None:
+    """The NUMA node a VM is bound to when its nodes are exactly one, else None (a VM over
+    several nodes, or over none, is bound to no one node)."""
+    return nodes[0] if len(nodes) == 1 else None
 
 
 class FoundVm(Protocol):

@@ -105,7 +105,7 @@ class FakeDriver(base.HostDriver):
                 memory_mib=spec.memory_mib,
                 pinned_cores=spec.pinned_cores,
                 hugepages_backed=spec.hugepages_backed,
-                numa_node=spec.numa_nodes[0] if len(spec.numa_nodes) == 1 else None,
+                numa_node=model.sole_numa_node(spec.numa_nodes),
                 disks=tuple(
                     model.DiscoveredDisk(d.name, d.size_bytes, d.pool, d.volume) for d in disks
                 ),

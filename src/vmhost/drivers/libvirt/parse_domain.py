@@ -216,10 +216,8 @@ def to_discovered_vm(
         else nic
         for nic in parsed.nics
     )
-    numa_node = None
-    if len(parsed.numa_nodes) == 1:
-        numa_node = parsed.numa_nodes[0]
-    elif parsed.pinned_cores:
+    numa_node = model.sole_numa_node(parsed.numa_nodes)
+    if numa_node is None and parsed.pinned_cores:
         nodes = {node_of_core.get(c) for c in parsed.pinned_cores}
         if len(nodes) == 1 and None not in nodes:
             numa_node = nodes.pop()
