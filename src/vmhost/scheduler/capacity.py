@@ -28,7 +28,7 @@ import functools
 import math
 from fractions import Fraction
 
-from vmhost.model.accounting import HostView, NodeView, PrefilterHints
+from vmhost.model.accounting import HostView, NodeView, PrefilterHints, SriovView
 
 
 @functools.lru_cache(maxsize=1024)
@@ -136,12 +136,17 @@ def pool_free_bytes(view: HostView, name: str) -> int:
     return pool.total_bytes - pool.external_bytes - (used.total if used else 0)
 
 
+def nic_free_vfs(view: HostView, nic: SriovView) -> int:
+    """Virtual functions still free on one of the host's SR-IOV NICs."""
+    used = view.usage.sriov.get(nic.name)
+    return nic.total_vfs - (used.total if used else 0)
+
+
 def sriov_free_vfs(view: HostView, nic: str) -> int:
-    """Virtual functions still free on a NIC."""
+    """Virtual functions still free on a NIC (0 for a NIC the host does not have)."""
     for s in view.sriov:
         if s.name == nic:
-            used = view.usage.sriov.get(nic)
-            return s.total_vfs - (used.total if used else 0)
+            return nic_free_vfs(view, s)
     return 0
 
 

@@ -283,7 +283,7 @@ def resources(view: HostView, storage: StorageResources | None = None) -> Resour
             capacity_mib=memory_capacity,
             allocated_mib=usage.memory_mib.allocated,
             other_mib=usage.memory_mib.other,
-            free_mib=memory_capacity - usage.memory_mib.total,
+            free_mib=cap.free_memory_mib(view),
         ),
         hugepages=HugepageResources(
             total_mib=hp_total,

@@ -93,7 +93,7 @@ def _sriov(view: HostView) -> tuple[SriovFunctions, ...]:
                 total_vfs=nic.total_vfs,
                 allocated=allocated,
                 other=other,
-                free=nic.total_vfs - allocated - other,
+                free=cap.nic_free_vfs(view, nic),
             )
         )
     return tuple(result)
@@ -128,14 +128,14 @@ def numa_resources(view: HostView) -> NumaResources:
                     free=tuple(c for c in node.cores if c in pinnable and c not in usage.pinned),
                     vcpus_capacity=vcpu_capacity,
                     vcpus_used=vcpu_used,
-                    vcpus_free=vcpu_capacity - vcpu_used,
+                    vcpus_free=cap.node_free_vcpus(view, node),
                 ),
                 memory=NumaMemory(
                     total_mib=node.memory_mib,
                     general_mib=cap.node_general_memory_mib(node),
                     capacity_mib=mem_capacity,
                     used_mib=mem_used,
-                    free_mib=mem_capacity - mem_used,
+                    free_mib=cap.node_free_memory_mib(view, node),
                 ),
                 hugepages=tuple(
                     NumaHugepages(
