@@ -76,8 +76,7 @@ def host_projects(
     host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
 ) -> list[schemas.Project]:
     """Asks the host (LXD); hosts without projects answer []."""
-    projects = svc.hosts.projects(deps.host_id(svc, host))
-    return [schemas.Project.model_validate(dataclasses.asdict(p)) for p in projects]
+    return svc.hosts.projects(deps.host_id(svc, host))
 
 
 @router.get(

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Protocol, Self
 
-from vmhost import model
+from vmhost import model, schemas
 
 
 class DriverError(Exception):
@@ -114,16 +114,9 @@ class ComposeSpec:
         )
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class ProjectInfo:
-    """An LXD project with its use."""
-
-    name: str
-    description: str = ""
-    instances: int = 0
-    cores: int = 0
-    memory_mib: int = 0
-    disk_bytes: int = 0
+ProjectInfo = schemas.Project
+"""An LXD project with its use: the wire record itself (one definition, ``schemas/hosts.py``),
+so the API hands it on as the driver made it."""
 
 
 Observation = tuple[str, tuple[str, ...]]
