@@ -18,6 +18,8 @@ from typing import Annotated, Any, Literal
 
 import pydantic
 
+from vmhost.model import resources
+
 from .common import Items, ItemsText, Request, Response
 from .host_numa import NumaResources as NumaResources
 
@@ -117,71 +119,14 @@ class StoragePoolDetail(StoragePool):
 # --- vmhost's resource split -------------------------------------------------------------------
 
 
-class CoreResources(Response):
-    """Cores: capacity = pinned + floor((total - reserved - pinned) x ratio)."""
-
-    total: int
-    reserved: int
-    over_commit_ratio: float
-    capacity: int
-    allocated: int = pydantic.Field(description="used by VMs composed by vmhost")
-    other: int = pydantic.Field(description="used by VMs found on the host")
-    free: int = pydantic.Field(description="capacity - allocated - other (may be negative)")
-    pinned_allocated: int
-    pinned_other: int
-
-
-class MemoryResources(Response):
-    """General memory (host memory minus hugepages): capacity = floor((general - reserved) x
-    ratio)."""
-
-    total_mib: int
-    hugepages_mib: int
-    general_mib: int
-    reserved_mib: int
-    over_commit_ratio: float
-    capacity_mib: int
-    allocated_mib: int
-    other_mib: int
-    free_mib: int
-
-
-class PageSizeResources(Response):
-    """Hugepages of one size, all NUMA nodes."""
-
-    page_size_kib: int
-    total_mib: int
-    used_mib: int
-    free_mib: int
-
-
-class HugepageResources(Response):
-    """Hugepages: never over-committed."""
-
-    total_mib: int
-    allocated_mib: int
-    other_mib: int
-    free_mib: int
-    page_sizes: list[PageSizeResources] = pydantic.Field(default_factory=list)
-
-
-class StorageResources(Response):
-    """Storage over every pool: never over-committed."""
-
-    total_bytes: int
-    allocated_bytes: int
-    other_bytes: int
-    external_bytes: int
-    free_bytes: int
-
-
-class HostResources(Response):
-    """vmhost's allocated / other / free split, over-commit applied."""
-
-    cores: CoreResources
-    memory: MemoryResources
-    hugepages: HugepageResources
-    storage: StorageResources
+# one definition with the service's views (``model/resources.py``): pydantic validates and
+# documents these stdlib dataclasses as it does the models here
+CoreResources = resources.CoreResources
+MemoryResources = resources.MemoryResources
+PageSizeResources = resources.PageSizeResources
+HugepageResources = resources.HugepageResources
+StorageResources = resources.StorageResources
+HostResources = resources.HostResources
 
 
 class VmCount(Response):

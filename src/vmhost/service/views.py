@@ -1,9 +1,10 @@
 """What every surface (API, CLI, web) shows about a host's resources, computed in one place.
 
 Typed records (frozen dataclasses whose field names are the wire keys) from a ``HostView``; the
-API serialises them into its wire schemas, the web pages render them. The over-commit maths is
-the scheduler's (``vmhost.scheduler.capacity``), so what is shown is exactly what compose
-decides on.
+API serialises them into its wire schemas, the web pages render them (the resource split's
+records are ``model/resources.py``'s, which the wire schemas use as they are). The
+over-commit maths is the scheduler's (``vmhost.scheduler.capacity``), so what is shown is
+exactly what compose decides on.
 
 Two accountings, as in MAAS, both shown:
 
@@ -30,6 +31,14 @@ from __future__ import annotations
 import dataclasses
 
 from vmhost.model.accounting import HostView, Split
+from vmhost.model.resources import (
+    CoreResources,
+    HugepageResources,
+    MemoryResources,
+    PageSizeResources,
+    StorageResources,
+)
+from vmhost.model.resources import HostResources as Resources
 from vmhost.scheduler import capacity as cap
 
 from .views_candidates import CandidateHost, Candidates, HostRef, candidates
@@ -143,17 +152,6 @@ def storage_pools(view: HostView) -> list[StoragePoolUse]:
     return result
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class StorageResources:
-    """Storage over every pool: never over-committed."""
-
-    total_bytes: int
-    allocated_bytes: int
-    other_bytes: int
-    external_bytes: int
-    free_bytes: int
-
-
 def storage_totals(pools: list[StoragePoolUse]) -> StorageResources:
     """The host's storage: the sums of its pools' figures (so every total agrees with them)."""
     return StorageResources(
@@ -181,67 +179,6 @@ def vm_count(view: HostView) -> VmCount:
 
 
 # --- our split --------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CoreResources:
-    """Cores: capacity = pinned + floor((total - reserved - pinned) x ratio)."""
-
-    total: int
-    reserved: int
-    over_commit_ratio: float
-    capacity: int
-    allocated: int
-    other: int
-    free: int
-    pinned_allocated: int
-    pinned_other: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class MemoryResources:
-    """General memory (host memory minus hugepages)."""
-
-    total_mib: int
-    hugepages_mib: int
-    general_mib: int
-    reserved_mib: int
-    over_commit_ratio: float
-    capacity_mib: int
-    allocated_mib: int
-    other_mib: int
-    free_mib: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class PageSizeResources:
-    """Hugepages of one size, all NUMA nodes."""
-
-    page_size_kib: int
-    total_mib: int
-    used_mib: int
-    free_mib: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class HugepageResources:
-    """Hugepages: never over-committed."""
-
-    total_mib: int
-    allocated_mib: int
-    other_mib: int
-    free_mib: int
-    page_sizes: tuple[PageSizeResources, ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Resources:
-    """The allocated / other / free split with over-commit applied, per resource."""
-
-    cores: CoreResources
-    memory: MemoryResources
-    hugepages: HugepageResources
-    storage: StorageResources
 
 
 def resources(view: HostView, storage: StorageResources | None = None) -> Resources:
