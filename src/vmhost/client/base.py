@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from . import VmHostClient
 
 T = TypeVar("T", bound=pydantic.BaseModel)
+R = TypeVar("R")
 P = schemas.API_PREFIX
 
 
@@ -46,9 +47,11 @@ class Manager:
     def _get(self, path: str, model: type[T], **params: Any) -> T:
         return model.model_validate(self._transport.request("GET", path, params=params).json())
 
-    def _list(self, path: str, model: type[T], **params: Any) -> list[T]:
+    def _list(self, path: str, model: type[R], **params: Any) -> list[R]:
         answer = self._transport.request("GET", path, params=params).json()
-        return [model.model_validate(item) for item in answer]
+        # a list of pydantic models or of the stdlib dataclasses ``model/resources.py`` shares
+        # with the API
+        return pydantic.TypeAdapter(list[model]).validate_python(answer)  # type: ignore[valid-type]
 
     def _send(
         self,

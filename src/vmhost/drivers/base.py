@@ -11,7 +11,8 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Protocol, Self
 
-from vmhost import model, schemas
+from vmhost import model
+from vmhost.model import resources
 
 
 class DriverError(Exception):
@@ -114,11 +115,6 @@ class ComposeSpec:
         )
 
 
-ProjectInfo = schemas.Project
-"""An LXD project with its use: the wire record itself (one definition, ``schemas/hosts.py``),
-so the API hands it on as the driver made it."""
-
-
 Observation = tuple[str, tuple[str, ...]]
 """A VM as its host sees it now: power state and global addresses."""
 
@@ -161,7 +157,7 @@ class HostDriver(Protocol):
         """``running``, ``stopped`` or ``unknown``."""
         ...
 
-    def list_projects(self) -> list[ProjectInfo]:
+    def list_projects(self) -> list[resources.Project]:
         """LXD projects with their use; other drivers return []."""
         ...
 

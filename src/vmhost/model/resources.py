@@ -1,4 +1,5 @@
-"""A host's resources split into allocated / other / free, over-commit applied: the records.
+"""A host's resources split into allocated / other / free, over-commit applied, and an LXD
+project's use: the records.
 
 One definition serves both sides: ``service/views.py`` computes them (``views.resources``), the
 API sends them as they are (``orjson`` writes dataclasses) and ``schemas/hosts.py`` declares
@@ -88,3 +89,16 @@ class HostResources:
     memory: MemoryResources
     hugepages: HugepageResources
     storage: StorageResources
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Project:
+    """An LXD project on the host, with what its instances use (drivers report it, the API
+    sends it as it is)."""
+
+    name: str
+    description: str = ""
+    instances: int = 0
+    cores: int = 0
+    memory_mib: int = 0
+    disk_bytes: int = 0

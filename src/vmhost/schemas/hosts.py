@@ -316,12 +316,4 @@ class Certificate(Response):
     trust_heredoc: str
 
 
-class Project(Response):
-    """An LXD project on the host, with what its instances use."""
-
-    name: str
-    description: str = ""
-    instances: int = 0
-    cores: int = 0
-    memory_mib: int = 0
-    disk_bytes: int = 0
+Project = resources.Project

@@ -10,7 +10,7 @@ from typing import Any
 
 from vmhost import model, pki, store
 from vmhost.drivers import base, registry
-from vmhost.model import host_options
+from vmhost.model import host_options, resources
 from vmhost.model.accounting import HostView
 
 from . import accounts, host_sync
@@ -86,7 +86,7 @@ class HostsService:
             "password": c.password,
         }
 
-    def projects(self, host_id: int) -> builtins.list[base.ProjectInfo]:
+    def projects(self, host_id: int) -> builtins.list[resources.Project]:
         """The host's projects (LXD) with their use; [] for hosts without projects."""
         with self.ctx.db.read() as conn:
             store.hosts.host(conn, host_id)

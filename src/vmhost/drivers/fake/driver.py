@@ -11,6 +11,7 @@ import zlib
 
 from vmhost import model
 from vmhost.drivers import base
+from vmhost.model import resources
 
 from .hypervisor import hypervisor_for
 
@@ -173,13 +174,13 @@ class FakeDriver(base.HostDriver):
             vm = self.hv.vms.get(name)
             return vm.power_state if vm else "unknown"
 
-    def list_projects(self) -> list[base.ProjectInfo]:
+    def list_projects(self) -> list[resources.Project]:
         """One project holding every VM."""
         with self.hv.lock:
             self.hv.load()
             vms = list(self.hv.vms.values())
         return [
-            base.ProjectInfo(
+            resources.Project(
                 name=self.connection.project or "default",
                 instances=len(vms),
                 cores=sum(v.cores for v in vms),

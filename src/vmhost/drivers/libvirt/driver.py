@@ -26,6 +26,7 @@ import libvirt
 
 from vmhost import model
 from vmhost.drivers import base
+from vmhost.model import resources
 
 from . import api, compose, domains, parse, parse_domain
 from . import scan as scanner
@@ -146,7 +147,7 @@ class LibvirtDriver(base.HostDriver):
 
     # --- the rest ------------------------------------------------------------------------------
 
-    def list_projects(self) -> list[base.ProjectInfo]:
+    def list_projects(self) -> list[resources.Project]:
         """libvirt has no projects."""
         return []
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from vmhost import model
 from vmhost.drivers import base
+from vmhost.model import resources
 
 from . import discovery, instance_spec, instances, scan
 from .client import LxdClient
@@ -111,7 +112,7 @@ class LxdDriver(base.HostDriver):
         server = self.client.host_info
         return discovery.capability(server, scan.warnings(self.client, server))
 
-    def list_projects(self) -> list[base.ProjectInfo]:
+    def list_projects(self) -> list[resources.Project]:
         """Projects with the instances, cores, memory and disk each holds."""
         client = self.client
         projects: scan.JsonList = client.get("/1.0/projects", params={"recursion": "1"})

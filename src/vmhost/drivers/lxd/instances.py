@@ -20,6 +20,7 @@ from typing import Any
 
 from vmhost import model
 from vmhost.drivers import base
+from vmhost.model import resources
 
 from . import instance_spec, units
 
@@ -201,14 +202,14 @@ def sriov_use(instances: Iterable[model.DiscoveredVm]) -> dict[str, int]:
     return used
 
 
-def projects(data: Sequence[Json], vms: Sequence[model.DiscoveredVm]) -> list[base.ProjectInfo]:
+def projects(data: Sequence[Json], vms: Sequence[model.DiscoveredVm]) -> list[resources.Project]:
     """Projects (``/1.0/projects?recursion=1``) with the use of the instances in each."""
     result = []
     for project in data:
         name = str(project["name"])
         mine = [vm for vm in vms if vm.project == name]
         result.append(
-            base.ProjectInfo(
+            resources.Project(
                 name=name,
                 description=str(project.get("description") or ""),
                 instances=len(mine),
