@@ -7,6 +7,7 @@ CLI's start-up imports it).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import json
 import os
@@ -66,9 +67,14 @@ def reader_gone() -> int:
 
 
 def plain(value: Any) -> Any:
-    """Models to plain data (aliases as on the wire: ``__incomplete__``)."""
+    """Models to plain data (aliases as on the wire: ``__incomplete__``); the stdlib dataclass
+    records that ``model/resources.py`` shares with the API as the dicts they are on the wire."""
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json", by_alias=True)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(dataclasses.asdict(value))
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value

@@ -125,6 +125,25 @@ def test_vm_hosts_create_read_and_list_formats(cli: Cli) -> None:
     assert as_yaml[0]["host"] == {"system_id": None, "__incomplete__": True}
 
 
+def test_vm_host_projects_as_json_and_yaml(cli: Cli) -> None:
+    cli.json("vm-hosts", "create", "--type", "fake", "--address", "fake://numa", "--name", "p1")
+    cli.json("vms", "compose", "--cores", "2", "--memory", "1024", "--hostname", "in-default")
+    projects = cli.json("vm-host", "projects", "p1", "--format", "json")
+    assert projects == [
+        {
+            "name": "default",
+            "description": "",
+            "instances": 1,
+            "cores": 2,
+            "memory_mib": 1024,
+            "disk_bytes": projects[0]["disk_bytes"],
+        }
+    ]
+    assert projects[0]["disk_bytes"] > 0
+    as_yaml = cli("vm-host", "projects", "p1", "--format", "yaml").stdout
+    assert "name: default" in as_yaml and "instances: 1" in as_yaml
+
+
 def test_vm_host_update_tags_parameters(cli: Cli) -> None:
     cli("-q", "vm-hosts", "create", "--type", "fake", "--address", "fake://numa", "--name", "h1")
     updated = cli.json("vm-host", "update", "h1", "--memory-over-commit-ratio", "1.5")
