@@ -169,7 +169,7 @@ class ClaimsService:
             pinned_cores=alloc.pinned_cores,
             hugepages_backed=request.hugepages_backed,
             hugepage_size_kib=placement.hugepage_size_kib,
-            numa_node=placement.numa_nodes[0] if len(placement.numa_nodes) == 1 else None,
+            numa_node=model.sole_numa_node(placement.numa_nodes),
             numa_memory_mib=alloc.numa_memory_mib,
             disks=tuple(
                 model.VmDisk("root" if i == 0 else f"disk{i}", d.size_bytes, pool)
