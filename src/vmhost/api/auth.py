@@ -14,7 +14,8 @@ in a thread either.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypedDict
 
 import anyio.to_thread
 import fastapi
@@ -93,19 +94,41 @@ def _identity(request: fastapi.Request) -> Identity:
 
 
 async def reader(
-    request: fastapi.Request,
-    _credentials: Any = fastapi.Security(bearer),
+    request: fastapi.Request, _credentials: Any = fastapi.Security(bearer)
 ) -> Identity:
     """Any valid token."""
     return _identity(request)
 
 
 async def admin(
-    request: fastapi.Request,
-    _credentials: Any = fastapi.Security(bearer),
+    request: fastapi.Request, _credentials: Any = fastapi.Security(bearer)
 ) -> Identity:
     """An admin token (read-only tokens get 403)."""
     identity = _identity(request)
     if not identity.is_admin:
         raise errors.ForbiddenError(errors.ADMIN_ONLY)
     return identity
+
+
+class RouteAccess(TypedDict):
+    """A route's ``dependencies`` and ``responses`` (``@router.get(path, **access)``): the
+    role it needs, and the error answers it documents, those of the role's check included."""
+
+    dependencies: list[Any]
+    responses: dict[int | str, dict[str, Any]]
+
+
+def reader_route(*codes: int) -> RouteAccess:
+    """A route any valid token may call: it documents 401 and ``codes``."""
+    return _access(reader, (401, *codes), operation=False)
+
+
+def admin_route(*codes: int, operation: bool = False) -> RouteAccess:
+    """A route only an admin token may call: it documents 401, 403 and ``codes``; an
+    ``operation`` (``?async=true`` answers 202 with it, ``deps.Run``) documents its 202."""
+    return _access(admin, (401, 403, *codes), operation=operation)
+
+
+def _access(role: Callable[..., Any], codes: tuple[int, ...], *, operation: bool) -> RouteAccess:
+    answers = errors.async_responses if operation else errors.responses
+    return {"dependencies": [fastapi.Depends(role)], "responses": answers(*sorted(set(codes)))}

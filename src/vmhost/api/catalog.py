@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import types
-from typing import Any
+from typing import Annotated, Any
 
 import fastapi
 
 from vmhost import model, schemas
-from vmhost.service import Identity, NamedService, Services
+from vmhost.service import Identity, NamedService
 
 from . import auth, convert, deps, errors
 
 router = fastapi.APIRouter(prefix=schemas.API_PREFIX, route_class=errors.ErrorRoute)
-Reader = fastapi.Depends(auth.reader)
-Admin = fastapi.Depends(auth.admin)
-Key = fastapi.Path(min_length=1, max_length=255, description="id or name")
+Key = Annotated[str, fastapi.Path(min_length=1, max_length=255, description="id or name")]
 
 
 def _named_routes(collection: str, kind: str, wire: type[Any], what: str) -> None:
@@ -35,43 +33,40 @@ def _named_routes(collection: str, kind: str, wire: type[Any], what: str) -> Non
     ) -> Any:
         return out(named.create(body.name, body.description))
 
-    def read_item(key: str = Key, named: NamedService = fastapi.Depends(service)) -> Any:
+    def read_item(key: Key, named: NamedService = fastapi.Depends(service)) -> Any:
         return out(named.get(deps.named_key(key, what)))
 
     def update_item(
-        body: schemas.NamedUpdate,
-        key: str = Key,
-        named: NamedService = fastapi.Depends(service),
+        body: schemas.NamedUpdate, key: Key, named: NamedService = fastapi.Depends(service)
     ) -> Any:
         return out(named.update(deps.named_key(key, what), body.model_dump(exclude_none=True)))
 
-    def delete_item(key: str = Key, named: NamedService = fastapi.Depends(service)) -> Any:
+    def delete_item(key: Key, named: NamedService = fastapi.Depends(service)) -> Any:
         item = named.delete(deps.named_key(key, what))
         return schemas.Deleted(id=item["id"], name=item["name"])
 
     tags: list[str | Any] = [collection]
     one = f"/{collection}/{{key}}"
-    # path, endpoint, method, answer, who, status codes, name, summary
-    routes: list[tuple[str, Any, str, Any, Any, tuple[int, ...], str, str]] = [
-        (f"/{collection}", list_items, "GET", types.GenericAlias(list, (wire,)), Reader,
-         (401,), f"list_{collection}", f"List {what}s"),
-        (f"/{collection}", create_item, "POST", wire, Admin,
-         (400, 401, 403, 409, 422), f"create_{kind}", f"Create a {what}"),
-        (one, read_item, "GET", wire, Reader, (401, 404), f"read_{kind}", f"Read a {what}"),
-        (one, update_item, "PUT", wire, Admin, (400, 401, 403, 404, 409, 422),
+    # path, endpoint, method, answer, access, name, summary
+    routes: list[tuple[str, Any, str, Any, auth.RouteAccess, str, str]] = [
+        (f"/{collection}", list_items, "GET", types.GenericAlias(list, (wire,)),
+         auth.reader_route(), f"list_{collection}", f"List {what}s"),
+        (f"/{collection}", create_item, "POST", wire, auth.admin_route(400, 409, 422),
+         f"create_{kind}", f"Create a {what}"),
+        (one, read_item, "GET", wire, auth.reader_route(404), f"read_{kind}", f"Read a {what}"),
+        (one, update_item, "PUT", wire, auth.admin_route(400, 404, 409, 422),
          f"update_{kind}", f"Rename or re-describe a {what}"),
-        (one, delete_item, "DELETE", schemas.Deleted, Admin, (401, 403, 404, 409),
+        (one, delete_item, "DELETE", schemas.Deleted, auth.admin_route(404, 409),
          f"delete_{kind}", f"Delete an empty {what} (not the default)"),
     ]  # fmt: skip
-    for path, endpoint, method, answer, who, codes, name, summary in routes:
+    for path, endpoint, method, answer, access, name, summary in routes:
         router.add_api_route(
             path,
             endpoint,
             methods=[method],
             status_code=201 if method == "POST" else None,
             response_model=answer,  # list[wire] for the list: wire is a value
-            dependencies=[who],
-            responses=errors.responses(*codes),
+            **access,
             tags=tags,
             name=name,
             summary=summary,
@@ -85,22 +80,14 @@ _named_routes("pools", "pool", schemas.ResourcePool, "resource pool")
 # --- spaces ---------------------------------------------------------------------------------
 
 
-@router.get("/spaces", dependencies=[Reader], tags=["spaces"], responses=errors.responses(401))
-def list_spaces(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.Space]:
+@router.get("/spaces", **auth.reader_route(), tags=["spaces"])
+def list_spaces(svc: deps.Svc) -> list[schemas.Space]:
     """Every network-to-space mapping."""
     return [schemas.Space.model_validate(m) for m in svc.spaces.list()]
 
 
-@router.post(
-    "/spaces",
-    status_code=201,
-    dependencies=[Admin],
-    tags=["spaces"],
-    responses=errors.responses(400, 401, 403, 404, 422),
-)
-def set_space(
-    body: schemas.SpaceSet, svc: Services = fastapi.Depends(deps.services)
-) -> schemas.Space:
+@router.post("/spaces", status_code=201, **auth.admin_route(400, 404, 422), tags=["spaces"])
+def set_space(body: schemas.SpaceSet, svc: deps.Svc) -> schemas.Space:
     """Map a host network to a space, on every host (no ``host``) or on one host. A compose
     asking for a NIC in the space lands on that network."""
     host_id = deps.optional_host_id(svc, body.host)
@@ -109,16 +96,11 @@ def set_space(
     return schemas.Space.model_validate(svc.spaces.set(body.space, body.network, host_id))
 
 
-@router.delete(
-    "/spaces/{space}",
-    dependencies=[Admin],
-    tags=["spaces"],
-    responses=errors.responses(401, 403, 404),
-)
+@router.delete("/spaces/{space}", **auth.admin_route(404), tags=["spaces"])
 def unset_space(
-    space: str = fastapi.Path(min_length=1, max_length=255),
+    space: Annotated[str, fastapi.Path(min_length=1, max_length=255)],
+    svc: deps.Svc,
     network: str | None = fastapi.Query(None, description="only this network's mapping"),
-    svc: Services = fastapi.Depends(deps.services),
 ) -> schemas.Unset:
     """Remove a space's mappings (all, or one network's)."""
     return schemas.Unset(removed=svc.spaces.unset(space, network))
@@ -127,22 +109,14 @@ def unset_space(
 # --- tokens ---------------------------------------------------------------------------------
 
 
-@router.get("/tokens", dependencies=[Admin], tags=["tokens"], responses=errors.responses(401, 403))
-def list_tokens(svc: Services = fastapi.Depends(deps.services)) -> list[schemas.Token]:
+@router.get("/tokens", **auth.admin_route(), tags=["tokens"])
+def list_tokens(svc: deps.Svc) -> list[schemas.Token]:
     """Every token's record (never a token)."""
     return [schemas.Token.model_validate(dataclasses.asdict(t)) for t in svc.tokens.list()]
 
 
-@router.post(
-    "/tokens",
-    status_code=201,
-    dependencies=[Admin],
-    tags=["tokens"],
-    responses=errors.responses(400, 401, 403, 409, 422),
-)
-def create_token(
-    body: schemas.TokenCreate, svc: Services = fastapi.Depends(deps.services)
-) -> schemas.TokenCreated:
+@router.post("/tokens", status_code=201, **auth.admin_route(400, 409, 422), tags=["tokens"])
+def create_token(body: schemas.TokenCreate, svc: deps.Svc) -> schemas.TokenCreated:
     """A new token. The answer holds the token: it is shown this once, only its hash is
     kept."""
     expires = body.expires_in_days * 86400 if body.expires_in_days is not None else None
@@ -150,15 +124,8 @@ def create_token(
     return schemas.TokenCreated.model_validate({**dataclasses.asdict(record), "token": token})
 
 
-@router.delete(
-    "/tokens/{key}",
-    dependencies=[Admin],
-    tags=["tokens"],
-    responses=errors.responses(401, 403, 404),
-)
-def revoke_token(
-    key: str = Key, svc: Services = fastapi.Depends(deps.services)
-) -> schemas.Deleted:
+@router.delete("/tokens/{key}", **auth.admin_route(404), tags=["tokens"])
+def revoke_token(key: Key, svc: deps.Svc) -> schemas.Deleted:
     """Revoke a token by id or name; it stops working at once."""
     target = deps.named_key(key, "token")
     record = next((t for t in svc.tokens.list() if target in (t.id, t.name)), None)
@@ -177,20 +144,13 @@ def whoami(identity: Identity = fastapi.Depends(auth.reader)) -> schemas.WhoAmI:
 # --- operations -----------------------------------------------------------------------------
 
 
-@router.get(
-    "/operations", dependencies=[Reader], tags=["operations"], responses=errors.responses(401)
-)
+@router.get("/operations", **auth.reader_route(), tags=["operations"])
 def list_operations(request: fastapi.Request) -> schemas.OperationList:
     """Recent background operations, newest first."""
     return schemas.OperationList(items=deps.operations(request).list())
 
 
-@router.get(
-    "/operations/{op_id}",
-    dependencies=[Reader],
-    tags=["operations"],
-    responses=errors.responses(401, 404),
-)
+@router.get("/operations/{op_id}", **auth.reader_route(404), tags=["operations"])
 def read_operation(
     request: fastapi.Request, op_id: str = fastapi.Path(min_length=1, max_length=64)
 ) -> schemas.Operation:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import fastapi
-
 from vmhost import schemas
 from vmhost.service import Services, host_json
 
@@ -14,11 +12,7 @@ from . import convert, deps
 
 
 def compose(
-    request: fastapi.Request,
-    svc: Services,
-    body: schemas.ComposeBody,
-    host_id: int | None,
-    run_async: bool,
+    run: deps.Runner, svc: Services, body: schemas.ComposeBody, host_id: int | None
 ) -> Any:
     """Compose (on one host or the best one), now or in the background."""
     compose_request = convert.compose_request(body, host_id)
@@ -36,4 +30,4 @@ def compose(
         )
 
     target = host_json.host_uri(host_id) if host_id is not None else f"{schemas.API_PREFIX}/vms"
-    return deps.maybe_async(request, run_async, "compose", target, work)
+    return run("compose", target, work)

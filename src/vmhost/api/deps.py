@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import anyio.to_thread
 import fastapi
@@ -29,6 +30,14 @@ async def services(request: fastapi.Request) -> Services:
     """The process's services, as a dependency (a coroutine: FastAPI runs a plain function
     dependency in a worker thread, one more hop per request)."""
     return services_of(request)
+
+
+#: a route's parameter ``svc: Svc``: the process's services
+Svc = Annotated[Services, fastapi.Depends(services)]
+#: a ``{host}`` path parameter: a VM host's id or name
+HostKey = Annotated[
+    str, fastapi.Path(description="VM host id or name", min_length=1, max_length=255)
+]
 
 
 async def short_read(svc: Services, read: Callable[[], T]) -> T:
@@ -85,24 +94,40 @@ def json_response(value: Any, status_code: int = 200) -> fastapi.responses.Respo
     return fastapi.responses.Response(body, status_code, media_type="application/json")
 
 
-AsyncQuery = fastapi.Query(
-    False,
-    alias="async",
-    description="answer 202 at once with an operation to follow at /api/v1/operations/{id}",
-)
+@dataclasses.dataclass(frozen=True)
+class Runner:
+    """How a long operation's route runs its work: now, or (``?async=true``) in the
+    background, answering 202 at once with the operation to follow."""
+
+    operations: Operations
+    run_async: bool
+
+    def __call__(
+        self, kind: str, target: str, work: Callable[[], pydantic.BaseModel]
+    ) -> pydantic.BaseModel | fastapi.responses.JSONResponse:
+        """``work()``'s answer, or 202 + the operation that runs it."""
+        if not self.run_async:
+            return work()
+        op = self.operations.submit(kind, target, work)
+        return fastapi.responses.JSONResponse(
+            op.model_dump(mode="json"), status_code=202, headers={"Location": op.resource_uri}
+        )
 
 
-def maybe_async(
+async def runner(
     request: fastapi.Request,
-    run_async: bool,
-    kind: str,
-    target: str,
-    work: Callable[[], pydantic.BaseModel],
-) -> pydantic.BaseModel | fastapi.responses.JSONResponse:
-    """Run ``work`` now, or in the background answering 202 + the operation."""
-    if not run_async:
-        return work()
-    op = operations(request).submit(kind, target, work)
-    return fastapi.responses.JSONResponse(
-        op.model_dump(mode="json"), status_code=202, headers={"Location": op.resource_uri}
-    )
+    run_async: Annotated[
+        bool,
+        fastapi.Query(
+            alias="async",
+            description="answer 202 at once with an operation to follow at "
+            "/api/v1/operations/{id}",
+        ),
+    ] = False,
+) -> Runner:
+    """The route's Runner, as a dependency: it reads ``?async``."""
+    return Runner(operations(request), run_async)
+
+
+#: a long operation's parameter ``run: Run`` (and its ``?async``)
+Run = Annotated[Runner, fastapi.Depends(runner)]

@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import dataclasses
 import urllib.parse
+from typing import Annotated
 
 import fastapi
 
 from vmhost import schemas
-from vmhost.service import Services, views
+from vmhost.service import views
 
 from . import auth, deps, errors
 
 router = fastapi.APIRouter(route_class=errors.ErrorRoute)
 public = fastapi.APIRouter(tags=["vm-hosts"], route_class=errors.ErrorRoute)
-
-Reader = fastapi.Depends(auth.reader)
-HostKey = fastapi.Path(description="VM host id or name", min_length=1, max_length=255)
 
 
 def fetch_url(request: fastapi.Request, name: str) -> str:
@@ -29,12 +27,11 @@ def fetch_url(request: fastapi.Request, name: str) -> str:
 
 @router.get(
     "/{host}/certificate",
-    dependencies=[Reader],
-    responses=errors.responses(401, 404),
+    **auth.reader_route(404),
     summary="The LXD client certificate and the command to trust it",
 )
 def host_certificate(
-    request: fastapi.Request, host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
+    request: fastapi.Request, host: deps.HostKey, svc: deps.Svc
 ) -> schemas.Certificate:
     """PEM, fingerprint, validity, and the ``lxc config trust add`` command to run on the LXD
     host (fetching the PEM from the unauthenticated URL)."""
@@ -58,8 +55,7 @@ def host_certificate(
     summary="The PEM of an LXD host's client certificate (no authentication)",
 )
 def certificate_pem(
-    name: str = fastapi.Path(min_length=1, max_length=255),
-    svc: Services = fastapi.Depends(deps.services),
+    name: Annotated[str, fastapi.Path(min_length=1, max_length=255)], svc: deps.Svc
 ) -> fastapi.responses.PlainTextResponse:
     """Exactly the PEM, for ``curl URL | lxc config trust add -`` (as MAAS's
     ``/MAAS/vmhost-certificate/<name>``). A certificate is public; its key never leaves."""
@@ -68,26 +64,20 @@ def certificate_pem(
 
 @router.get(
     "/{host}/projects",
-    dependencies=[Reader],
-    responses=errors.responses(401, 404, 503),
+    **auth.reader_route(404, 503),
     summary="The host's LXD projects with their use",
 )
-def host_projects(
-    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
-) -> list[schemas.Project]:
+def host_projects(host: deps.HostKey, svc: deps.Svc) -> list[schemas.Project]:
     """Asks the host (LXD); hosts without projects answer []."""
     return svc.hosts.projects(deps.host_id(svc, host))
 
 
 @router.get(
     "/{host}/resources",
-    dependencies=[Reader],
-    responses=errors.responses(401, 404),
+    **auth.reader_route(404),
     summary="Per NUMA node: cores pinned and free, memory, hugepages, VFs per NIC",
 )
-def host_resources(
-    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
-) -> schemas.NumaResources:
+def host_resources(host: deps.HostKey, svc: deps.Svc) -> schemas.NumaResources:
     """The NUMA view of the host's accounts."""
     detail = svc.hosts.get(deps.host_id(svc, host))
     return schemas.NumaResources.model_validate(
@@ -97,13 +87,10 @@ def host_resources(
 
 @router.get(
     "/{host}/storage-pools",
-    dependencies=[Reader],
-    responses=errors.responses(401, 404),
+    **auth.reader_route(404),
     summary="Storage pools with the allocated/other/external/free split",
 )
-def host_storage_pools(
-    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
-) -> list[schemas.StoragePoolDetail]:
+def host_storage_pools(host: deps.HostKey, svc: deps.Svc) -> list[schemas.StoragePoolDetail]:
     """MAAS's pool entries plus vmhost's split (bytes)."""
     detail = svc.hosts.get(deps.host_id(svc, host))
     return [

@@ -9,7 +9,7 @@ import orjson
 
 from vmhost import model, schemas
 from vmhost.model import host_options
-from vmhost.service import HostDetail, Services, host_json
+from vmhost.service import HostDetail, host_json
 
 from . import auth, composing, convert, deps, errors, host_details, host_input
 
@@ -17,9 +17,6 @@ router = fastapi.APIRouter(
     prefix=f"{schemas.API_PREFIX}/vm-hosts", tags=["vm-hosts"], route_class=errors.ErrorRoute
 )
 
-Reader = fastapi.Depends(auth.reader)
-Admin = fastapi.Depends(auth.admin)
-HostKey = fastapi.Path(description="VM host id or name", min_length=1, max_length=255)
 
 MAX_PAGE = 1000  # hosts in one page of the list (?limit=)
 MAX_OFFSET = 2**31 - 1  # ?offset= (any larger skips every host anyway)
@@ -42,11 +39,11 @@ def _json_array(items: list[bytes]) -> fastapi.responses.Response:
 @router.get(
     "",
     response_model=list[schemas.VmHost],
-    dependencies=[Reader],
-    responses=errors.responses(401, 422),
+    **auth.reader_route(422),
     summary="List VM hosts (MAAS: vm-hosts read)",
 )
 def list_hosts(
+    svc: deps.Svc,
     limit: int | None = fastapi.Query(
         None,
         ge=1,
@@ -59,7 +56,6 @@ def list_hosts(
         le=MAX_OFFSET,
         description="skip this many hosts first, in id order (with or without limit)",
     ),
-    svc: Services = fastapi.Depends(deps.services),
 ) -> fastapi.responses.Response:
     """Every VM host, by id; or one page of them: ``?limit=100&offset=200`` is the hosts
     201 to 300 in id order, and costs what 100 hosts cost. A page past the end is ``[]``."""
@@ -71,16 +67,10 @@ def list_hosts(
     "",
     status_code=201,
     response_model=schemas.VmHost,
-    dependencies=[Admin],
-    responses=errors.async_responses(400, 401, 403, 409, 422, 503),
+    **auth.admin_route(400, 409, 422, 503, operation=True),
     summary="Add a VM host (MAAS: vm-hosts create)",
 )
-def create_host(
-    body: schemas.VmHostCreate,
-    request: fastapi.Request,
-    run_async: bool = deps.AsyncQuery,
-    svc: Services = fastapi.Depends(deps.services),
-) -> Any:
+def create_host(body: schemas.VmHostCreate, svc: deps.Svc, run: deps.Run) -> Any:
     """Register a host and discover it. A host that cannot be reached (down, wrong address,
     connection refused) is refused with 503 and nothing is kept. An LXD host that answers but
     does not trust vmhost's certificate yet is added with status ``untrusted``: trust the
@@ -104,7 +94,7 @@ def create_host(
         )
         return _one(detail)
 
-    answer = deps.maybe_async(request, run_async, "create-host", f"vm-host {name}", work)
+    answer = run("create-host", f"vm-host {name}", work)
     if isinstance(answer, schemas.VmHost):
         return fastapi.responses.JSONResponse(
             answer.model_dump(mode="json", by_alias=True),
@@ -117,13 +107,10 @@ def create_host(
 @router.get(
     "/{host}",
     response_model=schemas.VmHost,
-    dependencies=[Reader],
-    responses=errors.responses(401, 404),
+    **auth.reader_route(404),
     summary="Read a VM host (MAAS: vm-host read)",
 )
-async def read_host(
-    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
-) -> fastapi.responses.Response:
+async def read_host(host: deps.HostKey, svc: deps.Svc) -> fastapi.responses.Response:
     """One VM host, by id or name."""
 
     def read() -> bytes:
@@ -140,15 +127,10 @@ async def read_host(
 
 @router.put(
     "/{host}",
-    dependencies=[Admin],
-    responses=errors.responses(400, 401, 403, 404, 409, 422),
+    **auth.admin_route(400, 404, 409, 422),
     summary="Change a VM host (MAAS: vm-host update)",
 )
-def update_host(
-    body: schemas.VmHostUpdate,
-    host: str = HostKey,
-    svc: Services = fastapi.Depends(deps.services),
-) -> schemas.VmHost:
+def update_host(body: schemas.VmHostUpdate, host: deps.HostKey, svc: deps.Svc) -> schemas.VmHost:
     """Keys not given keep their values. Bad input changes nothing. A new address, password
     or certificate is tried at once (refresh); the host keeps the change either way."""
     host_id = deps.host_id(svc, host)
@@ -160,20 +142,18 @@ def update_host(
 @router.delete(
     "/{host}",
     response_model=schemas.Deleted,
-    dependencies=[Admin],
-    responses=errors.async_responses(400, 401, 403, 404),
+    **auth.admin_route(400, 404, operation=True),
     summary="Delete a VM host (MAAS: vm-host delete)",
 )
 def delete_host(
-    request: fastapi.Request,
-    host: str = HostKey,
+    host: deps.HostKey,
+    svc: deps.Svc,
+    run: deps.Run,
     decompose: bool | None = fastapi.Query(
         None,
         description="with VMs composed by vmhost: true deletes them from the hypervisor, "
         "false leaves them there; required when there are some",
     ),
-    run_async: bool = deps.AsyncQuery,
-    svc: Services = fastapi.Depends(deps.services),
 ) -> Any:
     """Remove a host and vmhost's records of its VMs."""
     host_id = deps.host_id(svc, host)
@@ -183,22 +163,16 @@ def delete_host(
         problems = svc.hosts.delete(host_id, decompose)
         return schemas.Deleted(id=host_id, name=name, errors=problems)
 
-    return deps.maybe_async(request, run_async, "delete-host", host_json.host_uri(host_id), work)
+    return run("delete-host", host_json.host_uri(host_id), work)
 
 
 @router.post(
     "/{host}/refresh",
     response_model=schemas.VmHost,
-    dependencies=[Admin],
-    responses=errors.async_responses(401, 403, 404, 503),
+    **auth.admin_route(404, 503, operation=True),
     summary="Rediscover a VM host (MAAS: vm-host refresh)",
 )
-def refresh_host(
-    request: fastapi.Request,
-    host: str = HostKey,
-    run_async: bool = deps.AsyncQuery,
-    svc: Services = fastapi.Depends(deps.services),
-) -> Any:
+def refresh_host(host: deps.HostKey, svc: deps.Svc, run: deps.Run) -> Any:
     """Discover the host again and bring records and accounts in line with what it has.
     A host that cannot be reached answers 503 (its status says why)."""
     host_id = deps.host_id(svc, host)
@@ -207,49 +181,40 @@ def refresh_host(
     def work() -> schemas.VmHost:
         return _one(svc.hosts.refresh(host_id))
 
-    return deps.maybe_async(request, run_async, "refresh", host_json.host_uri(host_id), work)
+    return run("refresh", host_json.host_uri(host_id), work)
 
 
 @router.post(
     "/{host}/compose",
     response_model=schemas.ComposeResult,
-    dependencies=[Admin],
-    responses=errors.async_responses(400, 401, 403, 404, 409, 422, 503),
+    **auth.admin_route(400, 404, 409, 422, 503, operation=True),
     summary="Compose a VM on this host (MAAS: vm-host compose)",
 )
 def compose_on_host(
-    body: schemas.ComposeBody,
-    request: fastapi.Request,
-    host: str = HostKey,
-    run_async: bool = deps.AsyncQuery,
-    svc: Services = fastapi.Depends(deps.services),
+    body: schemas.ComposeBody, host: deps.HostKey, svc: deps.Svc, run: deps.Run
 ) -> Any:
     """Compose a VM here. No room answers 409 with the reasons per check."""
     host_id = deps.host_id(svc, host)
     svc.hosts.get(host_id)
-    return composing.compose(request, svc, body, host_id, run_async)
+    return composing.compose(run, svc, body, host_id)
 
 
 @router.get(
     "/{host}/parameters",
-    dependencies=[Admin],
-    responses=errors.responses(401, 403, 404),
+    **auth.admin_route(404),
     summary="Connection parameters, secrets included (admin; MAAS: vm-host parameters)",
 )
-def host_parameters(
-    host: str = HostKey, svc: Services = fastapi.Depends(deps.services)
-) -> schemas.Parameters:
+def host_parameters(host: deps.HostKey, svc: deps.Svc) -> schemas.Parameters:
     """Every connection parameter of the host, with its secrets (admin tokens only)."""
     params = svc.hosts.parameters(deps.host_id(svc, host))
     return schemas.Parameters.model_validate({**params, "type": schemas.MAAS_TYPE[params["type"]]})
 
 
-def _tag_route(add: bool) -> Any:
-    def change_tag(
-        body: schemas.TagRequest,
-        host: str = HostKey,
-        svc: Services = fastapi.Depends(deps.services),
-    ) -> schemas.VmHost:
+def _tag_route(add: bool) -> None:
+    """``POST /{host}/add-tag`` or ``/{host}/remove-tag``."""
+    verb = "add" if add else "remove"
+
+    def change_tag(body: schemas.TagRequest, host: deps.HostKey, svc: deps.Svc) -> schemas.VmHost:
         host_id = deps.host_id(svc, host)
         if add:
             detail = svc.hosts.add_tag(host_id, body.tag)
@@ -262,27 +227,18 @@ def _tag_route(add: bool) -> Any:
         if add
         else "Remove a tag (no-op when absent)."
     )
-    return change_tag
+    router.add_api_route(
+        f"/{{host}}/{verb}-tag",
+        change_tag,
+        methods=["POST"],
+        **auth.admin_route(400, 404, 422),
+        summary=f"{verb.capitalize()} a tag (MAAS: vm-host {verb}-tag)",
+        name=f"{verb}_tag",
+    )
 
 
-router.add_api_route(
-    "/{host}/add-tag",
-    _tag_route(add=True),
-    methods=["POST"],
-    dependencies=[Admin],
-    responses=errors.responses(400, 401, 403, 404, 422),
-    summary="Add a tag (MAAS: vm-host add-tag)",
-    name="add_tag",
-)
-router.add_api_route(
-    "/{host}/remove-tag",
-    _tag_route(add=False),
-    methods=["POST"],
-    dependencies=[Admin],
-    responses=errors.responses(400, 401, 403, 404, 422),
-    summary="Remove a tag (MAAS: vm-host remove-tag)",
-    name="remove_tag",
-)
+_tag_route(add=True)
+_tag_route(add=False)
 
 
 # the per-host details (certificate, projects, resources) live in host_details.py

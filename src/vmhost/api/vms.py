@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import fastapi
 
@@ -15,13 +15,12 @@ from . import auth, composing, convert, deps, errors
 router = fastapi.APIRouter(
     prefix=f"{schemas.API_PREFIX}/vms", tags=["vms"], route_class=errors.ErrorRoute
 )
-Reader = fastapi.Depends(auth.reader)
-Admin = fastapi.Depends(auth.admin)
-VmId = fastapi.Path(ge=1, le=deps.MAX_ID, description="VM id")
+VmId = Annotated[int, fastapi.Path(ge=1, le=deps.MAX_ID, description="VM id")]
 
 
-@router.get("", dependencies=[Reader], responses=errors.responses(401, 404, 422))
+@router.get("", **auth.reader_route(404, 422))
 def list_vms(
+    svc: deps.Svc,
     host: str | None = fastapi.Query(None, description="host id or name", max_length=255),
     origin: Literal["composed", "adopted"] | None = None,
     state: Literal["claimed", "ready", "releasing", "missing"] | None = None,
@@ -36,7 +35,6 @@ def list_vms(
         None,
         description="true: the warm pool (composed, ready, no owner); false: allocated VMs",
     ),
-    svc: Services = fastapi.Depends(deps.services),
 ) -> list[schemas.Vm]:
     """VMs, filtered by host, origin (composed here / adopted from the host), state, owner and
     whether they are idle."""
@@ -59,20 +57,14 @@ def list_vms(
 @router.post(
     "",
     response_model=schemas.ComposeResult,
-    dependencies=[Admin],
-    responses=errors.async_responses(400, 401, 403, 404, 409, 422, 503),
+    **auth.admin_route(400, 404, 409, 422, 503, operation=True),
     summary="Compose a VM on the best host",
 )
-def compose_anywhere(
-    body: schemas.HostComposeBody,
-    request: fastapi.Request,
-    run_async: bool = deps.AsyncQuery,
-    svc: Services = fastapi.Depends(deps.services),
-) -> Any:
+def compose_anywhere(body: schemas.HostComposeBody, svc: deps.Svc, run: deps.Run) -> Any:
     """The scheduler picks the host (``host`` restricts it to one). No room answers 409 with
     the reasons per check ("3 hosts considered: 2 lack 16384 MiB of memory; ...")."""
     host_id = deps.optional_host_id(svc, body.host)
-    return composing.compose(request, svc, body, host_id, run_async)
+    return composing.compose(run, svc, body, host_id)
 
 
 def _validated(svc: Services, body: schemas.HostComposeBody) -> model.ComposeRequest:
@@ -82,14 +74,11 @@ def _validated(svc: Services, body: schemas.HostComposeBody) -> model.ComposeReq
 
 @router.post(
     "/candidates",
-    dependencies=[Reader],
-    responses=errors.responses(400, 401, 404, 422),
+    **auth.reader_route(400, 404, 422),
     summary="Where a compose request would go (nothing is claimed)",
 )
 def candidates(
-    body: schemas.HostComposeBody,
-    limit: int = fastapi.Query(10, ge=1, le=1000),
-    svc: Services = fastapi.Depends(deps.services),
+    body: schemas.HostComposeBody, svc: deps.Svc, limit: int = fastapi.Query(10, ge=1, le=1000)
 ) -> schemas.Candidates:
     """Hosts that could take the request now, best first, and per check why others cannot."""
     request = _validated(svc, body)
@@ -110,14 +99,11 @@ def candidates(
 
 @router.post(
     "/idle",
-    dependencies=[Reader],
-    responses=errors.responses(400, 401, 404, 422),
+    **auth.reader_route(400, 404, 422),
     summary="Idle VMs that would satisfy a compose request (nothing is allocated)",
 )
 def idle_vms(
-    body: schemas.HostComposeBody,
-    limit: int = fastapi.Query(100, ge=1, le=1000),
-    svc: Services = fastapi.Depends(deps.services),
+    body: schemas.HostComposeBody, svc: deps.Svc, limit: int = fastapi.Query(100, ge=1, le=1000)
 ) -> list[schemas.Vm]:
     """The warm pool filtered by a request: composed, ready VMs with no owner that have at
     least the cores, memory and disks asked for, the same instance type, a NIC per space or
@@ -136,13 +122,10 @@ def _answer(svc: Services, vm: model.Vm) -> schemas.Vm:
 
 @router.post(
     "/allocate",
-    dependencies=[Admin],
-    responses=errors.responses(400, 401, 403, 404, 409, 422, 503),
+    **auth.admin_route(400, 404, 409, 422, 503),
     summary="Allocate a matching idle VM to an owner, or compose one (one request)",
 )
-def allocate_matching(
-    body: schemas.AllocateMatchingBody, svc: Services = fastapi.Depends(deps.services)
-) -> schemas.AllocateResult:
+def allocate_matching(body: schemas.AllocateMatchingBody, svc: deps.Svc) -> schemas.AllocateResult:
     """The warm pool's one-request allocation: the cheapest idle VM that satisfies the compose
     request (the checks of ``POST /vms/idle``) is allocated to ``owner`` atomically (of callers
     racing for one VM, one gets it, the others the next one). On a miss, ``compose: true``
@@ -165,14 +148,14 @@ def allocate_matching(
     )
 
 
-@router.get("/{vm_id}", dependencies=[Reader], responses=errors.responses(401, 404))
-def read_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+@router.get("/{vm_id}", **auth.reader_route(404))
+def read_vm(vm_id: VmId, svc: deps.Svc) -> schemas.Vm:
     """One VM."""
     return _answer(svc, svc.vms.get(vm_id))
 
 
 def _power(on: bool) -> Any:
-    def power(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+    def power(vm_id: VmId, svc: deps.Svc) -> schemas.Vm:
         return _answer(svc, svc.vms.power(vm_id, on))
 
     power.__doc__ = f"Power the VM {'on' if on else 'off'}; answers the VM with its new state."
@@ -184,8 +167,7 @@ for _on in (True, False):
         f"/{{vm_id}}/power-{'on' if _on else 'off'}",
         _power(_on),
         methods=["POST"],
-        dependencies=[Admin],
-        responses=errors.responses(401, 403, 404, 503),
+        **auth.admin_route(404, 503),
         name=f"power_{'on' if _on else 'off'}",
         summary=f"Power a VM {'on' if _on else 'off'}",
     )
@@ -193,15 +175,10 @@ for _on in (True, False):
 
 @router.post(
     "/{vm_id}/allocate",
-    dependencies=[Admin],
-    responses=errors.responses(400, 401, 403, 404, 409, 422),
+    **auth.admin_route(400, 404, 409, 422),
     summary="Allocate an idle VM to an owner (409 when it is not idle)",
 )
-def allocate_vm(
-    body: schemas.AllocateBody,
-    vm_id: int = VmId,
-    svc: Services = fastapi.Depends(deps.services),
-) -> schemas.Vm:
+def allocate_vm(body: schemas.AllocateBody, vm_id: VmId, svc: deps.Svc) -> schemas.Vm:
     """Give an idle composed VM (ready, no owner) to ``owner``, atomically: of two callers
     racing for one VM, one gets it and the other 409."""
     return _answer(svc, svc.allocation.allocate(vm_id, body.owner))
@@ -209,11 +186,10 @@ def allocate_vm(
 
 @router.post(
     "/{vm_id}/release",
-    dependencies=[Admin],
-    responses=errors.responses(401, 403, 404),
+    **auth.admin_route(404),
     summary="Release a VM: clear its owner, keep it (idle, in the warm pool)",
 )
-def release_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+def release_vm(vm_id: VmId, svc: deps.Svc) -> schemas.Vm:
     """Clear the VM's owner; the VM stays on its host, idle. Releasing an idle VM is a no-op;
     to delete the VM, DELETE it."""
     return _answer(svc, svc.allocation.release(vm_id))
@@ -221,11 +197,10 @@ def release_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)
 
 @router.post(
     "/{vm_id}/refresh",
-    dependencies=[Admin],
-    responses=errors.responses(401, 403, 404, 503),
+    **auth.admin_route(404, 503),
     summary="Re-read a VM's power state and addresses from its host",
 )
-def refresh_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)) -> schemas.Vm:
+def refresh_vm(vm_id: VmId, svc: deps.Svc) -> schemas.Vm:
     """Ask the host for this VM's power state and IP addresses now, record and answer them."""
     return _answer(svc, svc.allocation.observe(vm_id))
 
@@ -233,16 +208,10 @@ def refresh_vm(vm_id: int = VmId, svc: Services = fastapi.Depends(deps.services)
 @router.delete(
     "/{vm_id}",
     response_model=schemas.Deleted,
-    dependencies=[Admin],
-    responses=errors.async_responses(401, 403, 404, 409, 503),
+    **auth.admin_route(404, 409, 503, operation=True),
     summary="Decompose a VM (delete it and its volumes from the host)",
 )
-def delete_vm(
-    request: fastapi.Request,
-    vm_id: int = VmId,
-    run_async: bool = deps.AsyncQuery,
-    svc: Services = fastapi.Depends(deps.services),
-) -> Any:
+def delete_vm(vm_id: VmId, svc: deps.Svc, run: deps.Run) -> Any:
     """Delete the VM and every volume vmhost created for it, then give its resources back."""
     vm = svc.vms.get(vm_id)
 
@@ -250,4 +219,4 @@ def delete_vm(
         svc.vms.decompose(vm_id)
         return schemas.Deleted(id=vm_id, name=vm.name)
 
-    return deps.maybe_async(request, run_async, "decompose", convert.vm_uri(vm_id), work)
+    return run("decompose", convert.vm_uri(vm_id), work)
