@@ -22,7 +22,7 @@ from vmhost.service import Services
 from . import format as fmt
 from . import ops, render
 from .forms import Form
-from .host_pages import ChangeForm, host_key, load, placement_choices
+from .host_pages import ChangeForm, host_key, imported_credentials, load, placement_choices
 from .hostinfo import HostInfo, host_info
 from .session import current, services
 
@@ -121,12 +121,7 @@ def _credentials(form: Form, kind: str, svc: Services) -> dict[str, Any]:
             form.fail("key", "Paste its private key (PEM, without a passphrase)")
         if not form.ok:
             return {}
-        try:
-            pair = svc.certificates.client_credentials(model.HostType.LXD, cert, key)
-        except model.InvalidInputError as exc:
-            form.take(exc)
-            return {}
-        return {"client_cert_pem": pair.certificate_pem, "client_key_pem": pair.key_pem}
+        return imported_credentials(svc, form, cert, key)
     if auth == "token":
         token = form.text("trust_token")
         if not token:
@@ -167,9 +162,7 @@ def add(request: fastapi.Request, form: Form = ChangeForm) -> Response:
         except model.VmHostError as exc:
             _place(form, exc, form.text("auth"))
     if detail is None or not form.ok:
-        secret = {"key", "password", "trust_password", "trust_token"}
-        values = {k: v for k, v in form.values().items() if k not in secret}
-        return _page(request, svc, kind, values, form.errors, 400)
+        return _page(request, svc, kind, form.values(), form.errors, 400)
     info = host_info(detail)
     if info.note.ready:
         return render.redirect(request, f"/hosts/{info.id}/vms", _discovered(info))

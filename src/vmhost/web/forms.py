@@ -17,6 +17,8 @@ from starlette.datastructures import FormData
 from vmhost import model
 
 MAX_TEXT = 100_000
+#: fields a refused form never sends back (the add-host and settings forms' key and passwords)
+SECRETS = frozenset({"key", "password", "trust_password", "trust_token"})
 
 
 async def form_data(request: fastapi.Request) -> FormData:
@@ -139,5 +141,5 @@ class Form:
         return not self.errors
 
     def values(self) -> dict[str, str]:
-        """What was typed, to fill the form again."""
-        return {k: self.raw(k) for k in self.data}
+        """What was typed, to fill the form again (a secret is typed again: ``SECRETS``)."""
+        return {k: self.raw(k) for k in self.data if k not in SECRETS}

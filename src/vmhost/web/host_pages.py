@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from vmhost import model
-from vmhost.service import Services, views
+from vmhost.service import ClientCredentials, Services, views
 
 from . import format as fmt
 from . import ops, render
@@ -61,6 +61,22 @@ def placement_choices(svc: Services) -> dict[str, list[str]]:
         "zones": [z["name"] for z in svc.zones.list()],
         "pools": [p["name"] for p in svc.pools.list()],
     }
+
+
+def lxd_credentials(pair: ClientCredentials) -> dict[str, str]:
+    """An LXD client pair as the arguments of a host's add or update."""
+    return {"client_cert_pem": pair.certificate_pem, "client_key_pem": pair.key_pem}
+
+
+def imported_credentials(svc: Services, form: Form, cert: str, key: str) -> dict[str, str]:
+    """``lxd_credentials`` of a pasted LXD certificate and key, as the service checks them;
+    {} when it refuses them, with its problems under their fields."""
+    try:
+        pair = svc.certificates.client_credentials(model.HostType.LXD, cert, key)
+    except model.InvalidInputError as exc:
+        form.take(exc)
+        return {}
+    return lxd_credentials(pair)
 
 
 def tabs(host: HostInfo) -> list[tuple[str, str]]:

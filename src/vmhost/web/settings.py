@@ -15,7 +15,16 @@ from vmhost.service import Services, SettingsPreview, views
 from . import format as fmt
 from . import ops, render
 from .forms import Form, form_data
-from .host_pages import ChangeForm, host_key, load, placement_choices, tabs, writer
+from .host_pages import (
+    ChangeForm,
+    host_key,
+    imported_credentials,
+    load,
+    lxd_credentials,
+    placement_choices,
+    tabs,
+    writer,
+)
 from .hostinfo import HostInfo
 from .session import Session, current, services
 
@@ -110,7 +119,7 @@ def preview_for(svc: Services, host_id: int, values: dict[str, Any]) -> dict[str
     return {"cores": cores_preview(preview), "memory": memory_preview(preview)}
 
 
-def _typed(form: Form, host: HostInfo) -> dict[str, Any]:
+def _typed(form: Form) -> dict[str, Any]:
     """The preview's inputs from the form, each problem under its field."""
     return {
         "cpu_over_commit_ratio": form.ratio("cpu_over_commit_ratio", "CPU over-commit"),
@@ -121,7 +130,7 @@ def _typed(form: Form, host: HostInfo) -> dict[str, Any]:
 
 
 def _safe_preview(svc: Services, host: HostInfo, form: Form) -> dict[str, Any] | None:
-    values = _typed(form, host)
+    values = _typed(form)
     if not form.ok:
         return None
     try:
@@ -177,12 +186,7 @@ def settings_preview(request: fastapi.Request, key: str) -> Response:
     svc = services(request)
     host_id = host_key(key)
     form = Form(dict(request.query_params))
-    values = {
-        "cpu_over_commit_ratio": form.ratio("cpu_over_commit_ratio", "CPU over-commit"),
-        "memory_over_commit_ratio": form.ratio("memory_over_commit_ratio", "Memory over-commit"),
-        "reserved_cores": form.integer("reserved_cores", "Reserved cores", default=0),
-        "reserved_memory_mib": form.integer("reserved_memory_mib", "Reserved memory", default=0),
-    }
+    values = _typed(form)
     if form.ok:
         try:
             return JSONResponse({"errors": {}, **preview_for(svc, host_id, values)})
@@ -200,7 +204,7 @@ def changes_from(form: Form, host: HostInfo) -> dict[str, Any]:
         "pool": form.required("pool", "The resource pool"),
         "tags": form.tags("tags"),
         "default_storage_pool": form.optional("default_storage_pool"),
-        **_typed(form, host),
+        **_typed(form),
     }
     if host.is_lxd:
         changes["project"] = form.required("project", "The project")
@@ -218,22 +222,16 @@ def certificate_changes(svc: Services, form: Form, host: HostInfo) -> dict[str, 
         return {}
     action = form.choice("certificate_action", CERTIFICATE_ACTIONS, "Certificate", "keep")
     if action == "generate":
-        pair = svc.certificates.pair_for(host.name, "", "")
-    elif action == "import":
+        return lxd_credentials(svc.certificates.pair_for(host.name, "", ""))
+    if action == "import":
         cert, key = form.text("certificate"), form.text("key")
         if not cert or not key:
             form.fail(
                 "certificate" if not cert else "key", "Paste both the certificate and its key"
             )
             return {}
-        try:
-            pair = svc.certificates.client_credentials(model.HostType.LXD, cert, key)
-        except model.InvalidInputError as exc:
-            form.take(exc)
-            return {}
-    else:
-        return {}
-    return {"client_cert_pem": pair.certificate_pem, "client_key_pem": pair.key_pem}
+        return imported_credentials(svc, form, cert, key)
+    return {}
 
 
 @router.post("/hosts/{key}/settings")
@@ -255,8 +253,7 @@ def save_settings(
         except model.ConflictError as exc:
             form.fail("name", exc.message)
     if not form.ok:
-        values = {k: v for k, v in form.values().items() if k not in ("password", "key")}
-        return _page(request, session, svc, host, values, form.errors, 400)
+        return _page(request, session, svc, host, form.values(), form.errors, 400)
     message = f"Saved the settings of {changes['name']}."
     if changes["address"] != host.address or {"password", "client_cert_pem"} & changes.keys():
         message += f" vmhost checked the host again: {detail.host.status.value}."
