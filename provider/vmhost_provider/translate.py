@@ -19,6 +19,7 @@ import pydantic
 from vmhost import schemas
 from vmhost.model import DEFAULT_CORES, DEFAULT_MEMORY_MIB, DEFAULT_ROOT_DISK_BYTES, InstanceType
 from vmhost.schemas import maas_grammar
+from vmhost.schemas.maas_grammar import MAX_DISK_BYTES
 from vmhost.schemas.vms import MAX_CORES, MAX_MEMORY_MIB, MIN_MEMORY_MIB, disks_from_storage
 from vmhost_provider.constraint_values import go_quote
 from vmhost_provider.constraints import Constraints
@@ -34,9 +35,6 @@ __all__ = [
 ]
 
 MIB: Final = 1024**2
-GB: Final = 1000**3
-#: 1 EiB: sums of a few such disks still fit a signed 64-bit integer.
-MAX_DISK_BYTES: Final = maas_grammar.MAX_DISK_BYTES
 
 T = TypeVar("T")
 _VIRT_TYPES: Final[Mapping[str, InstanceType]] = {t.value: t for t in InstanceType}
