@@ -9,7 +9,6 @@ import typer
 from vmhost import client, schemas
 
 from . import common, output
-from .common import FormatOption
 
 
 def _named(ctx: typer.Context, collection: str) -> client.NamedManager:
@@ -23,7 +22,7 @@ def _named_app(collection: str, what: str) -> typer.Typer:
     key_arg = typer.Argument(..., metavar="NAME", help=f"{what} name or id")
 
     @app.command("list")
-    def list_items(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+    def list_items(ctx: typer.Context, fmt: common.FormatOption = common.TABLE) -> None:
         """List them with how many VM hosts each holds."""
         items = _named(ctx, collection).list()
         output.print_list(
@@ -81,7 +80,7 @@ spaces_app = typer.Typer(help="Which host network a space means.", no_args_is_he
 
 
 @spaces_app.command("list")
-def spaces_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+def spaces_list(ctx: typer.Context, fmt: common.FormatOption = common.TABLE) -> None:
     """Every network-to-space mapping."""
     items = common.api(ctx).spaces.list()
     output.print_list(
@@ -128,7 +127,7 @@ def _when(timestamp: float | None) -> str:
 
 
 @tokens_app.command("list")
-def tokens_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+def tokens_list(ctx: typer.Context, fmt: common.FormatOption = common.TABLE) -> None:
     """Every token's record (never a token)."""
     items = common.api(ctx).tokens.list()
     output.print_list(
@@ -184,7 +183,7 @@ operations_app = typer.Typer(help="Background operations.", no_args_is_help=True
 
 
 @operations_app.command("list")
-def operations_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+def operations_list(ctx: typer.Context, fmt: common.FormatOption = common.TABLE) -> None:
     """Recent operations, newest first."""
     ops = common.api(ctx).operations.list()
     output.print_list(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 import typer.core
@@ -136,9 +136,14 @@ def _with_fields(exc: client.ClientError) -> str:
     return "; ".join([exc.message, *extra])
 
 
-FormatOption = typer.Option(
-    output.Format.TABLE, "--format", "-f", help="table, json or yaml", case_sensitive=False
-)
+#: a list command's ``--format``: ``fmt: FormatOption = TABLE``
+FormatOption = Annotated[
+    output.Format,
+    typer.Option("--format", "-f", help="table, json or yaml", case_sensitive=False),
+]
+TABLE = output.Format.TABLE
+#: a VM host command's ``ID`` argument
+HostId = Annotated[str, typer.Argument(metavar="ID", help="VM host id or name")]
 
 
 def read_file(path: str | None, what: str) -> str | None:

@@ -5,13 +5,10 @@ from __future__ import annotations
 import typer
 
 from . import common, output
-from .common import FormatOption
-
-IdArg = typer.Argument(..., metavar="ID", help="VM host id or name")
 
 
 def host_storage_pools(
-    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
+    ctx: typer.Context, host: common.HostId, fmt: common.FormatOption = common.TABLE
 ) -> None:
     """Storage pools: NAME TYPE PATH TOTAL USED AVAIL (USED = disks of every VM)."""
     pools = common.api(ctx).hosts.storage_pools(host)
@@ -32,7 +29,7 @@ def host_storage_pools(
 
 
 def host_resources(
-    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
+    ctx: typer.Context, host: common.HostId, fmt: common.FormatOption = common.TABLE
 ) -> None:
     """Per NUMA node: cores pinned and free, vCPUs, memory, hugepages, SR-IOV VFs."""
     res = common.api(ctx).hosts.resources(host)
@@ -62,7 +59,7 @@ def host_resources(
 
 def host_certificate(
     ctx: typer.Context,
-    host: str = IdArg,
+    host: common.HostId,
     pem: bool = typer.Option(False, "--pem", help="print only the PEM"),
 ) -> None:
     """The LXD client certificate, its fingerprint and the command to trust it."""
@@ -79,7 +76,7 @@ def host_certificate(
 
 
 def host_projects(
-    ctx: typer.Context, host: str = IdArg, fmt: output.Format = FormatOption
+    ctx: typer.Context, host: common.HostId, fmt: common.FormatOption = common.TABLE
 ) -> None:
     """The host's LXD projects with their use."""
     projects = common.api(ctx).hosts.projects(host)

@@ -10,12 +10,9 @@ import typer
 from vmhost import client, schemas
 
 from . import common, host_details, output
-from .common import FormatOption
 
 hosts_app = typer.Typer(help="All VM hosts (MAAS: vm-hosts).", no_args_is_help=True)
 host_app = typer.Typer(help="One VM host, by id or name (MAAS: vm-host).", no_args_is_help=True)
-
-IdArg = typer.Argument(..., metavar="ID", help="VM host id or name")
 
 HOST_COLUMNS = (
     "ID",
@@ -64,13 +61,13 @@ def _list(ctx: typer.Context, fmt: output.Format) -> None:
 
 
 @hosts_app.command("read")
-def hosts_read(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+def hosts_read(ctx: typer.Context, fmt: common.FormatOption = common.TABLE) -> None:
     """List VM hosts: used/capacity per resource (capacity after over-commit)."""
     _list(ctx, fmt)
 
 
 @hosts_app.command("list", hidden=True)
-def hosts_list(ctx: typer.Context, fmt: output.Format = FormatOption) -> None:
+def hosts_list(ctx: typer.Context, fmt: common.FormatOption = common.TABLE) -> None:
     """List VM hosts (same as read)."""
     _list(ctx, fmt)
 
@@ -122,7 +119,7 @@ def hosts_create(
 
 
 @host_app.command("read")
-def host_read(ctx: typer.Context, host: str = IdArg) -> None:
+def host_read(ctx: typer.Context, host: common.HostId) -> None:
     """The VM host's JSON (MAAS's keys plus vmhost's)."""
     output.print_json(common.api(ctx).hosts.get(host))
 
@@ -130,7 +127,7 @@ def host_read(ctx: typer.Context, host: str = IdArg) -> None:
 @host_app.command("update")
 def host_update(
     ctx: typer.Context,
-    host: str = IdArg,
+    host: common.HostId,
     name: str | None = typer.Option(None),
     address: str | None = typer.Option(None, "--address", "--power-address"),
     zone: str | None = typer.Option(None),
@@ -163,7 +160,7 @@ def host_update(
 @host_app.command("delete")
 def host_delete(
     ctx: typer.Context,
-    host: str = IdArg,
+    host: common.HostId,
     decompose: bool | None = typer.Option(
         None,
         "--decompose/--keep-vms",
@@ -183,7 +180,7 @@ def host_delete(
 
 
 @host_app.command("refresh")
-def host_refresh(ctx: typer.Context, host: str = IdArg) -> None:
+def host_refresh(ctx: typer.Context, host: common.HostId) -> None:
     """Discover the host again; prints its JSON."""
     result = common.run_operation(
         ctx,
@@ -251,7 +248,7 @@ USER_DATA = typer.Option(None, "--user-data", help="cloud-init user data file")
 @host_app.command("compose")
 def host_compose(
     ctx: typer.Context,
-    host: str = IdArg,
+    host: common.HostId,
     cores: int | None = CORES,
     memory_mib: int | None = MEMORY,
     storage: str | None = STORAGE,
@@ -280,19 +277,21 @@ def host_compose(
 
 
 @host_app.command("parameters")
-def host_parameters(ctx: typer.Context, host: str = IdArg) -> None:
+def host_parameters(ctx: typer.Context, host: common.HostId) -> None:
     """Connection parameters, secrets included (admin token)."""
     output.print_json(common.api(ctx).hosts.parameters(host))
 
 
 @host_app.command("add-tag")
-def host_add_tag(ctx: typer.Context, host: str = IdArg, tag: str = typer.Argument(...)) -> None:
+def host_add_tag(ctx: typer.Context, host: common.HostId, tag: str = typer.Argument(...)) -> None:
     """Add a tag; prints the host's JSON."""
     output.print_json(common.api(ctx).hosts.add_tag(host, tag))
 
 
 @host_app.command("remove-tag")
-def host_remove_tag(ctx: typer.Context, host: str = IdArg, tag: str = typer.Argument(...)) -> None:
+def host_remove_tag(
+    ctx: typer.Context, host: common.HostId, tag: str = typer.Argument(...)
+) -> None:
     """Remove a tag; prints the host's JSON."""
     output.print_json(common.api(ctx).hosts.remove_tag(host, tag))
 

@@ -139,7 +139,7 @@ def logout(profile: str = typer.Argument(...)) -> None:
 
 
 @app.command("profiles")
-def list_profiles(fmt: output.Format = common.FormatOption) -> None:
+def list_profiles(fmt: common.FormatOption = common.TABLE) -> None:
     """Saved profiles (never their tokens)."""
     from . import profiles
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from vmhost import client, schemas
 
 from . import common, hosts, output
-from .common import FormatOption
 
 vms_app = typer.Typer(help="VMs composed by vmhost or found on hosts.", no_args_is_help=True)
-VmArg = typer.Argument(..., metavar="ID", help="VM id")
+VmId = Annotated[int, typer.Argument(metavar="ID", help="VM id")]
 
 
 @vms_app.command("list")
@@ -23,7 +24,7 @@ def vms_list(
     idle: bool | None = typer.Option(
         None, "--idle/--allocated", help="the warm pool (no owner) / VMs with an owner"
     ),
-    fmt: output.Format = FormatOption,
+    fmt: common.FormatOption = common.TABLE,
 ) -> None:
     """VMs, filtered."""
     vms = common.api(ctx).vms.list(host=host, origin=origin, state=state, owner=owner, idle=idle)
@@ -49,7 +50,7 @@ def vms_list(
 @vms_app.command("allocate")
 def vms_allocate(
     ctx: typer.Context,
-    vm_id: int = VmArg,
+    vm_id: VmId,
     owner: str = typer.Option(..., help="who the VM is for"),
 ) -> None:
     """Allocate an idle VM to an owner (fails when it is not idle)."""
@@ -58,14 +59,14 @@ def vms_allocate(
 
 
 @vms_app.command("release")
-def vms_release(ctx: typer.Context, vm_id: int = VmArg) -> None:
+def vms_release(ctx: typer.Context, vm_id: VmId) -> None:
     """Clear a VM's owner: it stays, idle, in the warm pool."""
     vm = common.api(ctx).vms.release(vm_id)
     output.message(f"VM {vm.name!r} is idle.")
 
 
 @vms_app.command("read")
-def vms_read(ctx: typer.Context, vm_id: int = VmArg) -> None:
+def vms_read(ctx: typer.Context, vm_id: VmId) -> None:
     """The VM's JSON."""
     output.print_json(common.api(ctx).vms.get(vm_id))
 
@@ -104,21 +105,21 @@ def vms_compose(
 
 
 @vms_app.command("power-on")
-def vms_power_on(ctx: typer.Context, vm_id: int = VmArg) -> None:
+def vms_power_on(ctx: typer.Context, vm_id: VmId) -> None:
     """Start the VM."""
     vm = common.api(ctx).vms.power_on(vm_id)
     output.message(f"VM {vm.name!r} is {vm.power_state}.")
 
 
 @vms_app.command("power-off")
-def vms_power_off(ctx: typer.Context, vm_id: int = VmArg) -> None:
+def vms_power_off(ctx: typer.Context, vm_id: VmId) -> None:
     """Stop the VM."""
     vm = common.api(ctx).vms.power_off(vm_id)
     output.message(f"VM {vm.name!r} is {vm.power_state}.")
 
 
 @vms_app.command("delete")
-def vms_delete(ctx: typer.Context, vm_id: int = VmArg) -> None:
+def vms_delete(ctx: typer.Context, vm_id: VmId) -> None:
     """Decompose the VM: delete it and its volumes from the host."""
     done = common.run_operation(
         ctx,
