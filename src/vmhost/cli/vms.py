@@ -104,18 +104,20 @@ def vms_compose(
     output.print_json(result)
 
 
-@vms_app.command("power-on")
-def vms_power_on(ctx: typer.Context, vm_id: VmId) -> None:
-    """Start the VM."""
-    vm = common.api(ctx).vms.power_on(vm_id)
-    output.message(f"VM {vm.name!r} is {vm.power_state}.")
+def _power_command(on: bool) -> None:
+    """``vms power-on`` or ``vms power-off``."""
+
+    def power(ctx: typer.Context, vm_id: VmId) -> None:
+        vms = common.api(ctx).vms
+        vm = vms.power_on(vm_id) if on else vms.power_off(vm_id)
+        output.message(f"VM {vm.name!r} is {vm.power_state}.")
+
+    power.__doc__ = "Start the VM." if on else "Stop the VM."
+    vms_app.command("power-on" if on else "power-off")(power)
 
 
-@vms_app.command("power-off")
-def vms_power_off(ctx: typer.Context, vm_id: VmId) -> None:
-    """Stop the VM."""
-    vm = common.api(ctx).vms.power_off(vm_id)
-    output.message(f"VM {vm.name!r} is {vm.power_state}.")
+_power_command(on=True)
+_power_command(on=False)
 
 
 @vms_app.command("delete")
