@@ -39,6 +39,7 @@ from .inventory import (
     NumaNode,
     SriovNic,
     StoragePool,
+    VmDisk,
 )
 from .machine import (
     DEFAULT_SERIES,
@@ -66,7 +67,6 @@ from .vm import (
     InstanceType,
     InterfaceRequest,
     Vm,
-    VmDisk,
     VmInterface,
     VmOrigin,
     VmState,

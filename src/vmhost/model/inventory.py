@@ -88,13 +88,17 @@ class SriovNic:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class DiscoveredDisk:
-    """A disk of an existing VM."""
+class VmDisk:
+    """A disk of a VM and the pool it lives in: of a VM vmhost records (``model.Vm``), and of
+    one a driver finds on its host, which host sync and recovery record as it is."""
 
     name: str
     size_bytes: int
     pool: str
     volume: str = ""  # the volume vmhost created (to delete on decompose)
+
+
+DiscoveredDisk = VmDisk  # a disk of an existing VM, as a driver reports it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -117,7 +121,7 @@ class DiscoveredVm:
     pinned_cores: tuple[int, ...] = ()
     hugepages_backed: bool = False
     numa_node: int | None = None
-    disks: tuple[DiscoveredDisk, ...] = ()
+    disks: tuple[VmDisk, ...] = ()
     nics: tuple[DiscoveredNic, ...] = ()
     power_state: str = "unknown"
     instance_type: str = "virtual-machine"

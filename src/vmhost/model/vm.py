@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from .errors import InvalidInputError
-from .inventory import NetworkKind
+from .inventory import NetworkKind, VmDisk
 
 DEFAULT_CORES = 1
 DEFAULT_MEMORY_MIB = 2048
@@ -182,16 +182,6 @@ class ComposeRequest:
     def total_disk_bytes(self) -> int:
         """All disks together."""
         return sum(d.size_bytes for d in self.disks)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class VmDisk:
-    """A disk of a VM and the pool it lives in."""
-
-    name: str
-    size_bytes: int
-    pool: str
-    volume: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

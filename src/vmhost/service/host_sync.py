@@ -178,7 +178,7 @@ def adopted_vm(vm_id: int, host_id: int, seen: model.DiscoveredVm) -> model.Vm:
         pinned_cores=tuple(seen.pinned_cores),
         hugepages_backed=seen.hugepages_backed,
         numa_node=seen.numa_node,
-        disks=tuple(model.VmDisk(d.name, d.size_bytes, d.pool, d.volume) for d in seen.disks),
+        disks=seen.disks,
         interfaces=tuple(
             model.VmInterface(n.name, n.network, n.kind, n.mac_address) for n in seen.nics
         ),

@@ -118,7 +118,7 @@ class RecoveryService:
             result.note("completed", vm, "created but not started: started, recorded as ready")
 
     def _complete(self, vm: model.Vm, seen: model.DiscoveredVm, power_state: str) -> None:
-        disks = tuple(model.VmDisk(d.name, d.size_bytes, d.pool, d.volume) for d in seen.disks)
+        disks = seen.disks
         with self.ctx.db.write() as conn:
             store.vms.update_vm(
                 conn,

@@ -107,9 +107,7 @@ class FakeDriver(base.HostDriver):
                 pinned_cores=spec.pinned_cores,
                 hugepages_backed=spec.hugepages_backed,
                 numa_node=model.sole_numa_node(spec.numa_nodes),
-                disks=tuple(
-                    model.DiscoveredDisk(d.name, d.size_bytes, d.pool, d.volume) for d in disks
-                ),
+                disks=disks,
                 nics=tuple(
                     model.DiscoveredNic(n.name, n.mac_address, n.kind, n.network) for n in nics
                 ),
