@@ -187,6 +187,17 @@ def test_wire_reason_carries_check_host_subject_and_figures() -> None:
     assert schemas.Reason.model_validate({**wire, "check": "future-check"}).check == "future-check"
 
 
+def test_wire_figures_and_subject_are_the_model_records_field_for_field() -> None:
+    # schemas.Reason.of copies the model's records by field name, and a Response ignores
+    # unknown keys: a figure added to the model alone would be dropped without a word
+    assert list(schemas.Figures.model_fields) == list(model.Figures._fields)
+    assert list(schemas.Subject.model_fields) == list(model.Subject._fields)
+    # the wire unit stays a string, so a client reads a newer server's unit (model.Unit is
+    # the closed set this server renders)
+    newer = schemas.Figures.model_validate({"unit": "IOPS", "requested": 1})
+    assert newer.unit == "IOPS" and newer.free is None
+
+
 def test_every_check_is_a_wire_value() -> None:
     assert {c.value for c in Check} >= {"cores", "memory", "storage", "network", "zone"}
     assert {c for c in Check if c.about_host_state} == {Check.HOST, Check.STATUS, Check.DRIVER}
