@@ -8,6 +8,8 @@ never go back. Names of hosts, zones and pools are unique regardless of case (a 
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData(
@@ -21,15 +23,24 @@ metadata = sa.MetaData(
 )
 
 
-def _named_table(name: str) -> sa.Table:
-    """A zone or pool table: id, a unique name (any case) and a description."""
-    table = sa.Table(
+def _table_with_id(name: str, *items: sa.Column[Any] | sa.Constraint) -> sa.Table:
+    """A table whose rows have their own id (the first column): ``AUTOINCREMENT`` on SQLite,
+    so that no id is handed out twice (see above)."""
+    return sa.Table(
         name,
         metadata,
         sa.Column("id", sa.Integer, primary_key=True),
+        *items,
+        sqlite_autoincrement=True,
+    )
+
+
+def _named_table(name: str) -> sa.Table:
+    """A zone or pool table: id, a unique name (any case) and a description."""
+    table = _table_with_id(
+        name,
         sa.Column("name", sa.String(63), nullable=False, unique=True),
         sa.Column("description", sa.Text, nullable=False, server_default=""),
-        sqlite_autoincrement=True,
     )
     sa.Index(f"ix_{name}_lower_name", sa.func.lower(table.c.name), unique=True)
     return table
@@ -38,10 +49,8 @@ def _named_table(name: str) -> sa.Table:
 zones = _named_table("zones")
 resource_pools = _named_table("resource_pools")
 
-hosts = sa.Table(
+hosts = _table_with_id(
     "hosts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(63), nullable=False, unique=True),
     sa.Column("type", sa.String(16), nullable=False),
     sa.Column("address", sa.Text, nullable=False),
@@ -79,7 +88,6 @@ hosts = sa.Table(
     sa.Column("vm_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("refreshed_at", sa.Float, nullable=False, server_default="0"),
-    sqlite_autoincrement=True,
 )
 sa.Index("ix_hosts_lower_name", sa.func.lower(hosts.c.name), unique=True)
 sa.Index("ix_hosts_candidate_order", hosts.c.status, hosts.c.free_memory_mib, hosts.c.id)
@@ -97,10 +105,8 @@ host_credentials = sa.Table(
     sa.Column("options", sa.JSON, nullable=False),
 )
 
-vms = sa.Table(
+vms = _table_with_id(
     "vms",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
     sa.Column(
         "host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE"), nullable=False
     ),
@@ -132,35 +138,28 @@ vms = sa.Table(
     sa.Column("status_message", sa.Text, nullable=False, server_default=""),
     sa.Column("user_data", sa.Text, nullable=False, server_default=""),  # decoded cloud-init
     sa.UniqueConstraint("host_id", "project", "name", name="uq_vms_host_id_project_name"),
-    sqlite_autoincrement=True,
 )
 sa.Index("ix_vms_state", vms.c.state)
 sa.Index("ix_vms_system_id", vms.c.system_id, unique=True)
 sa.Index("ix_vms_agent_name", vms.c.agent_name)
 sa.Index("ix_vms_name", vms.c.name)  # a compose's hostname check (migration 0008)
 
-spaces = sa.Table(
+spaces = _table_with_id(
     "network_spaces",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("space", sa.String(63), nullable=False),
     sa.Column("network", sa.String(255), nullable=False),
     sa.Column("host_id", sa.Integer, sa.ForeignKey("hosts.id", ondelete="CASCADE")),
     sa.UniqueConstraint("space", "network", "host_id", name="uq_network_spaces_space"),
-    sqlite_autoincrement=True,
 )
 
-tokens = sa.Table(
+tokens = _table_with_id(
     "tokens",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("name", sa.String(63), nullable=False, unique=True),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("prefix", sa.String(16), nullable=False),
     sa.Column("hash", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("expires_at", sa.Float),
-    sqlite_autoincrement=True,
 )
 
 # the files of the MAAS API's files/ (Juju's provider state); migration 0006
@@ -174,12 +173,9 @@ maas_files = sa.Table(
 
 # stable ids of the MAAS API's spaces, subnets and boot resources (store/maas_catalog.py;
 # migration 0007): a (kind, key) keeps its id for ever
-maas_ids = sa.Table(
+maas_ids = _table_with_id(
     "maas_ids",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("key", sa.Text, nullable=False),
     sa.UniqueConstraint("kind", "key", name="uq_maas_ids_kind"),
-    sqlite_autoincrement=True,
 )

@@ -64,55 +64,40 @@ def vm_from_row(row: Any) -> model.Vm:
     )
 
 
+def _vm_values(vm: model.Vm, now: float) -> dict[str, Any]:
+    """The columns every write of a VM record sets from the VM (an insert sets more)."""
+    return {
+        "state": vm.state.value,
+        "cores": vm.cores,
+        "memory_mib": vm.memory_mib,
+        "power_state": vm.power_state,
+        "uuid": vm.uuid,
+        "hostname": vm.hostname,
+        "spec": spec_to_json(vm),
+        "error": vm.error,
+        "origin": vm.origin.value,
+        "updated_at": now,
+    }
+
+
 # Built once, run on the driver cursor (store/driver.py); the new id comes back by RETURNING.
 _INSERT_VM = driver.Statement(sa.insert(t.vms).returning(t.vms.c.id))
-_INSERT_KEYS = (
-    "host_id",
-    "name",
-    "origin",
-    "state",
-    "cores",
-    "memory_mib",
-    "instance_type",
-    "power_state",
-    "project",
-    "hostname",
-    "uuid",
-    "spec",
-    "allocation",
-    "error",
-    "created_at",
-    "updated_at",
-    "owner",
-)
 
 
 def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
     """A VM record (a claim when its state is ``claimed``)."""
     now = time.time()
-    cursor = _INSERT_VM.execute(
-        conn,
-        dict(
-            host_id=vm.host_id,
-            name=vm.name,
-            origin=vm.origin.value,
-            state=vm.state.value,
-            cores=vm.cores,
-            memory_mib=vm.memory_mib,
-            instance_type=vm.instance_type.value,
-            power_state=vm.power_state,
-            project=vm.project,
-            hostname=vm.hostname,
-            uuid=vm.uuid,
-            spec=spec_to_json(vm),
-            allocation=allocation.to_json(),
-            error=vm.error,
-            created_at=now,
-            updated_at=now,
-            owner=vm.owner,
-        ),
-        _INSERT_KEYS,
-    )
+    values = _vm_values(vm, now) | {
+        "host_id": vm.host_id,
+        "name": vm.name,
+        "instance_type": vm.instance_type.value,
+        "project": vm.project,
+        "allocation": allocation.to_json(),
+        "created_at": now,
+        "owner": vm.owner,
+    }
+    # the keys, always in this order, pick the statement compiled for them
+    cursor = _INSERT_VM.execute(conn, values, tuple(values))
     try:
         row = cursor.fetchone()
     finally:
@@ -131,18 +116,7 @@ def update_vm(
 ) -> bool:
     """Write a VM record back; with ``expect_state``, only if it is still in that state.
     Whether a row was written."""
-    values: dict[str, Any] = {
-        "state": vm.state.value,
-        "cores": vm.cores,
-        "memory_mib": vm.memory_mib,
-        "power_state": vm.power_state,
-        "uuid": vm.uuid,
-        "hostname": vm.hostname,
-        "spec": spec_to_json(vm),
-        "error": vm.error,
-        "origin": vm.origin.value,
-        "updated_at": time.time(),
-    }
+    values = _vm_values(vm, time.time())
     if allocation is not None:
         values["allocation"] = allocation.to_json()
     query = sa.update(t.vms).where(t.vms.c.id == vm.id)
