@@ -20,7 +20,9 @@ if [ "${ONLY:-}" = sqlite ]; then
 else
 # a throwaway PostgreSQL on 127.0.0.1
 PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
-PGD=$(mktemp -d); chown postgres "$PGD"; PORT=55499
+PGD=$(mktemp -d); chown postgres "$PGD"
+# a free loopback port (another engineer's throwaway server may hold any fixed one)
+PORT="${VMHOST_BENCH_PG_PORT:-$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 su postgres -c "$PGBIN/initdb -D $PGD/data -A trust -U postgres >/dev/null && $PGBIN/pg_ctl -D $PGD/data -o '-k $PGD -h 127.0.0.1 -p $PORT -c fsync=on' -l $PGD/log -w start >/dev/null"
 trap 'su postgres -c "$PGBIN/pg_ctl -D $PGD/data -m fast stop" >/dev/null; rm -rf "$PGD"' EXIT
 export VMHOST_BENCH_PG_URL="postgresql://postgres@127.0.0.1:$PORT/postgres"
