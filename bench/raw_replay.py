@@ -18,7 +18,8 @@ the database's part of a vmhost placement from vmhost's Python, in one process o
 Run: ``PYTHONPATH=src bench/venv/bin/python bench/raw_replay.py [--hosts 1000]
 [--placements 1000] [--rounds 3]`` (the Placement anchor, ``bench_placement.py``, is found as
 ``run_placement.sh`` finds it). Each round prints placements/s for the four; the best round of
-each is the summary, with vmhost's share of each limit.
+each is the summary, with vmhost's share of each limit and the share of raw-claim-sqlite that the
+replayed statements themselves reach (the ceiling of a placement on vmhost's schema).
 """
 
 from __future__ import annotations
@@ -162,6 +163,11 @@ def main() -> None:
         share = "" if key == "vmhost" else f"  vmhost = {vmhost / best[key] * 100:.1f} % of it"
         print(f"  {key:22s} {best[key]:>10,.1f} placements/s{share}")
     print(f"  statements per placement: {best['statements per placement']:.1f}")
+    ceiling = best["replay find+claim"] / best["raw-claim-sqlite"] * 100
+    print(
+        f"  vmhost's own statements alone, with no Python between them, reach {ceiling:.1f} % "
+        "of raw-claim-sqlite: the most vmhost's placement could reach against it"
+    )
 
 
 if __name__ == "__main__":
