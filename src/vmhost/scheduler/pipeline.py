@@ -43,11 +43,15 @@ class Schedule:
 
 @dataclasses.dataclass(slots=True)
 class _Group:
-    """Hosts refused alike: how many, the failures they share, the first of them."""
+    """Hosts refused alike: how many, the failures they share, the first of them, and the
+    distinct failures (figures included) already merged into ``failures``: merging one of those
+    again changes nothing (what hosts share is already within each of them), so hosts of the
+    same size and usage are merged once."""
 
     hosts: int
     failures: tuple[Failure, ...]
     first: HostView
+    merged: set[tuple[Failure, ...]]
 
 
 def _common(a: tuple[Failure, ...], b: tuple[Failure, ...]) -> tuple[Failure, ...]:
@@ -81,10 +85,32 @@ FitMemo = dict[int, _Kept[Placement | None]]
 _EXPLAINED: dict[int, _Kept[Placement | tuple[Failure, ...]]] = {}
 
 
+class _SameRequest:
+    """Whether a memo entry's request equals this call's: compared once per request object the
+    entries hold (a call's entries mostly hold one, that of the call that made them), not once
+    per host."""
+
+    __slots__ = ("request", "seen")
+
+    def __init__(self, request: model.ComposeRequest) -> None:
+        self.request = request
+        # id of a kept request -> (that request, whether it is equal): the request is held so
+        # that its id stays its own for this call
+        self.seen: dict[int, tuple[model.ComposeRequest, bool]] = {}
+
+    def __call__(self, kept: model.ComposeRequest) -> bool:
+        if kept is self.request:
+            return True
+        known = self.seen.get(id(kept))
+        if known is None:
+            known = self.seen[id(kept)] = (kept, kept == self.request)
+        return known[1]
+
+
 def _kept(
     entry: tuple[HostView, model.ComposeRequest, bool, object, object],
     view: HostView,
-    request: model.ComposeRequest,
+    same: _SameRequest,
     spread: bool,
     policy_filters: Sequence[tuple[model.Check, filters.Filter]],
 ) -> bool:
@@ -94,21 +120,22 @@ def _kept(
         entry[0] is view
         and entry[2] is spread
         and entry[3] is policy_filters
-        and (entry[1] is request or entry[1] == request)
+        and same(entry[1])
     )
 
 
 def _explain_one(
     view: HostView,
-    request: model.ComposeRequest,
+    same: _SameRequest,
     spread: bool,
     policy_filters: Sequence[tuple[model.Check, filters.Filter]],
 ) -> Placement | tuple[Failure, ...]:
     """The placement ``view`` would get, or every failure that refuses it (the first policy
     filter that refuses it, else the exact fit's failures), kept in ``_EXPLAINED``."""
     entry = _EXPLAINED.get(view.id)
-    if entry is not None and _kept(entry, view, request, spread, policy_filters):
+    if entry is not None and _kept(entry, view, same, spread, policy_filters):
         return entry[4]
+    request = same.request
     outcome: Placement | tuple[Failure, ...]
     for check, policy_filter in policy_filters:
         text = policy_filter(view, request)
@@ -140,11 +167,12 @@ def schedule(
     considered = 0
     if explain:
         memo = None
+    same = _SameRequest(request)
     for view in views:
         considered += 1
         if memo is not None:
             entry = memo.get(view.id)
-            if entry is not None and _kept(entry, view, request, spread, policy_filters):
+            if entry is not None and _kept(entry, view, same, spread, policy_filters):
                 if entry[4] is not None:
                     fitting.append((view, entry[4]))
                 continue
@@ -158,7 +186,7 @@ def schedule(
             if placed is not None:
                 fitting.append((view, placed))
             continue
-        outcome = _explain_one(view, request, spread, policy_filters)
+        outcome = _explain_one(view, same, spread, policy_filters)
         if isinstance(outcome, Placement):
             fitting.append((view, outcome))
             continue
@@ -166,10 +194,12 @@ def schedule(
         key = tuple(f[:3] for f in failures)  # all but the figures
         group = groups.get(key)
         if group is None:
-            groups[key] = _Group(1, failures, view)
+            groups[key] = _Group(1, failures, view, {failures})
         else:
             group.hosts += 1
-            group.failures = _common(group.failures, failures)
+            if failures not in group.merged:
+                group.merged.add(failures)
+                group.failures = _common(group.failures, failures)
     ranked = weighers.weigh(fitting, policy)
     removed = [
         Reason(g.hosts, g.failures, g.first.id, g.first.name)

@@ -12,20 +12,24 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterable, Iterator
 
 from vmhost import model, store
 from vmhost.drivers import base
 from vmhost.model.accounting import HostView
 from vmhost.scheduler import filters
 
+from .claims import space_mappings
 from .context import Context
 from .vms import VmsService
 
 log = logging.getLogger("vmhost.service.allocation")
 MAX_OWNER_LENGTH = model.vm.MAX_OWNER_LENGTH
-#: Idle VMs :meth:`AllocationService.take` reads per round, and rounds before giving up.
+#: Idle VMs :meth:`AllocationService.take` offers per round, and rounds before giving up.
 TAKE_PAGE = 8
 TAKE_ROUNDS = 4
+#: Idle records read first when looking for matches (then four times as many each time).
+IDLE_PAGE = 8
 
 
 def check_owner(owner: str) -> str:
@@ -117,16 +121,20 @@ class AllocationService:
         :meth:`idle` finds them), or None when none does. One write transaction: each VM
         offered is taken with the same ``UPDATE ... WHERE owner = ''`` as :meth:`allocate`,
         so of callers racing for one VM exactly one gets it and the others go on to the next
-        (after a page all taken meanwhile, the pool is read again). The VM and its host's
-        name."""
+        (after ``TAKE_PAGE`` offers all taken meanwhile, the pool is read again). The VM as
+        allocated and its host's name."""
         check_owner(owner)
         for _ in range(TAKE_ROUNDS):
+            offered = 0
             with self.ctx.db.write() as conn:
-                offered = _matching(conn, request, TAKE_PAGE)
-                for vm, view in offered:
-                    if store.vms.allocate_vm(conn, vm.id, owner):
-                        return store.vms.get_vm(conn, vm.id)[0], view.name
-            if len(offered) < TAKE_PAGE:
+                for vm, view in _matching(conn, request):
+                    taken = store.vms.take_vm(conn, vm.id, owner)
+                    if taken is not None:
+                        return taken, view.name
+                    offered += 1
+                    if offered == TAKE_PAGE:
+                        break
+            if offered < TAKE_PAGE:
                 return None
         return None
 
@@ -177,36 +185,52 @@ class AllocationService:
 
 
 def _matching(
-    conn: store.Connection, request: model.ComposeRequest, limit: int | None
-) -> list[tuple[model.Vm, HostView]]:
-    """Idle VMs that satisfy ``request`` and their hosts' views, cheapest first, read a page at
-    a time until ``limit`` are found (records, then the views of their hosts)."""
-    page = max(32, 4 * limit) if limit is not None else None
-    views: dict[int, HostView] = {}
-    chosen: list[tuple[model.Vm, HostView]] = []
+    conn: store.Connection, request: model.ComposeRequest, limit: int | None = None
+) -> Iterator[tuple[model.Vm, HostView]]:
+    """Idle VMs that satisfy ``request`` and their hosts' views, cheapest first, at most
+    ``limit``. Records are read in growing pages (the first few are usually enough), each
+    host's view once, when one of its VMs first needs it; space mappings only when the request
+    names spaces (no other check looks at them)."""
+    if limit is None:  # every one: one read
+        pages: Iterable[list[model.Vm]] = [
+            store.vms.idle_vms(conn, request.cores, request.memory_mib, request.instance_type)
+        ]
+    else:
+        pages = _idle_pages(conn, request, max(IDLE_PAGE, limit))
+    spaces = space_mappings(request)
+    if spaces is None:
+        spaces = store.catalog.space_map(conn)
+    views: dict[int, HostView | None] = {}
+    found = 0
+    for vms in pages:
+        for vm in vms:
+            if vm_mismatch(vm, request) is not None:
+                continue
+            if vm.host_id not in views:
+                views[vm.host_id] = store.candidates.stored_view(conn, vm.host_id, spaces)
+            view = views[vm.host_id]
+            if view is not None and idle_mismatch(vm, view, request) is None:
+                yield vm, view
+                found += 1
+                if found == limit:
+                    return
+
+
+def _idle_pages(
+    conn: store.Connection, request: model.ComposeRequest, page: int
+) -> Iterator[list[model.Vm]]:
+    """The idle VMs at least as big as ``request``, of its instance type, cheapest first, in
+    pages of ``page`` records, then four times as many each time (at most 1,024)."""
     offset = 0
     while True:
-        vms = store.vms.idle_vms(
-            conn,
-            request.cores,
-            request.memory_mib,
-            request.instance_type,
-            limit=page,
-            offset=offset,
+        vms = store.vms.idle_page(
+            conn, request.cores, request.memory_mib, request.instance_type, page, offset
         )
-        fits = [vm for vm in vms if vm_mismatch(vm, request) is None]
-        wanted = sorted({vm.host_id for vm in fits} - views.keys())
-        if wanted:
-            views.update((v.id, v) for v in store.candidates.load_views(conn, wanted))
-        for vm in fits:
-            view = views.get(vm.host_id)
-            if view is not None and idle_mismatch(vm, view, request) is None:
-                chosen.append((vm, view))
-                if limit is not None and len(chosen) >= limit:
-                    return chosen
-        if page is None or len(vms) < page:
-            return chosen
+        yield vms
+        if len(vms) < page:
+            return
         offset += page
+        page = min(page * 4, 1024)
 
 
 # -- matching an idle VM to a request ---------------------------------------------------------

@@ -29,8 +29,11 @@ class Claim:
     view: HostView
 
 
-def _spaces(request: model.ComposeRequest) -> dict[int | None, dict[str, tuple[str, ...]]] | None:
-    """Space mappings are read only when the request names spaces (None = read them)."""
+def space_mappings(
+    request: model.ComposeRequest,
+) -> dict[int | None, dict[str, tuple[str, ...]]] | None:
+    """Space mappings are read only when the request names spaces (None = read them): no
+    check of a request that names none looks at a view's spaces."""
     if request.not_spaces or any(i.space for i in request.interfaces):
         return None
     return {}
@@ -85,7 +88,7 @@ class ClaimsService:
         if limit is None:
             with self.ctx.db.read() as conn:
                 views = store.candidates.candidate_views(
-                    conn, query, limit=None, spaces=_spaces(request)
+                    conn, query, limit=None, spaces=space_mappings(request)
                 )
             return scheduler.schedule(views, request, policy, explain=False)
         batch = max(4, limit)
@@ -95,7 +98,7 @@ class ClaimsService:
         while True:
             with self.ctx.db.read() as conn:
                 views = store.candidates.candidate_views(
-                    conn, query, limit=batch, offset=offset, spaces=_spaces(request)
+                    conn, query, limit=batch, offset=offset, spaces=space_mappings(request)
                 )
             result = scheduler.schedule(views, request, policy, explain=False, memo=self._fits)
             found.extend(result.candidates)
@@ -108,22 +111,13 @@ class ClaimsService:
         self, request: model.ComposeRequest, exclude: Sequence[tuple[int, str]] = ()
     ) -> model.NoCapacityError:
         """Why no host can take the request: every host considered, or the one it names."""
-        # a request for one host is about that host only, not "23 not host 24"
-        only = None if request.host_id is None else [request.host_id]
+        excluded = {host_id for host_id, _ in exclude}
         with self.ctx.db.read() as conn:
-            views = store.candidates.load_views(conn, only)
-        excluded = dict(exclude)
+            views = _every_view(conn, request)
         result = scheduler.schedule(
             [v for v in views if v.id not in excluded], request, self.ctx.settings.policy
         )
-        grouped: dict[str, int] = {}
-        for message in excluded.values():
-            grouped[message] = grouped.get(message, 0) + 1
-        extra = [
-            model.Reason.of(model.Check.DRIVER, n, f"failed to compose: {m}")
-            for m, n in grouped.items()
-        ]
-        return scheduler.no_capacity_error(result, extra)
+        return why_not(result, exclude)
 
     def _try_claim(
         self,
@@ -194,19 +188,19 @@ class ClaimsService:
         """Find the best host and claim it durably; a lost race moves on to the next candidate.
 
         Hosts are read in the policy's SQL order in growing pages. Pages can shift while other
-        composes claim, so before giving up, one last pass ranks every host that passes the
-        prefilter; a round that lost a race starts again (bounded).
+        composes claim, so before giving up, one last pass ranks every host; a round that lost
+        a race starts again (bounded). NoCandidate when no host can take the request: its
+        ``schedule`` is that last ranking, every check's reasons included (:func:`why_not`).
         """
         for _ in range(CLAIM_ROUNDS):
             claim, raced = self._claim_round(request, name, set(exclude), paged=True)
             if claim is not None:
                 return claim
             if not raced:
-                claim, raced = self._claim_round(request, name, set(exclude), paged=False)
+                # NoCandidate (with the last pass's ranking of every host) when none fits
+                claim, _ = self._claim_round(request, name, set(exclude), paged=False)
                 if claim is not None:
                     return claim
-                if not raced:
-                    raise NoCandidate()
         raise model.ConflictError("VM hosts kept changing under concurrent composes; try again")
 
     def _claim_round(
@@ -229,7 +223,7 @@ class ClaimsService:
                     query,
                     limit=batch,
                     offset=offset,
-                    spaces=_spaces(request),
+                    spaces=space_mappings(request),
                     lock=not self.ctx.db.is_sqlite,
                 )
                 claim, lost = self._claim_best(conn, views, request, name, skip)
@@ -240,14 +234,16 @@ class ClaimsService:
                 return None, raced
             offset += batch
             batch = min(batch * 4, 1024)
-        # the last pass ranks every host outside the write lock, then claims each in turn
+        # The last pass ranks every host (or the one the request names), prefiltered or not,
+        # outside the write lock, with every check's reasons: when none can take it, that
+        # ranking is the explanation (NoCandidate carries it), not a second read of every host.
+        # The prefilter's conditions are necessary ones, so the candidates are those of the
+        # prefiltered hosts.
         with self.ctx.db.read() as conn:
-            views = store.candidates.candidate_views(
-                conn, query, limit=None, spaces=_spaces(request)
-            )
-        result = scheduler.schedule(
-            [v for v in views if v.id not in skip], request, policy, explain=False
-        )
+            views = _every_view(conn, request)
+        result = scheduler.schedule([v for v in views if v.id not in skip], request, policy)
+        if not result.candidates:
+            raise NoCandidate(result)
         for cand in result.candidates:
             try:
                 with self.ctx.db.write() as conn:
@@ -295,5 +291,32 @@ class ClaimsService:
         accounts.with_cas_retry(self.ctx.db, work)
 
 
-class NoCandidate(Exception):  # noqa: N818 (internal control flow, never leaves the module)
-    """No host could be claimed."""
+def _every_view(conn: store.Connection, request: model.ComposeRequest) -> list[HostView]:
+    """The views of every host, or of the one the request names (a request for one host is
+    about that host only, not "23 not host 24"); space mappings as the claim reads them."""
+    only = None if request.host_id is None else [request.host_id]
+    return store.candidates.load_views(conn, only, spaces=space_mappings(request))
+
+
+def why_not(
+    result: scheduler.Schedule, exclude: Sequence[tuple[int, str]] = ()
+) -> model.NoCapacityError:
+    """The NoCapacityError of a ranking without candidates (``ClaimsService.explain``'s, or a
+    failed claim's ``NoCandidate.schedule``) over every host but those in ``exclude``: (host
+    id, "host: error") of hosts whose driver failed to compose, counted as their own reason."""
+    grouped: dict[str, int] = {}
+    for message in dict(exclude).values():
+        grouped[message] = grouped.get(message, 0) + 1
+    extra = [
+        model.Reason.of(model.Check.DRIVER, n, f"failed to compose: {m}")
+        for m, n in grouped.items()
+    ]
+    return scheduler.no_capacity_error(result, extra)
+
+
+class NoCandidate(Exception):  # noqa: N818 (internal control flow, never leaves the service)
+    """No host could be claimed: ``schedule`` ranks every host considered, with the reasons."""
+
+    def __init__(self, schedule: scheduler.Schedule) -> None:
+        super().__init__("no VM host can take this request")
+        self.schedule = schedule

@@ -18,7 +18,7 @@ from vmhost import model, store
 from vmhost.drivers import base
 
 from . import accounts, pool_tags
-from .claims import Claim, ClaimsService, NoCandidate
+from .claims import Claim, ClaimsService, NoCandidate, why_not
 from .context import Context
 
 log = logging.getLogger("vmhost.service.vms")
@@ -97,8 +97,8 @@ class VmsService:
         for _ in range(self.ctx.settings.compose_attempts):
             try:
                 claim = self.claims.claim(request, name, exclude=[h for h, _ in failed])
-            except NoCandidate:
-                raise self.claims.explain(request, failed) from None
+            except NoCandidate as none:  # the claim's last ranking of every host says why
+                raise why_not(none.schedule, failed) from None
             except model.ConflictError as exc:
                 raise model.ConflictError(f"cannot claim: {exc}") from exc
             spec = base.ComposeSpec.from_vm(claim.vm, request)

@@ -33,13 +33,16 @@ def _view_select() -> sa.Select[Any]:
 
 # The candidate query reads the view's columns as stored (JSON as text): a view is a function of
 # its row and the space mappings, so the view made from an equal row is reused (the hosts a
-# claim did not change keep theirs). At most one entry per host id.
+# claim did not change keep theirs). At most one entry per host id and kind of read: claims for
+# requests that name no space read no space mappings (``spaces={}``), explanations and the warm
+# pool may read them; with one entry per host, each kind of read would decode every row again.
 _JSON = frozenset(c.name for c in VIEW_COLUMNS if isinstance(c.type, sa.JSON))
 _STORED_VIEW_COLUMNS = tuple(
     sa.cast(c, sa.Text).label(c.name) if c.name in _JSON else c for c in VIEW_COLUMNS
 )
 _NAMES = tuple(c.name for c in VIEW_COLUMNS)
-_VIEWS: dict[int, tuple[tuple[Any, ...], tuple[Any, ...], HostView]] = {}
+_ViewMemo = dict[int, tuple[tuple[Any, ...], tuple[Any, ...], HostView]]
+_VIEWS: tuple[_ViewMemo, _ViewMemo] = ({}, {})  # without space mappings, with them
 # A claim or a release changes only these two of a view's columns: a row equal to the one kept
 # but for them gets the kept view with them replaced (what ``view_from_row`` would make of it:
 # no other field of the view depends on them), not a new decoding of the whole row.
@@ -68,7 +71,8 @@ def _stored_view(
         for i, processor in processors:
             values[i] = processor(values[i])
         row = tuple(values)
-    entry = _VIEWS.get(row[0])
+    memo = _VIEWS[bool(spaces_key)]
+    entry = memo.get(row[0])
     if entry is not None and entry[1] == spaces_key:
         kept = entry[0]
         if kept == row:
@@ -79,13 +83,13 @@ def _stored_view(
                 generation=row[_GENERATION],
                 usage=HostUsage.from_json(json.loads(row[_USAGE])),
             )
-            _VIEWS[row[0]] = (row, spaces_key, view)
+            memo[row[0]] = (row, spaces_key, view)
             return view
     mapping = dict(zip(_NAMES, row, strict=True))
     for name in _JSON:
         mapping[name] = json.loads(mapping[name])
     view = view_from_row(mapping, spaces)
-    _VIEWS[row[0]] = (row, spaces_key, view)
+    memo[row[0]] = (row, spaces_key, view)
     return view
 
 
@@ -99,12 +103,23 @@ def load_view(conn: sa.Connection, host_id: int, spaces: SpaceMap | None = None)
 
 _ALL_VIEWS = sa.select(*_STORED_VIEW_COLUMNS).select_from(HOSTS_JOIN).order_by(t.hosts.c.id)
 _ALL_VIEWS_STATEMENT = driver.Statement(_ALL_VIEWS)
+_ONE_VIEW_STATEMENT = driver.Statement(_ALL_VIEWS.where(t.hosts.c.id == sa.bindparam("view_id")))
 
 
-def load_views(conn: sa.Connection, host_ids: Sequence[int] | None = None) -> list[HostView]:
+def stored_view(conn: sa.Connection, host_id: int, spaces: SpaceMap) -> HostView | None:
+    """One host's view as ``load_views`` makes it (on the driver cursor, the view of an
+    unchanged row not made again), or None when there is no such host."""
+    views = _read_views(conn, _ONE_VIEW_STATEMENT, {"view_id": host_id}, spaces)
+    return views[0] if views else None
+
+
+def load_views(
+    conn: sa.Connection, host_ids: Sequence[int] | None = None, spaces: SpaceMap | None = None
+) -> list[HostView]:
     """Views of some or all hosts, by id (the views of unchanged rows are not made again;
-    every host is read on the driver cursor, as the candidates are)."""
-    spaces = catalog.space_map(conn)
+    every host is read on the driver cursor, as the candidates are; ``spaces`` None: read the
+    mappings)."""
+    spaces = spaces if spaces is not None else catalog.space_map(conn)
     if host_ids is not None:
         query = _ALL_VIEWS.where(t.hosts.c.id.in_(host_ids))
         key = _spaces_key(spaces)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -183,6 +184,107 @@ def vm_name_taken(conn: sa.Connection, name: str) -> bool:
     """Whether a VM on any host is named ``name`` (exactly; one entry of ``ix_vms_name``)."""
     query = sa.select(t.vms.c.id).where(t.vms.c.name == name).limit(1)
     return conn.execute(query).first() is not None
+
+
+# The warm pool's reads and its allocation, built once and run on the driver cursor
+# (store/driver.py): the columns ``vm_from_row`` reads, a page of idle VMs cheapest first, and
+# the compare-and-swap of the owner that answers the VM as it now is (RETURNING).
+_VM_COLUMNS = tuple(
+    t.vms.c[name]
+    for name in (
+        "id",
+        "host_id",
+        "name",
+        "origin",
+        "state",
+        "cores",
+        "memory_mib",
+        "spec",
+        "instance_type",
+        "power_state",
+        "project",
+        "hostname",
+        "uuid",
+        "error",
+        "created_at",
+        "owner",
+    )
+)
+_VmRow = collections.namedtuple("_VmRow", [c.name for c in _VM_COLUMNS])  # type: ignore[misc]
+_IDLE = (
+    t.vms.c.state == model.VmState.READY.value,
+    t.vms.c.origin == model.VmOrigin.COMPOSED.value,
+    t.vms.c.owner == "",
+)
+_IDLE_PAGE = {
+    typed: driver.Statement(
+        sa.select(*_VM_COLUMNS)
+        .where(
+            *_IDLE,
+            t.vms.c.cores >= sa.bindparam("min_cores"),
+            t.vms.c.memory_mib >= sa.bindparam("min_memory_mib"),
+            *([t.vms.c.instance_type == sa.bindparam("instance_type")] if typed else []),
+        )
+        .order_by(t.vms.c.cores + t.vms.c.memory_mib / 1024.0, t.vms.c.id)
+        .limit(sa.bindparam("limit"))
+        .offset(sa.bindparam("offset"))
+    )
+    for typed in (False, True)
+}
+_TAKE = driver.Statement(
+    sa.update(t.vms).where(t.vms.c.id == sa.bindparam("take_id"), *_IDLE).returning(*_VM_COLUMNS)
+)
+_VM_PROCESSORS: dict[str, list[tuple[int, driver.Processor]]] = {}
+
+
+def _vms_of(conn: sa.Connection, cursor: Any) -> list[model.Vm]:
+    """The VMs of a driver cursor's rows (``_VM_COLUMNS``); the cursor is closed."""
+    try:
+        rows = cursor.fetchall()
+        processors = _VM_PROCESSORS.get(conn.dialect.name)
+        if processors is None:
+            processors = driver.result_processors(_VM_COLUMNS, conn.dialect, cursor)
+            _VM_PROCESSORS[conn.dialect.name] = processors
+    finally:
+        cursor.close()
+    vms = []
+    for row in rows:
+        values = list(row)
+        for i, processor in processors:
+            values[i] = processor(values[i])
+        vms.append(vm_from_row(_VmRow._make(values)))
+    return vms
+
+
+def idle_page(
+    conn: sa.Connection,
+    min_cores: int,
+    min_memory_mib: int,
+    instance_type: model.InstanceType | None,
+    limit: int,
+    offset: int = 0,
+) -> list[model.Vm]:
+    """:func:`idle_vms` for one page (``limit`` records from ``offset``), read on the driver
+    cursor: what the warm pool's allocation reads."""
+    values: dict[str, Any] = {
+        "min_cores": min_cores,
+        "min_memory_mib": min_memory_mib,
+        "limit": limit,
+        "offset": offset,
+    }
+    if instance_type is not None:
+        values["instance_type"] = instance_type.value
+    return _vms_of(conn, _IDLE_PAGE[instance_type is not None].execute(conn, values))
+
+
+def take_vm(conn: sa.Connection, vm_id: int, owner: str) -> model.Vm | None:
+    """:func:`allocate_vm` answering the VM as it is once allocated (None when nothing
+    changed: it was not idle), in one statement."""
+    cursor = _TAKE.execute(
+        conn, {"take_id": vm_id, "owner": owner, "updated_at": time.time()}, ("owner", "updated_at")
+    )
+    vms = _vms_of(conn, cursor)
+    return vms[0] if vms else None
 
 
 def idle_vms(
