@@ -117,10 +117,7 @@ def _kept(
     """Whether a memo entry (``FitMemo`` or ``_EXPLAINED``) was made for these arguments: the
     same view object, policy and filters, and an equal request."""
     return (
-        entry[0] is view
-        and entry[2] is spread
-        and entry[3] is policy_filters
-        and same(entry[1])
+        entry[0] is view and entry[2] is spread and entry[3] is policy_filters and same(entry[1])
     )
 
 

@@ -281,7 +281,9 @@ def take_vm(conn: sa.Connection, vm_id: int, owner: str) -> model.Vm | None:
     """:func:`allocate_vm` answering the VM as it is once allocated (None when nothing
     changed: it was not idle), in one statement."""
     cursor = _TAKE.execute(
-        conn, {"take_id": vm_id, "owner": owner, "updated_at": time.time()}, ("owner", "updated_at")
+        conn,
+        {"take_id": vm_id, "owner": owner, "updated_at": time.time()},
+        ("owner", "updated_at"),
     )
     vms = _vms_of(conn, cursor)
     return vms[0] if vms else None

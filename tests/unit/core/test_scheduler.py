@@ -244,6 +244,40 @@ def test_no_capacity_message_groups_reasons() -> None:
     )
 
 
+def test_a_group_keeps_the_figures_all_its_hosts_share() -> None:
+    """Hosts refused alike, many with equal figures: each figure of the group's failure is
+    kept exactly when every host of the group has it, whatever the order of the hosts."""
+    sizes = [(16, 0), (16, 0), (16, 4), (16, 0), (24, 0), (16, 4), (16, 0)]
+    views = [used(host(i + 1, cores=c), u, GIB) for i, (c, u) in enumerate(sizes)]
+    request = model.ComposeRequest(cores=40, memory_mib=GIB)
+    for order in (views, views[::-1], views[2:] + views[:2]):
+        reasons = schedule(order, request).removed
+        assert [r.hosts for r in reasons] == [7]
+        one = [schedule([v], request).removed[0].failures[0].figures for v in order]
+        kept = reasons[0].failures[0].figures
+        assert kept is not None and all(f is not None for f in one)
+        for field in kept._fields:
+            values = {getattr(f, field) for f in one}
+            assert getattr(kept, field) == (values.pop() if len(values) == 1 else None), field
+    same = schedule(views[:2] + views[3:4] + views[6:], request).removed[0].failures[0]
+    assert same.figures == schedule(views[:1], request).removed[0].failures[0].figures
+
+
+def test_explanations_of_equal_requests_agree() -> None:
+    """Each call builds its own request object (as each API call does): equal requests get
+    the same explanation, a different one its own."""
+    views = [host(1), used(host(2), 8, 16 * GIB), host(3, zone="z2")]
+
+    def answer(request: model.ComposeRequest) -> str:
+        return str(no_capacity_error(schedule(views, request)))
+
+    first = answer(model.ComposeRequest(memory_mib=33 * GIB, zone="z2", cores=20))
+    assert first == answer(model.ComposeRequest(memory_mib=33 * GIB, zone="z2", cores=20))
+    other = answer(model.ComposeRequest(memory_mib=34 * GIB, zone="z2", cores=20))
+    assert other != first and "34816 MiB" in other
+    assert first == answer(model.ComposeRequest(memory_mib=33 * GIB, zone="z2", cores=20))
+
+
 @pytest.mark.parametrize(
     ("kw", "field"),
     [
