@@ -23,6 +23,9 @@ sockets). Per call, p50/p99 in ms, for a mix of constraint strings:
   ``POST /vms/{id}/allocate``);
 * ``miss + compose``: warm pool on, idle VMs exist but none matches, so one is composed;
 * ``no capacity``: no host can take it (the server ranks every host to say why), nothing made;
+  ``cores=2 mem=100T``, which the SQL prefilter already refuses on every host;
+* ``no capacity, every host read``: ``cores=2 mem=4G tags=gpu``, which every host passes in SQL
+  and the scheduler's tags filter refuses, so the claim reads every host before the answer;
 * ``release``: decompose through the API.
 
 The service's own compose on the same store (no HTTP, no provider) is the reference.
@@ -174,6 +177,7 @@ def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
         "reuse": [],
         "miss + compose": [],
         "no capacity": [],
+        "no capacity, every host read": [],
         "release": [],
     }
     with TestClient(app) as http, VmHostClient("http://testserver", token, http=http) as api:
@@ -207,14 +211,18 @@ def allocate_bench(hosts: int, allocations: int) -> dict[str, Any]:
             )
             assert got.reused, cons
             times["reuse"].append(ms)
-        for _ in range(max(20, allocations // 10)):
-            start = time.perf_counter()
-            try:
-                allocate_or_compose(api, "cores=2 mem=100T", owner="none")
-            except NoCapacity:
-                times["no capacity"].append((time.perf_counter() - start) * 1000)
-            else:
-                raise SystemExit("no capacity expected")
+        for path, cons in (
+            ("no capacity", "cores=2 mem=100T"),
+            ("no capacity, every host read", "cores=2 mem=4G tags=gpu"),
+        ):
+            for _ in range(max(20, allocations // 10)):
+                start = time.perf_counter()
+                try:
+                    allocate_or_compose(api, cons, owner="none")
+                except NoCapacity:
+                    times[path].append((time.perf_counter() - start) * 1000)
+                else:
+                    raise SystemExit(f"no capacity expected for {cons!r}")
         for vm_id in made[: max(20, allocations // 3)]:
             ms, _ = timed(lambda v=vm_id: release(api, v))
             times["release"].append(ms)

@@ -98,7 +98,8 @@ class AllocationService:
         with self.ctx.db.read() as conn:
             if request is None:
                 return store.vms.idle_vms(conn, limit=limit)
-            return [vm for vm, _ in _matching(conn, request, limit)]
+            page = None if limit is None else max(IDLE_PAGE, limit)
+            return [vm for vm, _ in _matching(conn, request, limit, page)]
 
     def allocate_matching(
         self, request: model.ComposeRequest, owner: str, compose: bool
@@ -127,7 +128,7 @@ class AllocationService:
         for _ in range(TAKE_ROUNDS):
             offered = 0
             with self.ctx.db.write() as conn:
-                for vm, view in _matching(conn, request):
+                for vm, view in _matching(conn, request, None, IDLE_PAGE):
                     taken = store.vms.take_vm(conn, vm.id, owner)
                     if taken is not None:
                         return taken, view.name
@@ -185,18 +186,19 @@ class AllocationService:
 
 
 def _matching(
-    conn: store.Connection, request: model.ComposeRequest, limit: int | None = None
+    conn: store.Connection, request: model.ComposeRequest, limit: int | None, page: int | None
 ) -> Iterator[tuple[model.Vm, HostView]]:
     """Idle VMs that satisfy ``request`` and their hosts' views, cheapest first, at most
-    ``limit``. Records are read in growing pages (the first few are usually enough), each
-    host's view once, when one of its VMs first needs it; space mappings only when the request
-    names spaces (no other check looks at them)."""
-    if limit is None:  # every one: one read
+    ``limit``. Records are read in growing pages from ``page`` records (the first few are
+    usually enough; None: all in one read), each host's view once, when one of its VMs first
+    needs it; space mappings only when the request names spaces (no other check looks at
+    them)."""
+    if page is None:
         pages: Iterable[list[model.Vm]] = [
             store.vms.idle_vms(conn, request.cores, request.memory_mib, request.instance_type)
         ]
     else:
-        pages = _idle_pages(conn, request, max(IDLE_PAGE, limit))
+        pages = _idle_pages(conn, request, page)
     spaces = space_mappings(request)
     if spaces is None:
         spaces = store.catalog.space_map(conn)

@@ -87,11 +87,14 @@ class SpacesService:
     def list(self) -> builtins.list[dict[str, Any]]:
         """Every mapping: ``id, space, network, host_id, host`` (host name or None = all)."""
         with self.ctx.db.read() as conn:
-            names = store.catalog.host_names(conn)
-            return [
-                {**m, "host": names.get(m["host_id"]) if m["host_id"] is not None else None}
-                for m in store.catalog.list_spaces(conn)
-            ]
+            mappings = store.catalog.list_spaces(conn)
+            # the names of the hosts a mapping is scoped to, not of every host
+            scoped = sorted({m["host_id"] for m in mappings if m["host_id"] is not None})
+            names = store.catalog.host_names(conn, scoped) if scoped else {}
+        return [
+            {**m, "host": names.get(m["host_id"]) if m["host_id"] is not None else None}
+            for m in mappings
+        ]
 
     def set(self, space: str, network: str, host_id: int | None = None) -> dict[str, Any]:
         """Map ``network`` to ``space`` (idempotent). With a host, the network must exist there."""
