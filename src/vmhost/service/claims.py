@@ -18,6 +18,10 @@ from . import accounts
 from .context import Context
 
 CLAIM_ROUNDS = 20
+#: The largest page of the paged pass (pages of 4, 16, 64 hosts): past those, a request few
+#: hosts can take goes to the last pass, which reads every host once and ranks them all (and,
+#: when none can take it, is the explanation), rather than reading them all in more pages first.
+PAGED_LAST = 64
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -187,9 +191,10 @@ class ClaimsService:
     ) -> Claim:
         """Find the best host and claim it durably; a lost race moves on to the next candidate.
 
-        Hosts are read in the policy's SQL order in growing pages. Pages can shift while other
-        composes claim, so before giving up, one last pass ranks every host; a round that lost
-        a race starts again (bounded). NoCandidate when no host can take the request: its
+        Hosts are read in the policy's SQL order in growing pages (up to ``PAGED_LAST``). Pages
+        can shift while other composes claim, and a request few hosts can take may not find
+        them in the first pages, so before giving up, one last pass ranks every host; a round
+        that lost a race starts again (bounded). NoCandidate when no host can take the request: its
         ``schedule`` is that last ranking, every check's reasons included (:func:`why_not`).
         """
         for _ in range(CLAIM_ROUNDS):
@@ -230,10 +235,10 @@ class ClaimsService:
             raced = raced or lost
             if claim is not None:
                 return claim, raced
-            if len(views) < batch:
+            if len(views) < batch or batch >= PAGED_LAST:
                 return None, raced
             offset += batch
-            batch = min(batch * 4, 1024)
+            batch *= 4
         # The last pass ranks every host (or the one the request names), prefiltered or not,
         # outside the write lock, with every check's reasons: when none can take it, that
         # ranking is the explanation (NoCandidate carries it), not a second read of every host.
