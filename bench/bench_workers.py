@@ -8,8 +8,13 @@ default policy (pack), split evenly over 1 process, then over ``--workers`` proc
 started together. After each run every host is checked: its stored usage is the recount of its
 VM records, nothing is over its capacity, and the VM count is the placements made.
 
+With ``--repeats R`` the pair (1 process, then ``--workers``) runs R times in turn and the
+medians are reported: on a shared 2-core machine one pair's ratio varies about 2x from run to
+run. Each run also reports the CPU time the hypervisor took from this machine while it ran
+(``steal``, from /proc/stat) and the whole machine's busy cores, which includes everyone else.
+
     VMHOST_BENCH_PG_URL=postgresql://... PYTHONPATH=src:bench python bench/bench_workers.py \
-        [--db sqlite|postgresql] [--hosts 200] [--placements 800] [--workers 4]
+        [--db sqlite|postgresql] [--hosts 200] [--placements 800] [--workers 4] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import statistics
 import sys
 import time
 from typing import Any
@@ -63,6 +69,14 @@ def _cpu_s(pids: list[int]) -> float:
             fields = f.read().rsplit(")", 1)[1].split()
         total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
+
+
+def _machine_ticks() -> tuple[int, int, int]:
+    """(busy, steal, all) ticks of every CPU so far, from /proc/stat."""
+    with open("/proc/stat", encoding="ascii") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle, steal = fields[3] + fields[4], fields[7]  # idle + iowait; steal
+    return sum(fields) - idle - steal, steal, sum(fields)
 
 
 def _worker(url: str, data_dir: str, worker: int, count: int, start: Any, out: Any) -> None:
@@ -125,10 +139,12 @@ def run(db: str, hosts: int, placements: int, workers: int) -> dict[str, Any]:
         for p in procs:
             p.start()
         time.sleep(2.0)  # every worker has opened its services
+        ticks0 = _machine_ticks()
         t0 = time.perf_counter()
         start.set()
         results = [out.get(timeout=600) for _ in procs]
         wall = time.perf_counter() - t0
+        busy, steal, total = (b - a for a, b in zip(ticks0, _machine_ticks(), strict=True))
         for p in procs:
             p.join(60)
         failed = sum(r[2] for r in results)
@@ -148,6 +164,9 @@ def run(db: str, hosts: int, placements: int, workers: int) -> dict[str, Any]:
             "client_cpu_ms_per_placement": round(1000 * client_cpu / max(placed, 1), 3),
             "server_cpu_ms_per_placement": round(1000 * server_cpu / max(placed, 1), 3),
             "cores_busy": round((client_cpu + server_cpu) / wall, 2),
+            # everyone's: this run's processes and the rest of the machine's load
+            "machine_cores_busy": round((os.cpu_count() or 1) * busy / max(total, 1), 2),
+            "steal": round(steal / max(total, 1), 3),
             "load_1min": round(os.getloadavg()[0], 1),
             **verdict,
         }
@@ -159,39 +178,57 @@ def _cpu(row: dict[str, Any]) -> str:
     return f"{row['client_cpu_ms_per_placement']} + {row['server_cpu_ms_per_placement']}"
 
 
+def _median(rows: list[dict[str, Any]], key: str) -> float:
+    return round(statistics.median(r[key] for r in rows), 3)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", choices=["sqlite", "postgresql"], action="append")
     parser.add_argument("--hosts", type=int, default=200)
     parser.add_argument("--placements", type=int, default=800)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--json-out")
     args = parser.parse_args()
     rows = []
     for db in args.db or ["sqlite", "postgresql"]:
-        one = run(db, args.hosts, args.placements, 1)
-        many = run(db, args.hosts, args.placements, args.workers)
-        for r in (one, many):
-            print(json.dumps(r), file=sys.stderr)
+        ones, manys = [], []
+        for _ in range(args.repeats):
+            ones.append(run(db, args.hosts, args.placements, 1))
+            manys.append(run(db, args.hosts, args.placements, args.workers))
+            for r in (ones[-1], manys[-1]):
+                print(json.dumps(r), file=sys.stderr)
+        ratios = [
+            m["placements_per_s"] / o["placements_per_s"] for o, m in zip(ones, manys, strict=True)
+        ]
+        one, many = ones[-1], manys[-1]
         rows.append(
             {
                 "db": db,
                 "one": one,
                 "many": many,
-                "speedup": round(many["placements_per_s"] / one["placements_per_s"], 2),
+                "runs": {"one": ones, "many": manys},
+                "speedup": round(statistics.median(ratios), 2),
+                "speedups": [round(r, 2) for r in ratios],
             }
         )
+        one_s, many_s = _median(ones, "placements_per_s"), _median(manys, "placements_per_s")
+        of = f" (medians of {args.repeats} pairs; ratios {rows[-1]['speedups']})"
         print(
-            f"[{db}] 1 process {one['placements_per_s']}/s, {args.workers} processes "
-            f"{many['placements_per_s']}/s = {rows[-1]['speedup']}x; CPU ms/placement "
+            f"[{db}] 1 process {one_s}/s, {args.workers} processes {many_s}/s = "
+            f"{rows[-1]['speedup']}x{of if args.repeats > 1 else ''}; CPU ms/placement "
             f"(client + server) {_cpu(one)} / {_cpu(many)}, cores busy {one['cores_busy']} / "
-            f"{many['cores_busy']}; accounts exact and "
-            f"nothing over capacity: {one['ok'] and many['ok']}"
+            f"{many['cores_busy']} (last pair); machine cores busy "
+            f"{_median(ones, 'machine_cores_busy')} / {_median(manys, 'machine_cores_busy')}, "
+            f"steal {_median(ones + manys, 'steal'):.1%}; accounts exact and nothing over "
+            f"capacity: {all(r['ok'] for r in ones + manys)}"
         )
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as f:
             json.dump(rows, f, indent=2)
-    return 0 if all(r["one"]["ok"] and r["many"]["ok"] for r in rows) else 1
+    runs = [r for row in rows for r in row["runs"]["one"] + row["runs"]["many"]]
+    return 0 if all(r["ok"] for r in runs) else 1
 
 
 if __name__ == "__main__":
