@@ -88,7 +88,10 @@ def _pydantic_message(error: dict[str, Any]) -> str:
 def validation_fields(errors: Sequence[Any]) -> dict[str, list[str]]:
     """Pydantic/FastAPI errors as ``{field: [messages]}``."""
     fields: dict[str, list[str]] = {}
-    for error in errors:
+    # ``?async`` (how a long operation runs) is read by the deps.Run dependency, which FastAPI
+    # validates before the route's own parameters: it is named after them, as it is declared
+    ordered = sorted(errors, key=lambda error: tuple(error.get("loc", ())) == ("query", "async"))
+    for error in ordered:
         name = "body" if error.get("type") == "json_invalid" else _field_name(error["loc"])
         fields.setdefault(name, []).append(_pydantic_message(error))
     return fields

@@ -566,6 +566,22 @@ def test_delete_with_vms_needs_a_decision(api: ApiEnv) -> None:
     assert api.get("/api/v1/vms").json() == []
 
 
+def test_a_bad_async_is_named_after_the_routes_own_parameters(api: ApiEnv) -> None:
+    api.add_host("h1")
+    response = api.delete("/api/v1/vm-hosts/h1?decompose=maybe&async=maybe")
+    assert response.status_code == 422
+    body = response.json()
+    assert body["message"].startswith("decompose: "), body
+    assert list(body["fields"]) == ["decompose", "async"]
+    response = api.delete("/api/v1/vms/0?async=maybe")
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("vm_id: "), response.json()
+    response = api.delete("/api/v1/vm-hosts/h1?async=maybe")
+    assert response.status_code == 422
+    assert response.json()["message"].startswith("async: "), response.json()
+    assert api.get("/api/v1/vm-hosts").json()[0]["name"] == "h1"  # nothing changed
+
+
 def test_delete_with_decompose_removes_the_vms_async(api: ApiEnv) -> None:
     host = api.add_host("h1")
     vm = api.compose("h1")["vm"]
