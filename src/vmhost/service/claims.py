@@ -153,9 +153,6 @@ class ClaimsService:
     ) -> Claim:
         alloc = placement.allocation
         usage = view.usage.apply(alloc, model.VmOrigin.COMPOSED)
-        store.hosts.cas_update_host(
-            conn, view.id, view.generation, accounts.usage_values(view, usage)
-        )
         vm = model.Vm(
             id=0,
             host_id=view.id,
@@ -183,7 +180,9 @@ class ClaimsService:
             hostname=request.hostname or name,
             owner=request.owner,
         )
-        vm_id = store.vms.insert_vm(conn, vm, alloc)
+        vm_id = store.vms.insert_claim(
+            conn, vm, alloc, view.generation, accounts.usage_values(view, usage)
+        )
         return Claim(dataclasses.replace(vm, id=vm_id), alloc, view)
 
     def claim(
