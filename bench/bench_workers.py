@@ -168,6 +168,9 @@ def run(db: str, hosts: int, placements: int, workers: int) -> dict[str, Any]:
             "machine_cores_busy": round((os.cpu_count() or 1) * busy / max(total, 1), 2),
             "steal": round(steal / max(total, 1), 3),
             "load_1min": round(os.getloadavg()[0], 1),
+            # each worker's time from the start to its last placement: on SQLite, workers that
+            # end one after another took the write lock in turn, not side by side
+            "worker_walls_s": sorted(round(r[1], 3) for r in results),
             **verdict,
         }
     finally:

@@ -182,6 +182,16 @@ class PostgresAdapter(SqliteAdapter):
 
     name = "vmhost-postgresql"
 
+    def setup(self, hosts: list[dict[str, Any]]) -> None:
+        super().setup(hosts)
+        # The planner's statistics, as a running server has them: autovacuum analyzes a table
+        # that grew this much within autovacuum_naptime (1 minute). Measured right after the
+        # load, the candidate query is planned for an empty table: every host read and sorted
+        # instead of the first rows of ix_hosts_candidate_order (4.3 ms instead of 0.14 ms of
+        # execution at 1,000 hosts, EXPLAIN ANALYZE).
+        with self.services.ctx.db.write() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
     def _url(self) -> str:
         import sqlalchemy as sa
 
