@@ -102,7 +102,7 @@ def test_50_concurrent_composes_on_postgresql_processes(postgres_url: str, tmp_p
 
 
 def test_a_claim_written_at_a_stale_generation_writes_nothing(services: Services) -> None:
-    """``store.vms.insert_claim`` (one statement on PostgreSQL, two on SQLite): the host's
+    """``store.claims.insert_claim`` (one statement on PostgreSQL, two on SQLite): the host's
     compare-and-swap and the VM record are written together or not at all."""
     from vmhost import store
     from vmhost.service import accounts
@@ -114,14 +114,16 @@ def test_a_claim_written_at_a_stale_generation_writes_nothing(services: Services
     second = dataclasses.replace(first.vm, id=0, name="second")
     values = accounts.usage_values(stale, usage)
     with pytest.raises(model.GenerationConflictError), services.ctx.db.write() as conn:
-        store.vms.insert_claim(conn, second, first.allocation, stale.generation, values)
+        store.claims.insert_claim(conn, second, first.allocation, stale.generation, values)
     assert [vm.name for vm in services.vms.list()] == ["first"]
     assert_accounts_exact(services)
     with services.ctx.db.write() as conn:  # at the host's current generation it is written
         current = store.candidates.load_view(conn, first.vm.host_id)
         usage = current.usage.apply(first.allocation, model.VmOrigin.COMPOSED)
         values = accounts.usage_values(current, usage)
-        vm_id = store.vms.insert_claim(conn, second, first.allocation, current.generation, values)
+        vm_id = store.claims.insert_claim(
+            conn, second, first.allocation, current.generation, values
+        )
     assert vm_id > first.vm.id
     assert sorted(vm.name for vm in services.vms.list()) == ["first", "second"]
     assert_accounts_exact(services)

@@ -180,7 +180,7 @@ class ClaimsService:
             hostname=request.hostname or name,
             owner=request.owner,
         )
-        vm_id = store.vms.insert_claim(
+        vm_id = store.claims.insert_claim(
             conn, vm, alloc, view.generation, accounts.usage_values(view, usage)
         )
         return Claim(dataclasses.replace(vm, id=vm_id), alloc, view)

@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from . import (
     candidates,
     catalog,
+    claims,
     host_index,
     hosts,
     maas_catalog,
@@ -26,6 +27,7 @@ __all__ = [
     "Database",
     "candidates",
     "catalog",
+    "claims",
     "host_index",
     "hosts",
     "maas_catalog",

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from vmhost import model
 from vmhost.model.accounting import Allocation
 
-from . import driver, hosts
+from . import driver
 from . import tables as t
 
 
@@ -85,8 +85,9 @@ def _vm_values(vm: model.Vm, now: float) -> dict[str, Any]:
 _INSERT_VM = driver.Statement(sa.insert(t.vms).returning(t.vms.c.id))
 
 
-def _insert_values(vm: model.Vm, allocation: Allocation) -> dict[str, Any]:
-    """Every column an insert of ``vm`` sets but ``host_id``, always in this order."""
+def insert_values(vm: model.Vm, allocation: Allocation) -> dict[str, Any]:
+    """Every column an insert of ``vm`` sets but ``host_id``, always in this order (also
+    the claim's, ``claims.insert_claim``)."""
     now = time.time()
     return _vm_values(vm, now) | {
         "name": vm.name,
@@ -98,7 +99,8 @@ def _insert_values(vm: model.Vm, allocation: Allocation) -> dict[str, Any]:
     }
 
 
-def _fetch_id(cursor: Any) -> int | None:
+def fetch_id(cursor: Any) -> int | None:
+    """The id an INSERT ... RETURNING on the driver cursor returned (None: no row); closes it."""
     try:
         row = cursor.fetchone()
     finally:
@@ -108,72 +110,11 @@ def _fetch_id(cursor: Any) -> int | None:
 
 def insert_vm(conn: sa.Connection, vm: model.Vm, allocation: Allocation) -> int:
     """A VM record (a claim when its state is ``claimed``)."""
-    values = {"host_id": vm.host_id, **_insert_values(vm, allocation)}
+    values = {"host_id": vm.host_id, **insert_values(vm, allocation)}
     # the keys, always in this order, pick the statement compiled for them
-    vm_id = _fetch_id(_INSERT_VM.execute(conn, values, tuple(values)))
+    vm_id = fetch_id(_INSERT_VM.execute(conn, values, tuple(values)))
     if vm_id is None:
         raise RuntimeError("the INSERT returned no primary key")
-    return vm_id
-
-
-def _claim_statement(host_keys: tuple[str, ...], vm_keys: tuple[str, ...]) -> driver.Statement:
-    """``WITH cas AS (UPDATE hosts ... WHERE id AND generation RETURNING id) INSERT INTO vms
-    SELECT cas.id, ...``: the VM row is inserted only if the compare-and-swap updated the host.
-    Parameters: ``cas_id``, ``cas_generation``, ``h_<column>`` (the host's new values, the new
-    generation among them) and ``v_<column>`` (the VM's)."""
-    cas = (
-        sa.update(t.hosts)
-        .where(
-            t.hosts.c.id == sa.bindparam("cas_id"),
-            t.hosts.c.generation == sa.bindparam("cas_generation"),
-        )
-        .values({k: sa.bindparam(f"h_{k}", type_=t.hosts.c[k].type) for k in host_keys})
-        .returning(t.hosts.c.id)
-        .cte("cas")
-    )
-    row = sa.select(cas.c.id, *(sa.bindparam(f"v_{k}", type_=t.vms.c[k].type) for k in vm_keys))
-    insert = sa.insert(t.vms).from_select(["host_id", *vm_keys], row).add_cte(cas)
-    return driver.Statement(insert.returning(t.vms.c.id))
-
-
-_CLAIMS: dict[tuple[tuple[str, ...], tuple[str, ...]], driver.Statement] = {}
-
-
-def insert_claim(
-    conn: sa.Connection,
-    vm: model.Vm,
-    allocation: Allocation,
-    generation: int,
-    host_values: Mapping[str, Any],
-) -> int:
-    """A claim's two writes, in the caller's transaction: the new usage of the VM's host
-    (``host_values``) by compare-and-swap of its ``generation`` (as
-    :func:`hosts.cas_update_host`), and the record of ``vm``. The new VM's id.
-
-    On PostgreSQL both are one statement, so one round trip (the insert selects from the
-    update's RETURNING, so it inserts nothing when the CAS fails); SQLite, which has no
-    data-modifying CTEs, runs the two. Raises GenerationConflictError, having written nothing,
-    when another writer changed the host first.
-    """
-    host_id = vm.host_id
-    if conn.dialect.name != "postgresql":
-        hosts.cas_update_host(conn, host_id, generation, host_values)
-        return insert_vm(conn, vm, allocation)
-    new_host = {"generation": generation + 1, **host_values}
-    new_vm = _insert_values(vm, allocation)
-    keys = (tuple(new_host), tuple(new_vm))
-    statement = _CLAIMS.get(keys)
-    if statement is None:
-        statement = _CLAIMS[keys] = _claim_statement(*keys)
-    values = {
-        "cas_id": host_id,
-        "cas_generation": generation,
-        **{f"h_{k}": v for k, v in new_host.items()},
-        **{f"v_{k}": v for k, v in new_vm.items()},
-    }
-    vm_id = _fetch_id(statement.execute(conn, values))
-    if vm_id is None:
-        raise model.GenerationConflictError(f"VM host {host_id} changed (generation {generation})")
     return vm_id
 
 
