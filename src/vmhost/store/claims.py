@@ -3,6 +3,7 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from . import driver, hosts, vms
 from . import tables as t
 
 
+@functools.lru_cache(maxsize=64)
 def _claim_statement(host_keys: tuple[str, ...], vm_keys: tuple[str, ...]) -> driver.Statement:
     """``WITH cas AS (UPDATE hosts ... WHERE id AND generation RETURNING id) INSERT INTO vms
     SELECT cas.id, ...``: the VM row is inserted only if the compare-and-swap updated the host.
@@ -22,10 +24,7 @@ def _claim_statement(host_keys: tuple[str, ...], vm_keys: tuple[str, ...]) -> dr
     generation among them) and ``v_<column>`` (the VM's)."""
     cas = (
         sa.update(t.hosts)
-        .where(
-            t.hosts.c.id == sa.bindparam("cas_id"),
-            t.hosts.c.generation == sa.bindparam("cas_generation"),
-        )
+        .where(*hosts.CAS_WHERE)
         .values({k: sa.bindparam(f"h_{k}", type_=t.hosts.c[k].type) for k in host_keys})
         .returning(t.hosts.c.id)
         .cte("cas")
@@ -33,9 +32,6 @@ def _claim_statement(host_keys: tuple[str, ...], vm_keys: tuple[str, ...]) -> dr
     row = sa.select(cas.c.id, *(sa.bindparam(f"v_{k}", type_=t.vms.c[k].type) for k in vm_keys))
     insert = sa.insert(t.vms).from_select(["host_id", *vm_keys], row).add_cte(cas)
     return driver.Statement(insert.returning(t.vms.c.id))
-
-
-_CLAIMS: dict[tuple[tuple[str, ...], tuple[str, ...]], driver.Statement] = {}
 
 
 def insert_claim(
@@ -60,10 +56,7 @@ def insert_claim(
         return vms.insert_vm(conn, vm, allocation)
     new_host = {"generation": generation + 1, **host_values}
     new_vm = vms.insert_values(vm, allocation)
-    keys = (tuple(new_host), tuple(new_vm))
-    statement = _CLAIMS.get(keys)
-    if statement is None:
-        statement = _CLAIMS[keys] = _claim_statement(*keys)
+    statement = _claim_statement(tuple(new_host), tuple(new_vm))
     values = {
         "cas_id": host_id,
         "cas_generation": generation,
@@ -72,5 +65,5 @@ def insert_claim(
     }
     vm_id = vms.fetch_id(statement.execute(conn, values))
     if vm_id is None:
-        raise model.GenerationConflictError(f"VM host {host_id} changed (generation {generation})")
+        raise hosts.generation_conflict(host_id, generation)
     return vm_id

@@ -223,13 +223,20 @@ def update_credentials(conn: sa.Connection, host_id: int, values: Mapping[str, A
     )
 
 
-# Built once, run on the driver cursor (store/driver.py): compiled once per set of column names.
-_CAS_UPDATE = driver.Statement(
-    sa.update(t.hosts).where(
-        t.hosts.c.id == sa.bindparam("cas_id"),
-        t.hosts.c.generation == sa.bindparam("cas_generation"),
-    )
+# The compare-and-swap's condition: the host as it was read (``cas_id`` at ``cas_generation``);
+# also the claim's (store/claims.py).
+CAS_WHERE = (
+    t.hosts.c.id == sa.bindparam("cas_id"),
+    t.hosts.c.generation == sa.bindparam("cas_generation"),
 )
+
+# Built once, run on the driver cursor (store/driver.py): compiled once per set of column names.
+_CAS_UPDATE = driver.Statement(sa.update(t.hosts).where(*CAS_WHERE))
+
+
+def generation_conflict(host_id: int, generation: int) -> model.GenerationConflictError:
+    """What a compare-and-swap that found the host changed raises."""
+    return model.GenerationConflictError(f"VM host {host_id} changed (generation {generation})")
 
 
 def cas_update_host(
@@ -247,7 +254,7 @@ def cas_update_host(
     rowcount = cursor.rowcount
     cursor.close()
     if rowcount != 1:
-        raise model.GenerationConflictError(f"VM host {host_id} changed (generation {generation})")
+        raise generation_conflict(host_id, generation)
     return generation + 1
 
 
