@@ -6,35 +6,21 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
-from core_support import GIB, add_fake_host, assert_accounts_exact, make_services, reset_fakes
+from core_support import GIB, add_fake_host, assert_accounts_exact
 
 from vmhost import model
 from vmhost.service import Services
 from vmhost.service.claims import Claim
 
 if TYPE_CHECKING:
-    from support.postgres import PostgresServer
+    pass
 
 REQUEST = model.ComposeRequest(cores=1, memory_mib=1 * GIB, disks=(model.DiskRequest(10**9),))
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg(
-    postgres_server: PostgresServer, request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Services]:
-    """Services on a fresh PostgreSQL database of this test's own."""
-    reset_fakes()
-    with postgres_server.fresh_database(request.node.name) as url:
-        services = make_services(str(tmp_path), url)
-        yield services
-        services.close()
 
 
 class RowHolder:
@@ -66,27 +52,27 @@ def _claim_in_thread(services: Services, name: str) -> concurrent.futures.Future
     return future
 
 
-def test_a_claim_takes_the_next_best_host_while_the_best_is_held(pg: Services) -> None:
-    best, other = add_fake_host(pg, "best"), add_fake_host(pg, "other")
+def test_a_claim_takes_the_next_best_host_while_the_best_is_held(pg_services: Services) -> None:
+    best, other = add_fake_host(pg_services, "best"), add_fake_host(pg_services, "other")
     # pack: equal hosts go in id order, so an unheld "best" is taken first
-    assert pg.claims.candidates(REQUEST, 1).candidates[0].view.id == best
-    holder = RowHolder(pg, best)
+    assert pg_services.claims.candidates(REQUEST, 1).candidates[0].view.id == best
+    holder = RowHolder(pg_services, best)
     try:
         # waiting for the held row would block until let go; passing over it does not
-        claim = _claim_in_thread(pg, "while-held").result(timeout=30)
+        claim = _claim_in_thread(pg_services, "while-held").result(timeout=30)
     finally:
         holder.let_go()
     assert claim.vm.host_id == other
     # let go, the best host can be claimed again
-    again = pg.claims.claim(dataclasses.replace(REQUEST, host_id=best), "after")
+    again = pg_services.claims.claim(dataclasses.replace(REQUEST, host_id=best), "after")
     assert again.vm.host_id == best
-    assert_accounts_exact(pg)
+    assert_accounts_exact(pg_services)
 
 
-def test_the_only_host_held_is_claimed_once_let_go(pg: Services) -> None:
-    only = add_fake_host(pg, "only")
-    holder = RowHolder(pg, only)
-    future = _claim_in_thread(pg, "waits")
+def test_the_only_host_held_is_claimed_once_let_go(pg_services: Services) -> None:
+    only = add_fake_host(pg_services, "only")
+    holder = RowHolder(pg_services, only)
+    future = _claim_in_thread(pg_services, "waits")
     try:
         # the page skips the held row; the last pass ranks every host and its CAS waits for
         # the row, so the request is not refused as if there were no capacity
@@ -96,7 +82,7 @@ def test_the_only_host_held_is_claimed_once_let_go(pg: Services) -> None:
         holder.let_go()
     claim = future.result(timeout=30)
     assert claim.vm.host_id == only
-    detail = pg.hosts.get(only)
+    detail = pg_services.hosts.get(only)
     assert detail.view.usage.vcpus.allocated == 1
     assert detail.view.usage.vms.total == 1
-    assert_accounts_exact(pg)
+    assert_accounts_exact(pg_services)

@@ -177,6 +177,9 @@ class HostsService:
                 # An address that does not answer is bad input: nothing is kept.
                 self._forget(host_id)
                 raise model.HostProblemError(detail.host.last_error)
+        with self.ctx.db.write() as conn:
+            # after the refresh, so that the statistics describe the host as it is kept
+            store.hosts.keep_statistics(conn)
         return self.get(host_id)
 
     def _forget(self, host_id: int) -> None:
